@@ -1,0 +1,25 @@
+package org.idempotency.api;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The library was configured wrongly: a missing or malformed setting, no store provider, an unknown or
+ * ambiguous provider name, an unsafe codec. The message names the setting and what is accepted.
+ * Corresponds to HTTP 500.
+ */
+public final class IdempotencyConfigurationException extends IdempotencyException {
+    private static final long serialVersionUID = 1L;
+
+    public IdempotencyConfigurationException(String message) {
+        super(message, null, null);
+    }
+
+    public IdempotencyConfigurationException(String message, @Nullable Throwable cause) {
+        super(message, null, cause);
+    }
+
+    @Override
+    public int httpStatus() {
+        return 500;
+    }
+}

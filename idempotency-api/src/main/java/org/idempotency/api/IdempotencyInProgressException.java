@@ -1,0 +1,30 @@
+package org.idempotency.api;
+
+import java.time.Duration;
+
+/**
+ * Another execution holds a live lease on the key: the first request is still running. The work was not
+ * run. Corresponds to HTTP 409 Conflict; {@link #retryAfter()} suggests when to try again.
+ */
+public final class IdempotencyInProgressException extends IdempotencyException {
+    private static final long serialVersionUID = 1L;
+
+    private final Duration retryAfter;
+
+    public IdempotencyInProgressException(String key, Duration retryAfter, Duration waited) {
+        super("A request with idempotency key '" + safeKey(key) + "' is still in progress"
+                + (waited.toMillis() == 0 ? "" : " after waiting " + waited.toMillis() + " ms")
+                + "; retry after " + Math.max(1, retryAfter.toSeconds()) + " s", key, null);
+        this.retryAfter = retryAfter;
+    }
+
+    /** A suggested delay before retrying (at most the time left on the owner's lease). */
+    public Duration retryAfter() {
+        return retryAfter;
+    }
+
+    @Override
+    public int httpStatus() {
+        return 409;
+    }
+}

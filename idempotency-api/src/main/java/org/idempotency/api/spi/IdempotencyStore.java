@@ -1,0 +1,102 @@
+package org.idempotency.api.spi;
+
+import java.time.Duration;
+import java.util.Optional;
+import org.idempotency.api.IdempotencyRecord;
+import org.idempotency.api.IdempotencyStoreException;
+import org.idempotency.api.StoredFailure;
+import org.idempotency.api.StoredResult;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Where idempotency records live. This interface is the whole contract a store implements; the test kit's
+ * {@code IdempotencyStoreContract} checks it case by case.
+ *
+ * <h2>Rules every implementation keeps</h2>
+ * <ul>
+ *   <li><b>Atomic, one round trip.</b> Each method is one atomic step against the backing service.</li>
+ *   <li><b>Contention is a value.</b> Losing a race is reported through the return value; exceptions are only
+ *       for faults, as {@link IdempotencyStoreException} wrapping the cause.</li>
+ *   <li><b>The store's clock decides.</b> Lease and expiry decisions use the store's authoritative clock (the
+ *       server's time for remote stores), never the caller's.</li>
+ *   <li><b>Visibility.</b> A record is visible until its {@code expiresAt}. An in-progress record's lease ends
+ *       at {@code now + lease}; the record stays visible, and can be taken over, for one more lease (the
+ *       takeover window), so {@code expiresAt = leaseExpiresAt + lease}. A completed or failed record is
+ *       visible for its retention. Invisible records behave exactly like absent ones in every method, even
+ *       before they are physically removed.</li>
+ *   <li><b>Fencing tokens</b> are positive and strictly increase for a key, and are never reused for it, even
+ *       after the record was released, expired and re-created. Only the current token may complete, fail,
+ *       release or extend a record.</li>
+ *   <li><b>Request hashes</b> are compared with {@link IdempotencyRecord#hashesMatch}: {@code null} on either
+ *       side matches.</li>
+ *   <li>Keys arrive validated (non-blank, at most {@value #MAX_KEY_BYTES} UTF-8 bytes, no control
+ *       characters); stores need not validate them again. Payloads are arbitrary bytes.</li>
+ * </ul>
+ *
+ * <p>Implementations are thread-safe.
+ */
+public interface IdempotencyStore {
+
+    /** The longest stored key, in UTF-8 bytes, that every store accepts: a 255-byte key and its namespace. */
+    int MAX_KEY_BYTES = 320;
+
+    /**
+     * Claims a key. If no visible record exists, creates an in-progress record with a new fencing token and a
+     * lease of {@code lease}, and returns {@link AcquireResult.Acquired}. If a visible in-progress record's
+     * lease has ended and its request hash matches, hands it over with a new, larger token
+     * ({@code Acquired(token, takeover=true)}); exactly one of several concurrent callers wins. Otherwise
+     * returns the record as {@link AcquireResult.Existing} and changes nothing.
+     *
+     * @param key the stored key
+     * @param requestHash the caller's request hash, or {@code null} to skip the check
+     * @param lease how long the new owner's lease lasts; positive
+     * @throws IdempotencyStoreException if the store fails
+     */
+    AcquireResult acquire(String key, @Nullable String requestHash, Duration lease);
+
+    /**
+     * Marks the record completed with {@code result}, visible for {@code retention} from now, if
+     * {@code fencingToken} is still the record's token (even if the lease itself has ended, as long as no
+     * one took over).
+     *
+     * @return {@code true} if the record was completed; {@code false} if it is gone or owned by another
+     *     token (nothing changed)
+     * @throws IdempotencyStoreException if the store fails
+     */
+    boolean complete(String key, long fencingToken, StoredResult result, Duration retention);
+
+    /**
+     * Marks the record failed with {@code failure}, visible for {@code retention} from now, under the same
+     * token rule as {@link #complete}.
+     *
+     * @return {@code true} if the record was marked failed; {@code false} if not owned (nothing changed)
+     * @throws IdempotencyStoreException if the store fails
+     */
+    boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention);
+
+    /**
+     * Deletes an in-progress record owned by {@code fencingToken}, so the next acquire creates a fresh one.
+     * The token is not reused afterwards.
+     *
+     * @return {@code true} if the record was deleted; {@code false} if not owned (nothing changed)
+     * @throws IdempotencyStoreException if the store fails
+     */
+    boolean release(String key, long fencingToken);
+
+    /**
+     * Renews the lease of an in-progress record owned by {@code fencingToken}: it now ends {@code lease}
+     * from now (and the record stays visible one lease longer).
+     *
+     * @return {@code true} if the lease was renewed; {@code false} if not owned or no longer in progress
+     * @throws IdempotencyStoreException if the store fails
+     */
+    boolean extend(String key, long fencingToken, Duration lease);
+
+    /**
+     * Reads a record for inspection, without changing it.
+     *
+     * @return the visible record, or empty if there is none
+     * @throws IdempotencyStoreException if the store fails
+     */
+    Optional<IdempotencyRecord> find(String key);
+}

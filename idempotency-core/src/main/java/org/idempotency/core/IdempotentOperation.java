@@ -1,0 +1,251 @@
+package org.idempotency.core;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import org.idempotency.api.IdempotencyCodecException;
+import org.idempotency.api.IdempotencyEvent;
+import org.idempotency.api.IdempotencyInProgressException;
+import org.idempotency.api.IdempotencyKeyReusedException;
+import org.idempotency.api.IdempotencyRecord;
+import org.idempotency.api.IdempotencyReplayedFailureException;
+import org.idempotency.api.IdempotencyResultNotKeptException;
+import org.idempotency.api.IdempotencyStoreException;
+import org.idempotency.api.ResultCodec;
+import org.idempotency.api.StoredResult;
+import org.idempotency.api.TypeRef;
+import org.idempotency.api.spi.AcquireResult;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One idempotent operation with a declared result type: its keys live in their own namespace (the operation
+ * name) and its replays decode into {@code T}, generic arguments included. Obtain it from
+ * {@link Idempotency#operation}; create it once and share it.
+ *
+ * <p>For each key: the first call runs the work and stores its result; a repeat with the same request hash
+ * returns the stored result without running the work; a repeat with a different hash is refused with
+ * {@link IdempotencyKeyReusedException}; a repeat while the first still runs gets
+ * {@link IdempotencyInProgressException} (or waits, if configured). A {@code null} request hash skips the
+ * hash check.
+ *
+ * <p>Thread-safe.
+ *
+ * @param <T> the result type
+ */
+public final class IdempotentOperation<T> {
+
+    private final Idempotency engine;
+    private final String name;
+    private final TypeRef<T> type;
+    final ResultCodec.Typed<T> codec;
+
+    IdempotentOperation(Idempotency engine, String name, TypeRef<T> type) {
+        this.engine = engine;
+        this.name = name;
+        this.type = type;
+        this.codec = engine.codec.forType(type);
+    }
+
+    /** The operation name, which namespaces its keys. */
+    public String name() {
+        return name;
+    }
+
+    /** The declared result type. */
+    public TypeRef<T> type() {
+        return type;
+    }
+
+    /** The engine this operation runs on. */
+    public Idempotency engine() {
+        return engine;
+    }
+
+    /**
+     * Runs {@code work} once for {@code key}, or returns the result stored by the run that did.
+     *
+     * @param key the caller's idempotency key (validated: not blank, at most 255 UTF-8 bytes, no control
+     *     characters)
+     * @param requestHash a hash of the request (see {@link RequestHashes}, {@link JsonFingerprint}), or
+     *     {@code null} to skip the reuse check
+     * @param work the work; its exception is rethrown unchanged after the key is released (or, for permanent
+     *     failures, recorded)
+     * @return the work's result, or the stored result on a replay
+     * @throws IdempotencyKeyReusedException if the key holds a different request
+     * @throws IdempotencyInProgressException if the key is held by a running execution
+     * @throws IdempotencyReplayedFailureException if an earlier run failed permanently
+     * @throws IdempotencyResultNotKeptException if the earlier run's result was not kept
+     * @throws IdempotencyStoreException if the store fails while acquiring (unless configured to fail open)
+     */
+    public T execute(String key, @Nullable String requestHash, Supplier<? extends T> work) {
+        Objects.requireNonNull(work, "work must not be null");
+        Execution<T> execution = begin(key, requestHash);
+        if (execution.isReplay()) {
+            return execution.replayedResult();
+        }
+        T result;
+        try {
+            result = work.get();
+        } catch (Throwable error) {
+            execution.abandon(error);
+            throw error;
+        }
+        execution.complete(result);
+        return result;
+    }
+
+    /**
+     * Like {@link #execute}, for work that throws checked exceptions: the work's exception is rethrown as is.
+     */
+    public T call(String key, @Nullable String requestHash, Callable<? extends T> work) throws Exception {
+        Objects.requireNonNull(work, "work must not be null");
+        Execution<T> execution = begin(key, requestHash);
+        if (execution.isReplay()) {
+            return execution.replayedResult();
+        }
+        T result;
+        try {
+            result = work.call();
+        } catch (Throwable error) {
+            execution.abandon(error);
+            throw error;
+        }
+        execution.complete(result);
+        return result;
+    }
+
+    /** Like {@link #execute}, for work without a result: runs it once per key; repeats do nothing. */
+    public void run(String key, @Nullable String requestHash, Runnable work) {
+        Objects.requireNonNull(work, "work must not be null");
+        execute(key, requestHash, () -> {
+            work.run();
+            return null;
+        });
+    }
+
+    /**
+     * The first half of an execution, for callers that finish it themselves (HTTP filters, message
+     * handlers, transactional completion). Either returns a replay, or an owned {@link Execution} whose lease
+     * is renewed until it is completed, failed or released.
+     *
+     * @throws IdempotencyKeyReusedException if the key holds a different request
+     * @throws IdempotencyInProgressException if the key is held by a running execution
+     * @throws IdempotencyReplayedFailureException if an earlier run failed permanently
+     * @throws IdempotencyResultNotKeptException if the earlier run's result was not kept
+     * @throws IdempotencyStoreException if the store fails (unless configured to fail open)
+     */
+    public Execution<T> begin(String key, @Nullable String requestHash) {
+        String storedKey = storedKey(key);
+        long start = System.nanoTime();
+        long deadline = start + engine.inProgressWait.toNanos();
+        long pollNanos = engine.pollInterval.toNanos();
+        while (true) {
+            AcquireResult acquired;
+            try {
+                acquired = engine.store.acquire(storedKey, requestHash, engine.lease);
+            } catch (RuntimeException e) {
+                return storeFailed(key, storedKey, start, e);
+            }
+            if (acquired instanceof AcquireResult.Acquired owned) {
+                return Execution.owned(this, key, storedKey, owned.fencingToken(), owned.takeover(), start);
+            }
+            IdempotencyRecord record = ((AcquireResult.Existing) acquired).record();
+            if (!record.matchesRequest(requestHash)) {
+                engine.emit(IdempotencyEvent.Type.KEY_REUSED, name, key, 0, start, null);
+                Idempotency.LOG.debug("Key reused with a different request: operation={} key={}", name, key);
+                throw new IdempotencyKeyReusedException(storedKey, record.status());
+            }
+            switch (record.status()) {
+                case COMPLETED:
+                    return replay(key, storedKey, record.result(), start);
+                case FAILED:
+                    engine.emit(IdempotencyEvent.Type.FAILURE_REPLAYED, name, key, 0, start, null);
+                    Idempotency.LOG.debug("Replaying a recorded failure: operation={} key={}", name, key);
+                    throw new IdempotencyReplayedFailureException(storedKey, record.failure());
+                default:
+                    long now = System.nanoTime();
+                    if (now - deadline < 0) {
+                        if (sleep(Math.min(pollNanos, deadline - now))) {
+                            pollNanos = Math.min(pollNanos * 2, engine.pollInterval.toNanos() * 10);
+                            continue;
+                        }
+                    }
+                    engine.emit(IdempotencyEvent.Type.IN_PROGRESS, name, key, 0, start, null);
+                    Idempotency.LOG.debug("Key in progress elsewhere: operation={} key={}", name, key);
+                    throw new IdempotencyInProgressException(storedKey, retryAfter(record),
+                            Duration.ofNanos(Math.max(0, System.nanoTime() - start)));
+            }
+        }
+    }
+
+    /** Reads this operation's record for a key, for inspection. */
+    public Optional<IdempotencyRecord> find(String key) {
+        String storedKey = storedKey(key);
+        try {
+            return engine.store.find(storedKey);
+        } catch (IdempotencyStoreException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new IdempotencyStoreException("The idempotency store failed to find a record", storedKey, e);
+        }
+    }
+
+    /** The key under which the store holds this operation's record for {@code key}. */
+    public String storedKey(String key) {
+        return name + ':' + IdempotencyKeys.validate(key);
+    }
+
+    private Execution<T> replay(String key, String storedKey, @Nullable StoredResult result, long start) {
+        if (result == null || !result.kept()) {
+            engine.emit(IdempotencyEvent.Type.RESULT_NOT_KEPT, name, key, 0, start, null);
+            throw new IdempotencyResultNotKeptException(storedKey);
+        }
+        T value;
+        try {
+            value = codec.decode(result.payload());
+        } catch (IdempotencyCodecException e) {
+            throw new IdempotencyCodecException("Cannot decode the stored result of operation '" + name + "' as "
+                    + type, storedKey, e.getCause());
+        }
+        engine.emit(IdempotencyEvent.Type.REPLAYED, name, key, 0, start, null);
+        Idempotency.LOG.debug("Replayed a stored result: operation={} key={}", name, key);
+        return Execution.replayed(this, key, storedKey, value);
+    }
+
+    private Execution<T> storeFailed(String key, String storedKey, long start, RuntimeException cause) {
+        IdempotencyStoreException error = cause instanceof IdempotencyStoreException storeError ? storeError
+                : new IdempotencyStoreException("The idempotency store failed to acquire a key", storedKey, cause);
+        engine.emit(IdempotencyEvent.Type.STORE_ERROR, name, key, 0, start, error);
+        if (!engine.failOpen) {
+            Idempotency.LOG.warn("Idempotency store failed to acquire operation={} key={}; failing closed: {}",
+                    name, IdempotencyStoreException.safeKey(key), error.getMessage());
+            throw error;
+        }
+        Idempotency.LOG.warn("Idempotency store failed to acquire operation={} key={}; running UNPROTECTED as"
+                + " configured (fail open): {}", name, IdempotencyStoreException.safeKey(key), error.getMessage());
+        engine.emit(IdempotencyEvent.Type.UNPROTECTED, name, key, 0, start, error);
+        return Execution.unprotected(this, key, storedKey);
+    }
+
+    private Duration retryAfter(IdempotencyRecord record) {
+        Instant leaseEnd = record.leaseExpiresAt();
+        Duration left = leaseEnd == null ? engine.lease : Duration.between(Instant.now(), leaseEnd);
+        if (left.isNegative() || left.isZero()) {
+            return Duration.ofSeconds(1);
+        }
+        return left.compareTo(engine.lease) > 0 ? engine.lease : left;
+    }
+
+    private static boolean sleep(long nanos) {
+        try {
+            Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+}

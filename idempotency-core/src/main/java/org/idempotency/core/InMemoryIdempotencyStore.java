@@ -1,0 +1,177 @@
+package org.idempotency.core;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.idempotency.api.IdempotencyRecord;
+import org.idempotency.api.RecordStatus;
+import org.idempotency.api.StoredFailure;
+import org.idempotency.api.StoredResult;
+import org.idempotency.api.spi.AcquireRequest;
+import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.PurgeableIdempotencyStore;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The embedded default store: records in a {@link ConcurrentHashMap}, for single-instance services and
+ * tests. Every operation is atomic per key; replays of finished records are served without locking.
+ *
+ * <p>Time comes from an injectable {@link InstantSource}, so tests can move it. Fencing tokens come from one
+ * counter for the whole store, so they strictly increase for every key and are never reused. Expired records
+ * are invisible at once; {@link #purgeExpired()} removes them (the {@link Idempotency} engine schedules it by
+ * default), which bounds memory.
+ *
+ * <p>Thread-safe. Records live only as long as this object: use a shared store (Redis, SQL) when several
+ * processes must agree.
+ */
+public final class InMemoryIdempotencyStore implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore {
+
+    private final ConcurrentHashMap<String, IdempotencyRecord> records = new ConcurrentHashMap<>();
+    private final AtomicLong tokens = new AtomicLong();
+    private final InstantSource clock;
+
+    private InMemoryIdempotencyStore(InstantSource clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** A store on the system clock. */
+    public static InMemoryIdempotencyStore create() {
+        return new InMemoryIdempotencyStore(InstantSource.system());
+    }
+
+    /** A store on the given clock (a fixed or manually advanced one in tests). */
+    public static InMemoryIdempotencyStore withClock(InstantSource clock) {
+        return new InMemoryIdempotencyStore(clock);
+    }
+
+    @Override
+    public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
+        Instant now = clock.instant();
+        IdempotencyRecord current = records.get(key);
+        if (current != null && now.isBefore(current.expiresAt())
+                && (current.status() != RecordStatus.IN_PROGRESS || now.isBefore(current.leaseExpiresAt()))) {
+            return new AcquireResult.Existing(current); // replays and live leases: answered without a lock
+        }
+        AcquireResult[] outcome = new AcquireResult[1];
+        records.compute(key, (k, existing) -> {
+            if (existing == null || !now.isBefore(existing.expiresAt())) {
+                long token = tokens.incrementAndGet();
+                outcome[0] = new AcquireResult.Acquired(token, false);
+                return inProgress(k, requestHash, token, now, lease);
+            }
+            if (existing.status() == RecordStatus.IN_PROGRESS
+                    && !now.isBefore(existing.leaseExpiresAt())
+                    && existing.matchesRequest(requestHash)) {
+                long token = tokens.incrementAndGet();
+                outcome[0] = new AcquireResult.Acquired(token, true);
+                return inProgress(k, existing.requestHash(), token, now, lease);
+            }
+            outcome[0] = new AcquireResult.Existing(existing);
+            return existing;
+        });
+        return outcome[0];
+    }
+
+    /** Acquires each key in turn; in memory there is no round trip to save. */
+    @Override
+    public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
+        Set<String> seen = new HashSet<>();
+        for (AcquireRequest request : requests) {
+            if (!seen.add(request.key())) {
+                throw new IllegalArgumentException("acquireAll needs distinct keys; '" + request.key()
+                        + "' appears twice");
+            }
+        }
+        List<AcquireResult> results = new ArrayList<>(requests.size());
+        for (AcquireRequest request : requests) {
+            results.add(acquire(request.key(), request.requestHash(), lease));
+        }
+        return results;
+    }
+
+    @Override
+    public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
+        return replaceOwned(key, fencingToken, (owned, now) -> IdempotencyRecord.completed(key,
+                owned.requestHash(), fencingToken, result, now.plus(retention)));
+    }
+
+    @Override
+    public boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention) {
+        return replaceOwned(key, fencingToken, (owned, now) -> IdempotencyRecord.failed(key,
+                owned.requestHash(), fencingToken, failure, now.plus(retention)));
+    }
+
+    @Override
+    public boolean release(String key, long fencingToken) {
+        return replaceOwned(key, fencingToken, (owned, now) -> null);
+    }
+
+    @Override
+    public boolean extend(String key, long fencingToken, Duration lease) {
+        return replaceOwned(key, fencingToken, (owned, now) -> inProgress(key, owned.requestHash(), fencingToken,
+                now, lease));
+    }
+
+    @Override
+    public Optional<IdempotencyRecord> find(String key) {
+        IdempotencyRecord record = records.get(key);
+        return record != null && clock.instant().isBefore(record.expiresAt()) ? Optional.of(record)
+                : Optional.empty();
+    }
+
+    @Override
+    public long purgeExpired() {
+        Instant now = clock.instant();
+        long[] removed = new long[1];
+        for (String key : records.keySet()) {
+            records.computeIfPresent(key, (k, record) -> {
+                if (now.isBefore(record.expiresAt())) {
+                    return record;
+                }
+                removed[0]++;
+                return null;
+            });
+        }
+        return removed[0];
+    }
+
+    /** How many records are held, expired ones not yet purged included. For tests and metrics. */
+    public int size() {
+        return records.size();
+    }
+
+    private interface Transition {
+        @Nullable IdempotencyRecord apply(IdempotencyRecord owned, Instant now);
+    }
+
+    /** Applies a transition to the in-progress record owned by the token; false if not owned or not visible. */
+    private boolean replaceOwned(String key, long fencingToken, Transition transition) {
+        Instant now = clock.instant();
+        boolean[] applied = new boolean[1];
+        records.computeIfPresent(key, (k, existing) -> {
+            if (existing.fencingToken() != fencingToken
+                    || existing.status() != RecordStatus.IN_PROGRESS
+                    || !now.isBefore(existing.expiresAt())) {
+                return existing;
+            }
+            applied[0] = true;
+            return transition.apply(existing, now);
+        });
+        return applied[0];
+    }
+
+    private static IdempotencyRecord inProgress(String key, @Nullable String requestHash, long token, Instant now,
+            Duration lease) {
+        Instant leaseEnd = now.plus(lease);
+        return IdempotencyRecord.inProgress(key, requestHash, token, leaseEnd, leaseEnd.plus(lease));
+    }
+}

@@ -1,0 +1,108 @@
+package org.idempotency.core;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.idempotency.api.spi.PurgeableIdempotencyStore;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Purges expired records of a {@link PurgeableIdempotencyStore} at a fixed delay. {@link Idempotency}
+ * starts one by default; start one yourself when purging runs apart from the engine (a single maintenance
+ * node, say). A failed purge is logged at WARN and tried again at the next interval. {@link #close()} stops
+ * it and waits for a purge in progress to end.
+ *
+ * <p>Thread-safe.
+ */
+public final class PurgeScheduler implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PurgeScheduler.class);
+
+    private final PurgeableIdempotencyStore store;
+    private final @Nullable ScheduledExecutorService ownExecutor;
+    private final ScheduledFuture<?> task;
+    private final ReentrantLock running = new ReentrantLock();
+    private volatile boolean closed;
+
+    private PurgeScheduler(PurgeableIdempotencyStore store, Duration interval, ScheduledExecutorService executor,
+            boolean ownsExecutor) {
+        this.store = store;
+        this.ownExecutor = ownsExecutor ? executor : null;
+        long nanos = interval.toNanos();
+        this.task = executor.scheduleWithFixedDelay(this::purgeOnce, nanos, nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Purges every {@code interval} on a daemon thread of its own. */
+    public static PurgeScheduler start(PurgeableIdempotencyStore store, Duration interval) {
+        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "idempotency-purge");
+            thread.setDaemon(true);
+            return thread;
+        });
+        return new PurgeScheduler(checked(store), checked(interval), executor, true);
+    }
+
+    /** Purges every {@code interval} on the given scheduler, which it does not shut down. */
+    public static PurgeScheduler start(PurgeableIdempotencyStore store, Duration interval,
+            ScheduledExecutorService scheduler) {
+        return new PurgeScheduler(checked(store), checked(interval), Objects.requireNonNull(scheduler, "scheduler"),
+                false);
+    }
+
+    /**
+     * Runs one purge now, on the calling thread (skipped if the scheduler is closed).
+     *
+     * @return the number of records removed
+     */
+    public long purgeNow() {
+        running.lock();
+        try {
+            if (closed) {
+                return 0;
+            }
+            long removed = store.purgeExpired();
+            LOG.debug("Purged {} expired idempotency records", removed);
+            return removed;
+        } finally {
+            running.unlock();
+        }
+    }
+
+    private void purgeOnce() {
+        try {
+            purgeNow();
+        } catch (RuntimeException e) {
+            LOG.warn("Purging expired idempotency records failed; trying again at the next interval", e);
+        }
+    }
+
+    /** Stops purging; waits for a purge in progress to finish. */
+    @Override
+    public void close() {
+        closed = true;
+        task.cancel(false);
+        running.lock(); // a purge in progress ends before close returns
+        running.unlock();
+        if (ownExecutor != null) {
+            ownExecutor.shutdownNow();
+        }
+    }
+
+    private static Duration checked(Duration interval) {
+        Objects.requireNonNull(interval, "interval must not be null");
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException("the purge interval must be positive, was " + interval);
+        }
+        return interval;
+    }
+
+    private static PurgeableIdempotencyStore checked(PurgeableIdempotencyStore store) {
+        return Objects.requireNonNull(store, "store must not be null");
+    }
+}

@@ -1,0 +1,89 @@
+package org.idempotency.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.concurrent.atomic.AtomicReference;
+import org.idempotency.api.RecordStatus;
+import org.idempotency.api.StoredResult;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class ExecutionTest {
+
+    private final InMemoryIdempotencyStore store = InMemoryIdempotencyStore.create();
+    private final Idempotency idempotency = Idempotency.builder(store).build();
+    private final IdempotentOperation<String> op = idempotency.operation("manual", String.class);
+
+    @AfterEach
+    void close() {
+        idempotency.close();
+    }
+
+    @Test
+    @DisplayName("begin then complete stores the result with a status code; the next begin replays it")
+    void beginComplete() {
+        try (Execution<String> execution = op.begin("k", "h")) {
+            assertThat(execution.isOwner()).isTrue();
+            assertThat(execution.fencingToken()).isPositive();
+            assertThat(execution.storedKey()).isEqualTo("manual:k");
+            assertThat(execution.complete("value", 201)).isTrue();
+        }
+        assertThat(store.find("manual:k").orElseThrow().result().statusCode()).isEqualTo(201);
+
+        Execution<String> replay = op.begin("k", "h");
+        assertThat(replay.isReplay()).isTrue();
+        assertThat(replay.replayedResult()).isEqualTo("value");
+        assertThatThrownBy(() -> replay.complete("x")).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    @DisplayName("closing an unfinished execution releases the key")
+    void closeReleases() {
+        try (Execution<String> execution = op.begin("k", "h")) {
+            assertThat(execution.isOwner()).isTrue();
+        }
+        assertThat(store.find("manual:k")).isEmpty();
+    }
+
+    @Test
+    @DisplayName("an execution finishes once")
+    void finishOnce() {
+        Execution<String> execution = op.begin("k", "h");
+        execution.complete("v");
+
+        assertThatThrownBy(() -> execution.release()).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("already finished");
+        assertThatThrownBy(() -> execution.replayedResult()).isInstanceOf(IllegalStateException.class);
+        execution.close();
+        assertThat(store.find("manual:k").orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+    }
+
+    @Test
+    @DisplayName("a completion writer gets the stored key, token, encoded result and retention")
+    void completionWriter() {
+        Execution<String> execution = op.begin("k", "h");
+        AtomicReference<StoredResult> written = new AtomicReference<>();
+
+        boolean completed = execution.complete("v", 0, (key, token, result, retention) -> {
+            written.set(result);
+            return store.complete(key, token, result, retention);
+        });
+
+        assertThat(completed).isTrue();
+        assertThat(written.get().payload()).asString().isEqualTo("\"v\"");
+    }
+
+    @Test
+    @DisplayName("a completion writer that throws leaves the execution open, so it can still be released")
+    void completionWriterThrows() {
+        Execution<String> execution = op.begin("k", "h");
+
+        assertThatThrownBy(() -> execution.complete("v", 0, (key, token, result, retention) -> {
+            throw new IllegalStateException("transaction rolled back");
+        })).hasMessage("transaction rolled back");
+        assertThat(execution.release()).isTrue();
+        assertThat(store.find("manual:k")).isEmpty();
+    }
+}

@@ -1,0 +1,793 @@
+package org.idempotency.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.idempotency.api.IdempotencyEvent;
+import org.idempotency.api.IdempotencyInProgressException;
+import org.idempotency.api.IdempotencyKeyReusedException;
+import org.idempotency.api.IdempotencyReplayedFailureException;
+import org.idempotency.api.IdempotencyResultNotKeptException;
+import org.idempotency.api.IdempotencyStoreException;
+import org.idempotency.api.InvalidIdempotencyKeyException;
+import org.idempotency.api.RecordStatus;
+import org.idempotency.api.TypeRef;
+import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.core.Idempotency;
+import org.idempotency.core.IdempotentOperation;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The execution contract: {@link Idempotency} behaves as documented end to end over a store. Extend it and
+ * return a store from {@link #createStore()}; the cases run real time (short leases, polling with
+ * deadlines), because lease renewal runs on real time whatever the store's clock.
+ *
+ * <pre>{@code
+ * class MyStoreExecutionTest extends IdempotencyExecutionContract {
+ *     protected IdempotencyStore createStore() {
+ *         return new MyStore(...);
+ *     }
+ * }
+ * }</pre>
+ */
+public abstract class IdempotencyExecutionContract {
+
+    /** For subclasses. */
+    protected IdempotencyExecutionContract() {
+    }
+
+    /** Returns a store on a real clock for one case. Called before each case. */
+    protected abstract IdempotencyStore createStore();
+
+    /** Releases what {@link #createStore()} opened; the default closes the store if it is AutoCloseable. */
+    protected void closeStore(IdempotencyStore store) throws Exception {
+        if (store instanceof AutoCloseable closeable) {
+            closeable.close();
+        }
+    }
+
+    /** The store under test, wrapped so that cases can inject faults and count calls. */
+    protected FaultInjectingStore store;
+    private IdempotencyStore rawStore;
+    private final List<Idempotency> engines = new CopyOnWriteArrayList<>();
+    private final List<IdempotencyEvent> events = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void createStoreForCase() {
+        rawStore = createStore();
+        store = FaultInjectingStore.wrap(rawStore);
+    }
+
+    @AfterEach
+    void closeAfterCase() throws Exception {
+        engines.forEach(Idempotency::close);
+        closeStore(rawStore);
+    }
+
+    /** An engine over the case's store that records its events; closed after the case. */
+    protected Idempotency engine(java.util.function.UnaryOperator<Idempotency.Builder> configure) {
+        Idempotency engine = configure.apply(Idempotency.builder(store).listener(events::add)).build();
+        engines.add(engine);
+        return engine;
+    }
+
+    private Idempotency engine() {
+        return engine(b -> b);
+    }
+
+    private static String newKey() {
+        return "key-" + UUID.randomUUID();
+    }
+
+    private static String newOperation() {
+        return "kit-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private List<IdempotencyEvent.Type> eventTypes(String key) {
+        List<IdempotencyEvent.Type> types = new ArrayList<>();
+        for (IdempotencyEvent event : events) {
+            if (event.key().equals(key)) {
+                types.add(event.type());
+            }
+        }
+        return types;
+    }
+
+    /** A result type for the cases: a record, as users' results often are. */
+    public record Order(String id, long amountCents, List<String> items) {
+    }
+
+    @Nested
+    @DisplayName("a first call and its repeats")
+    class FirstCallAndReplay {
+
+        @Test
+        @DisplayName("run the work once and replay an equal result of the declared type")
+        void replayEquality() {
+            IdempotentOperation<Order> op = engine().operation(newOperation(), Order.class);
+            AtomicInteger runs = new AtomicInteger();
+            String key = newKey();
+            Supplier<Order> work = () -> new Order("o-" + runs.incrementAndGet(), 1999, List.of("book", "pen"));
+
+            Order first = op.execute(key, "h1", work);
+            Order second = op.execute(key, "h1", work);
+            Order third = op.execute(key, "h1", work);
+
+            assertThat(runs).hasValue(1);
+            assertThat(second).isEqualTo(first).isInstanceOf(Order.class);
+            assertThat(third).isEqualTo(first);
+            assertThat(eventTypes(key)).containsExactly(IdempotencyEvent.Type.ACQUIRED,
+                    IdempotencyEvent.Type.COMPLETED, IdempotencyEvent.Type.REPLAYED, IdempotencyEvent.Type.REPLAYED);
+        }
+
+        @Test
+        @DisplayName("replay generic results with their element types")
+        void genericReplay() {
+            IdempotentOperation<List<Order>> op = engine().operation(newOperation(), new TypeRef<List<Order>>() { });
+            String key = newKey();
+            op.execute(key, "h", () -> List.of(new Order("a", 1, List.of()), new Order("b", 2, List.of("x"))));
+
+            List<Order> replayed = op.execute(key, "h", () -> {
+                throw new AssertionError("must not run");
+            });
+
+            assertThat(replayed).hasSize(2);
+            assertThat(replayed.get(1)).isInstanceOf(Order.class).isEqualTo(new Order("b", 2, List.of("x")));
+        }
+
+        @Test
+        @DisplayName("replay maps with generic values")
+        void genericMapReplay() {
+            IdempotentOperation<Map<String, List<Long>>> op =
+                    engine().operation(newOperation(), new TypeRef<Map<String, List<Long>>>() { });
+            String key = newKey();
+            op.execute(key, "h", () -> Map.of("a", List.of(1L, 2L)));
+
+            Map<String, List<Long>> replayed = op.execute(key, "h", () -> Map.of());
+
+            assertThat(replayed.get("a")).containsExactly(1L, 2L);
+            assertThat(replayed.get("a").get(0)).isInstanceOf(Long.class);
+        }
+
+        @Test
+        @DisplayName("replay a null result as null, without running the work")
+        void nullResult() {
+            IdempotentOperation<Order> op = engine().operation(newOperation(), Order.class);
+            AtomicInteger runs = new AtomicInteger();
+            String key = newKey();
+
+            assertThat(op.execute(key, "h", () -> {
+                runs.incrementAndGet();
+                return null;
+            })).isNull();
+            assertThat(op.execute(key, "h", () -> {
+                runs.incrementAndGet();
+                return new Order("x", 1, List.of());
+            })).isNull();
+            assertThat(runs).hasValue(1);
+        }
+
+        @Test
+        @DisplayName("run void work (a Runnable) once")
+        void runnableOnce() {
+            IdempotentOperation<Void> op = engine().operation(newOperation());
+            AtomicInteger runs = new AtomicInteger();
+            String key = newKey();
+
+            op.run(key, "h", runs::incrementAndGet);
+            op.run(key, "h", runs::incrementAndGet);
+
+            assertThat(runs).hasValue(1);
+        }
+
+        @Test
+        @DisplayName("with a null request hash skip the reuse check")
+        void nullHashSkipsCheck() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            op.execute(key, "h1", () -> "first");
+
+            assertThat(op.execute(key, null, () -> "second")).isEqualTo("first");
+        }
+
+        @Test
+        @DisplayName("keep operations apart: the same key in two operations runs both")
+        void operationsAreNamespaces() {
+            Idempotency engine = engine();
+            IdempotentOperation<String> a = engine.operation(newOperation(), String.class);
+            IdempotentOperation<String> b = engine.operation(newOperation(), String.class);
+            String key = newKey();
+
+            assertThat(a.execute(key, "h", () -> "a")).isEqualTo("a");
+            assertThat(b.execute(key, "h", () -> "b")).isEqualTo("b");
+        }
+    }
+
+    @Nested
+    @DisplayName("a key reused with a different request")
+    class KeyReuse {
+
+        @Test
+        @DisplayName("is refused after completion, without running the work")
+        void completed() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            op.execute(key, "h1", () -> "done");
+
+            assertThatThrownBy(() -> op.execute(key, "h2", () -> {
+                throw new AssertionError("must not run");
+            })).isInstanceOfSatisfying(IdempotencyKeyReusedException.class, e -> {
+                assertThat(e.httpStatus()).isEqualTo(422);
+                assertThat(e.existingStatus()).isEqualTo(RecordStatus.COMPLETED);
+                assertThat(e.getMessage()).contains(key);
+            });
+            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.KEY_REUSED);
+        }
+
+        @Test
+        @DisplayName("is refused while the first request is in progress")
+        void inProgress() throws Exception {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            try (Blocked blocked = block(op, key, "h1")) {
+                assertThatThrownBy(() -> op.execute(key, "h2", () -> "other"))
+                        .isInstanceOfSatisfying(IdempotencyKeyReusedException.class,
+                                e -> assertThat(e.existingStatus()).isEqualTo(RecordStatus.IN_PROGRESS));
+                blocked.release();
+                assertThat(blocked.result()).as("the first request still completes").isEqualTo("blocked-result");
+            }
+        }
+
+        @Test
+        @DisplayName("is refused after a recorded failure")
+        void failed() {
+            IdempotentOperation<String> op = engine(b -> b.permanentFailure(e -> e instanceof IllegalStateException))
+                    .operation(newOperation(), String.class);
+            String key = newKey();
+            assertThatThrownBy(() -> op.execute(key, "h1", () -> {
+                throw new IllegalStateException("declined");
+            })).isInstanceOf(IllegalStateException.class);
+
+            assertThatThrownBy(() -> op.execute(key, "h2", () -> "x"))
+                    .isInstanceOfSatisfying(IdempotencyKeyReusedException.class,
+                            e -> assertThat(e.existingStatus()).isEqualTo(RecordStatus.FAILED));
+        }
+    }
+
+    @Nested
+    @DisplayName("a duplicate while the first call runs")
+    class Duplicates {
+
+        @Test
+        @DisplayName("gets an in-progress error with a retry hint")
+        void inProgressError() throws Exception {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            try (Blocked blocked = block(op, key, "h")) {
+                assertThatThrownBy(() -> op.execute(key, "h", () -> "dup"))
+                        .isInstanceOfSatisfying(IdempotencyInProgressException.class, e -> {
+                            assertThat(e.httpStatus()).isEqualTo(409);
+                            assertThat(e.retryAfter()).isPositive();
+                        });
+                blocked.release();
+                assertThat(blocked.result()).isEqualTo("blocked-result");
+            }
+            assertThat(op.execute(key, "h", () -> "again")).isEqualTo("blocked-result");
+        }
+
+        @Test
+        @DisplayName("waits, when configured, and gets the first call's result")
+        void waitsForResult() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofSeconds(10)))
+                    .operation(newOperation(), String.class);
+            String key = newKey();
+            try (Blocked blocked = block(op, key, "h")) {
+                ExecutorService pool = Executors.newSingleThreadExecutor();
+                try {
+                    Future<String> waiter = pool.submit(() -> op.execute(key, "h", () -> "duplicate ran"));
+                    Thread.sleep(100);
+                    assertThat(waiter).isNotDone();
+                    blocked.release();
+                    assertThat(waiter.get(10, TimeUnit.SECONDS)).isEqualTo("blocked-result");
+                } finally {
+                    pool.shutdownNow();
+                }
+            }
+        }
+
+        @Test
+        @DisplayName("that waits too long gets an in-progress error after the wait")
+        void waitEnds() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofMillis(200)))
+                    .operation(newOperation(), String.class);
+            String key = newKey();
+            try (Blocked blocked = block(op, key, "h")) {
+                long start = System.nanoTime();
+                assertThatThrownBy(() -> op.execute(key, "h", () -> "dup"))
+                        .isInstanceOf(IdempotencyInProgressException.class);
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(190));
+                blocked.release();
+                assertThat(blocked.result()).isEqualTo("blocked-result");
+            }
+        }
+    }
+
+    @Nested
+    @DisplayName("a failing call")
+    class Failures {
+
+        @Test
+        @DisplayName("releases the key and rethrows the original exception, so a retry runs again")
+        void releaseOnException() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            RuntimeException boom = new IllegalArgumentException("boom");
+
+            assertThatThrownBy(() -> op.execute(key, "h", () -> {
+                throw boom;
+            })).isSameAs(boom);
+
+            assertThat(op.find(key)).isEmpty();
+            assertThat(op.execute(key, "h", () -> "retried")).isEqualTo("retried");
+            assertThat(eventTypes(key)).containsSubsequence(IdempotencyEvent.Type.ACQUIRED,
+                    IdempotencyEvent.Type.RELEASED, IdempotencyEvent.Type.ACQUIRED, IdempotencyEvent.Type.COMPLETED);
+        }
+
+        @Test
+        @DisplayName("with a checked exception rethrows it as is")
+        void checkedException() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            Exception checked = new java.io.IOException("disk full");
+
+            assertThatThrownBy(() -> op.call(key, "h", () -> {
+                throw checked;
+            })).isSameAs(checked);
+            assertThat(op.find(key)).isEmpty();
+        }
+
+        @Test
+        @DisplayName("marked permanent is recorded and replayed without running the work")
+        void permanentFailure() {
+            IdempotentOperation<String> op = engine(b -> b.permanentFailure(e -> e instanceof IllegalStateException))
+                    .operation(newOperation(), String.class);
+            String key = newKey();
+            AtomicInteger runs = new AtomicInteger();
+
+            assertThatThrownBy(() -> op.execute(key, "h", () -> {
+                runs.incrementAndGet();
+                throw new IllegalStateException("card declined");
+            })).isInstanceOf(IllegalStateException.class);
+
+            assertThatThrownBy(() -> op.execute(key, "h", () -> {
+                runs.incrementAndGet();
+                return "x";
+            })).isInstanceOfSatisfying(IdempotencyReplayedFailureException.class, e -> {
+                assertThat(e.errorType()).isEqualTo(IllegalStateException.class.getName());
+                assertThat(e.errorMessage()).isEqualTo("card declined");
+            });
+            assertThat(runs).hasValue(1);
+            assertThat(op.find(key).orElseThrow().status()).isEqualTo(RecordStatus.FAILED);
+            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.FAILURE_RECORDED,
+                    IdempotencyEvent.Type.FAILURE_REPLAYED);
+        }
+    }
+
+    @Nested
+    @DisplayName("leases")
+    class Leases {
+
+        @Test
+        @DisplayName("are renewed while long work runs, so a duplicate cannot take it over")
+        void renewalKeepsLongWorkSafe() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)))
+                    .operation(newOperation(), String.class);
+            String key = newKey();
+            AtomicInteger runs = new AtomicInteger();
+            try (Blocked blocked = block(op, key, "h", runs)) {
+                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+                int conflicts = 0;
+                while (System.nanoTime() - until < 0) {
+                    try {
+                        op.execute(key, "h", () -> "duplicate ran " + runs.incrementAndGet());
+                    } catch (IdempotencyInProgressException expected) {
+                        conflicts++;
+                    }
+                    Thread.sleep(50);
+                }
+                blocked.release();
+                assertThat(blocked.result()).isEqualTo("blocked-result");
+                assertThat(conflicts).isPositive();
+            }
+            assertThat(runs).hasValue(1);
+            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.LEASE_RENEWED)
+                    .doesNotContain(IdempotencyEvent.Type.TAKEOVER, IdempotencyEvent.Type.LEASE_LOST);
+            assertThat(op.execute(key, "h", () -> "x")).isEqualTo("blocked-result");
+        }
+
+        @Test
+        @DisplayName("of a crashed owner are taken over after they expire")
+        void takeoverAfterCrash() {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofSeconds(5)))
+                    .operation(newOperation(), String.class);
+            String key = newKey();
+            // a crashed owner: acquired with a short lease and never finished
+            assertThat(store.acquire(op.storedKey(key), "h", Duration.ofMillis(200)))
+                    .isInstanceOf(AcquireResult.Acquired.class);
+
+            assertThatThrownBy(() -> op.execute(key, "h", () -> "too early"))
+                    .isInstanceOf(IdempotencyInProgressException.class);
+            IdempotencyStoreContract.eventually("the crashed owner's lease is taken over", () -> {
+                try {
+                    return op.execute(key, "h", () -> "recovered").equals("recovered");
+                } catch (IdempotencyInProgressException stillLive) {
+                    return false;
+                }
+            });
+            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.TAKEOVER);
+            assertThat(op.execute(key, "h", () -> "again")).isEqualTo("recovered");
+        }
+
+        @Test
+        @DisplayName("lost by a stalled owner keep its late result from overwriting the new owner's")
+        void staleOwnerCannotOverwrite() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(300)))
+                    .operation(newOperation(), String.class);
+            String key = newKey();
+            store.failAlways(FaultInjectingStore.Operation.EXTEND); // the stalled owner cannot renew
+            CountDownLatch stalled = new CountDownLatch(1);
+            CountDownLatch finish = new CountDownLatch(1);
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                Future<String> staleOwner = pool.submit(() -> op.execute(key, "h", () -> {
+                    stalled.countDown();
+                    await(finish);
+                    return "stale";
+                }));
+                assertThat(stalled.await(10, TimeUnit.SECONDS)).isTrue();
+                IdempotencyStoreContract.eventually("a new owner takes over and completes", () -> {
+                    try {
+                        return op.execute(key, "h", () -> "fresh").equals("fresh");
+                    } catch (IdempotencyInProgressException stillLive) {
+                        return false;
+                    }
+                });
+                finish.countDown();
+
+                assertThat(staleOwner.get(10, TimeUnit.SECONDS)).as("the stale owner still gets its own result")
+                        .isEqualTo("stale");
+            } finally {
+                pool.shutdownNow();
+            }
+            store.heal();
+            assertThat(op.execute(key, "h", () -> "x")).isEqualTo("fresh");
+            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.TAKEOVER, IdempotencyEvent.Type.LEASE_LOST);
+        }
+    }
+
+    @Nested
+    @DisplayName("results")
+    class Results {
+
+        @Test
+        @DisplayName("over the size limit close the record without being kept; replays say so")
+        void tooLarge() {
+            IdempotentOperation<String> op = engine(b -> b.maxResultBytes(100)).operation(newOperation(), String.class);
+            String key = newKey();
+            AtomicInteger runs = new AtomicInteger();
+            String big = "x".repeat(200);
+
+            assertThat(op.execute(key, "h", () -> {
+                runs.incrementAndGet();
+                return big;
+            })).isEqualTo(big);
+
+            assertThatThrownBy(() -> op.execute(key, "h", () -> {
+                runs.incrementAndGet();
+                return big;
+            })).isInstanceOf(IdempotencyResultNotKeptException.class);
+            assertThat(runs).hasValue(1);
+            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.RESULT_NOT_KEPT);
+        }
+
+        @Test
+        @DisplayName("of 512 KiB are kept and replayed with the default limit")
+        void largeKept() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            String large = "é".repeat(256 * 1024);
+
+            op.execute(key, "h", () -> large);
+
+            assertThat(op.execute(key, "h", () -> "other")).isEqualTo(large);
+        }
+    }
+
+    @Nested
+    @DisplayName("a store fault")
+    class StoreFaults {
+
+        @Test
+        @DisplayName("while acquiring fails closed: the work does not run")
+        void failClosed() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            store.failNext(FaultInjectingStore.Operation.ACQUIRE, 1);
+            AtomicInteger runs = new AtomicInteger();
+
+            assertThatThrownBy(() -> op.execute(key, "h", () -> "ran " + runs.incrementAndGet()))
+                    .isInstanceOfSatisfying(IdempotencyStoreException.class,
+                            e -> assertThat(e.httpStatus()).isEqualTo(503));
+            assertThat(runs).hasValue(0);
+            assertThat(eventTypes(key)).containsExactly(IdempotencyEvent.Type.STORE_ERROR);
+        }
+
+        @Test
+        @DisplayName("while acquiring runs the work unprotected when configured to fail open, and says so")
+        void failOpen() {
+            IdempotentOperation<String> op = engine(b -> b.failOpen(true)).operation(newOperation(), String.class);
+            String key = newKey();
+            store.failNext(FaultInjectingStore.Operation.ACQUIRE, 1);
+
+            assertThat(op.execute(key, "h", () -> "unprotected")).isEqualTo("unprotected");
+            assertThat(eventTypes(key)).containsExactly(IdempotencyEvent.Type.STORE_ERROR,
+                    IdempotencyEvent.Type.UNPROTECTED);
+            assertThat(op.find(key)).isEmpty();
+        }
+
+        @Test
+        @DisplayName("while completing still returns the result to the caller and reports the fault")
+        void completeFault() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            store.failNext(FaultInjectingStore.Operation.COMPLETE, 1);
+
+            assertThat(op.execute(key, "h", () -> "done")).isEqualTo("done");
+            assertThat(eventTypes(key)).containsExactly(IdempotencyEvent.Type.ACQUIRED,
+                    IdempotencyEvent.Type.STORE_ERROR);
+        }
+
+        @Test
+        @DisplayName("while releasing still rethrows the work's own exception")
+        void releaseFault() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            store.failNext(FaultInjectingStore.Operation.RELEASE, 1);
+            RuntimeException boom = new RuntimeException("work failed");
+
+            assertThatThrownBy(() -> op.execute(key, "h", () -> {
+                throw boom;
+            })).isSameAs(boom);
+        }
+    }
+
+    @Nested
+    @DisplayName("bad input")
+    class BadInput {
+
+        @Test
+        @DisplayName("is refused before any store call, naming the rule")
+        void refusedBeforeStore() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            Map<String, String> cases = Map.of(
+                    "", "must not be blank",
+                    "   ", "must not be blank",
+                    "a".repeat(256), "at most 255 bytes",
+                    "é".repeat(128), "at most 255 bytes",
+                    "line\nbreak", "control characters",
+                    "nul\u0000", "control characters",
+                    "bad\uD800", "well-formed Unicode");
+            cases.forEach((key, rule) -> assertThatThrownBy(() -> op.execute(key, "h", () -> "x"))
+                    .as("key %s", key.replace("\n", "\\n"))
+                    .isInstanceOf(InvalidIdempotencyKeyException.class)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(rule));
+            assertThatThrownBy(() -> op.execute(null, "h", () -> "x"))
+                    .isInstanceOf(InvalidIdempotencyKeyException.class);
+            assertThatThrownBy(() -> op.execute(newKey(), "h", null))
+                    .isInstanceOf(NullPointerException.class).hasMessageContaining("work");
+            assertThatThrownBy(() -> op.run(newKey(), "h", null))
+                    .isInstanceOf(NullPointerException.class).hasMessageContaining("work");
+            assertThat(store.totalCalls()).isZero();
+        }
+
+        @Test
+        @DisplayName("accepts a key of exactly 255 UTF-8 bytes")
+        void keyAtLimit() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = "€".repeat(85);
+
+            assertThat(op.execute(key, "h", () -> "ok")).isEqualTo("ok");
+            assertThat(op.execute(key, "h", () -> "again")).isEqualTo("ok");
+        }
+    }
+
+    @Nested
+    @DisplayName("under concurrency")
+    class Concurrency {
+
+        @Test
+        @DisplayName("32 threads on one key: the work runs once, each gets the result or an in-progress error")
+        void oneKeyManyThreads() throws Exception {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            String key = newKey();
+            AtomicInteger runs = new AtomicInteger();
+
+            List<Object> outcomes = IdempotencyStoreContract.race(32, () -> {
+                try {
+                    return op.execute(key, "h", () -> {
+                        runs.incrementAndGet();
+                        sleepQuietly(50);
+                        return "the-result";
+                    });
+                } catch (IdempotencyInProgressException e) {
+                    return e;
+                }
+            });
+
+            assertThat(runs).hasValue(1);
+            assertThat(outcomes).allSatisfy(o -> assertThat(o)
+                    .satisfiesAnyOf(r -> assertThat(r).isEqualTo("the-result"),
+                            r -> assertThat(r).isInstanceOf(IdempotencyInProgressException.class)));
+            assertThat(outcomes).contains("the-result");
+        }
+
+        @Test
+        @DisplayName("32 threads on one key with a wait: the work runs once and all get the same result")
+        void oneKeyManyThreadsWaiting() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofSeconds(20)))
+                    .operation(newOperation(), String.class);
+            String key = newKey();
+            AtomicInteger runs = new AtomicInteger();
+
+            List<String> outcomes = IdempotencyStoreContract.race(32, () -> op.execute(key, "h", () -> {
+                runs.incrementAndGet();
+                sleepQuietly(100);
+                return "the-result";
+            }));
+
+            assertThat(runs).hasValue(1);
+            assertThat(outcomes).hasSize(32).containsOnly("the-result");
+        }
+
+        @Test
+        @DisplayName("10,000 distinct keys over 8 threads: each key's work runs exactly once")
+        void manyKeys() throws Exception {
+            IdempotentOperation<Integer> op = engine().operation(newOperation(), Integer.class);
+            int keys = 10_000;
+            int threads = 8;
+            String prefix = newKey() + "-";
+            Map<Integer, AtomicInteger> runs = new ConcurrentHashMap<>();
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            List<Future<?>> futures = new ArrayList<>();
+            List<Throwable> unexpected = Collections.synchronizedList(new ArrayList<>());
+            try {
+                for (int t = 0; t < threads; t++) {
+                    int offset = t * (keys / threads);
+                    futures.add(pool.submit(() -> {
+                        // every thread walks all keys from a different starting point, so they overlap
+                        for (int i = 0; i < keys; i++) {
+                            int k = (i + offset) % keys;
+                            try {
+                                Integer result = op.execute(prefix + k, "h", () -> {
+                                    runs.computeIfAbsent(k, x -> new AtomicInteger()).incrementAndGet();
+                                    return k;
+                                });
+                                if (result != k) {
+                                    unexpected.add(new AssertionError("key " + k + " returned " + result));
+                                }
+                            } catch (IdempotencyInProgressException concurrentDuplicate) {
+                                // another thread is running this key right now: allowed
+                            } catch (Throwable e) {
+                                unexpected.add(e);
+                            }
+                        }
+                    }));
+                }
+                for (Future<?> future : futures) {
+                    future.get(300, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+
+            assertThat(unexpected).isEmpty();
+            assertThat(runs).hasSize(keys);
+            assertThat(runs.values()).allSatisfy(count -> assertThat(count).hasValue(1));
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            if (!latch.await(30, TimeUnit.SECONDS)) {
+                throw new AssertionError("latch not released within 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    private Blocked block(IdempotentOperation<String> op, String key, String hash) throws InterruptedException {
+        return block(op, key, hash, new AtomicInteger());
+    }
+
+    /** Starts an execution whose work blocks until released; returns once the work is running. */
+    private Blocked block(IdempotentOperation<String> op, String key, String hash, AtomicInteger runs)
+            throws InterruptedException {
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        Future<String> result = pool.submit(() -> op.execute(key, hash, () -> {
+            runs.incrementAndGet();
+            running.countDown();
+            await(release);
+            return "blocked-result";
+        }));
+        if (!running.await(10, TimeUnit.SECONDS)) {
+            throw new AssertionError("the blocked execution did not start");
+        }
+        return new Blocked(pool, release, result);
+    }
+
+    /** An execution held in its work until {@link #release()}. */
+    private static final class Blocked implements AutoCloseable {
+        private final ExecutorService pool;
+        private final CountDownLatch release;
+        private final Future<String> result;
+
+        Blocked(ExecutorService pool, CountDownLatch release, Future<String> result) {
+            this.pool = pool;
+            this.release = release;
+            this.result = result;
+        }
+
+        void release() {
+            release.countDown();
+        }
+
+        String result() throws Exception {
+            return result.get(10, TimeUnit.SECONDS);
+        }
+
+        @Override
+        public void close() {
+            release.countDown();
+            try {
+                result.get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new AssertionError("the blocked execution did not finish cleanly", e);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+/**
+ * JMH benchmarks of the idempotency stores against their raw floors. Nothing is exported: the benchmarks run
+ * from the shaded jar on the class path.
+ */
+module org.idempotency.benchmarks {
+    requires org.idempotency.core;
+    requires jmh.core;
+
+    opens org.idempotency.benchmarks to com.fasterxml.jackson.databind;
+}

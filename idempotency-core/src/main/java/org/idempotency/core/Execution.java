@@ -1,9 +1,6 @@
 package org.idempotency.core;
 
 import java.util.Objects;
-import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyStoreException;
@@ -49,7 +46,7 @@ public final class Execution<T> implements AutoCloseable {
     private final @Nullable T replayed;
     private final long startNanos;
     private final AtomicBoolean finished = new AtomicBoolean();
-    private volatile @Nullable Future<?> renewal;
+    private volatile long lastRenewedNanos;
 
     private Execution(IdempotentOperation<T> operation, String key, String storedKey, long fencingToken,
             boolean takeover, boolean replay, boolean unprotected, @Nullable T replayed, long startNanos) {
@@ -63,6 +60,7 @@ public final class Execution<T> implements AutoCloseable {
         this.unprotected = unprotected;
         this.replayed = replayed;
         this.startNanos = startNanos;
+        this.lastRenewedNanos = startNanos;
         if (replay || unprotected) {
             finished.set(true);
         }
@@ -339,30 +337,27 @@ public final class Execution<T> implements AutoCloseable {
     }
 
     private void startRenewal() {
-        long period = engine.renewInterval.toNanos();
-        try {
-            renewal = engine.scheduler.scheduleAtFixedRate(this::renew, period, period, TimeUnit.NANOSECONDS);
-        } catch (RejectedExecutionException e) {
-            Idempotency.LOG.warn("Lease renewal could not be scheduled for operation={} key={} (engine closed?);"
-                    + " the lease of {} will not be renewed", operation.name(), key, engine.lease);
-        }
+        engine.renewer.register(this);
         if (finished.get()) {
             stopRenewal();
         }
     }
 
     private void stopRenewal() {
-        Future<?> task = renewal;
-        if (task != null) {
-            task.cancel(false);
-        }
+        engine.renewer.unregister(this);
     }
 
-    private void renew() {
+    long lastRenewedNanos() {
+        return lastRenewedNanos;
+    }
+
+    /** Called by the engine's {@link LeaseRenewer} when the lease is due for renewal. */
+    void renew(long nowNanos) {
         if (finished.get()) {
             stopRenewal();
             return;
         }
+        lastRenewedNanos = nowNanos;
         boolean extended;
         try {
             extended = engine.store.extend(storedKey, fencingToken, engine.lease);

@@ -53,6 +53,7 @@ public final class Idempotency implements AutoCloseable {
     final IdempotencyListener[] listeners;
     final ScheduledExecutorService scheduler;
     private final boolean ownsScheduler;
+    final LeaseRenewer renewer;
     private final @Nullable PurgeScheduler purger;
 
     private Idempotency(Builder b) {
@@ -77,6 +78,7 @@ public final class Idempotency implements AutoCloseable {
             this.scheduler = executor;
             this.ownsScheduler = true;
         }
+        this.renewer = new LeaseRenewer(scheduler, renewInterval.toNanos());
         Duration purgeInterval = b.purgeInterval;
         this.purger = store instanceof PurgeableIdempotencyStore purgeable && !purgeInterval.isZero()
                 ? PurgeScheduler.start(purgeable, purgeInterval, scheduler)
@@ -133,6 +135,7 @@ public final class Idempotency implements AutoCloseable {
      */
     @Override
     public void close() {
+        renewer.close();
         if (purger != null) {
             purger.close();
         }

@@ -39,6 +39,23 @@ class ExecutionTest {
     }
 
     @Test
+    @DisplayName("an owned execution is renewed until it finishes, then forgotten by the renewer")
+    void renewalRegistration() {
+        Execution<String> execution = op.begin("k", "h");
+        assertThat(idempotency.renewer.running()).isEqualTo(1);
+
+        execution.complete("v");
+
+        assertThat(idempotency.renewer.running()).isZero();
+        op.execute("k2", "h", () -> "w");
+        assertThatThrownBy(() -> op.execute("k3", "h", () -> {
+            throw new IllegalStateException("x");
+        })).isInstanceOf(IllegalStateException.class);
+        assertThat(op.begin("k", "h").isReplay()).isTrue();
+        assertThat(idempotency.renewer.running()).isZero();
+    }
+
+    @Test
     @DisplayName("closing an unfinished execution releases the key")
     void closeReleases() {
         try (Execution<String> execution = op.begin("k", "h")) {

@@ -175,8 +175,9 @@ public final class IdempotentOperation<T> {
                     }
                     engine.emit(IdempotencyEvent.Type.IN_PROGRESS, name, key, 0, start, null);
                     Idempotency.LOG.debug("Key in progress elsewhere: operation={} key={}", name, key);
-                    throw new IdempotencyInProgressException(storedKey, retryAfter(record),
-                            Duration.ofNanos(Math.max(0, System.nanoTime() - start)));
+                    Duration waited = engine.inProgressWait.isZero() ? Duration.ZERO
+                            : Duration.ofNanos(Math.max(0, System.nanoTime() - start));
+                    throw new IdempotencyInProgressException(storedKey, retryAfter(record), waited);
             }
         }
     }

@@ -1,0 +1,336 @@
+package org.idempotency.servlet.internal;
+
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.WriteListener;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.Charset;
+import java.nio.charset.IllegalCharsetNameException;
+import java.nio.charset.StandardCharsets;
+import java.nio.charset.UnsupportedCharsetException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Holds the handler's whole response back from the client, so the filter can decide what to store before
+ * anything is sent. Status and headers are passed to the real response as they are set (the container keeps
+ * them; nothing is committed); the body, whether written through {@link #getOutputStream()} or
+ * {@link #getWriter()}, in one piece or streamed with {@link #flushBuffer()} calls in between, goes to a
+ * buffer of at most {@code limit} bytes. {@code sendError} and {@code sendRedirect} are recorded and replayed
+ * on the real response by {@link #commit()}. Used by one request thread.
+ */
+public final class CapturingResponse extends HttpServletResponseWrapper {
+
+    private final int limit;
+    private byte[] buffer = new byte[256];
+    private int count;
+    private long written;
+    private int status = SC_OK;
+    private StoredResponse.Kind kind = StoredResponse.Kind.BODY;
+    private @Nullable String argument;
+    private boolean closed;
+    private @Nullable Capture stream;
+    private @Nullable PrintWriter writer;
+
+    public CapturingResponse(HttpServletResponse response, int limit) {
+        super(response);
+        this.limit = limit;
+    }
+
+    /** The status the handler set. */
+    @Override
+    public int getStatus() {
+        return status;
+    }
+
+    @Override
+    public void setStatus(int sc) {
+        if (isCommitted()) {
+            return;
+        }
+        status = sc;
+        super.setStatus(sc);
+    }
+
+    @Override
+    public void sendError(int sc) throws IOException {
+        sendError(sc, null);
+    }
+
+    @Override
+    public void sendError(int sc, @Nullable String msg) {
+        if (isCommitted()) {
+            throw new IllegalStateException("the response is already committed");
+        }
+        discardBody();
+        status = sc;
+        kind = StoredResponse.Kind.SEND_ERROR;
+        argument = msg;
+    }
+
+    @Override
+    public void sendRedirect(String location) {
+        if (isCommitted()) {
+            throw new IllegalStateException("the response is already committed");
+        }
+        discardBody();
+        status = SC_FOUND;
+        kind = StoredResponse.Kind.REDIRECT;
+        argument = location;
+    }
+
+    @Override
+    public boolean isCommitted() {
+        return kind != StoredResponse.Kind.BODY || closed;
+    }
+
+    @Override
+    public void setContentLength(int len) {
+        // the filter sets the length of what it finally sends
+    }
+
+    @Override
+    public void setContentLengthLong(long len) {
+        // the filter sets the length of what it finally sends
+    }
+
+    @Override
+    public void setHeader(String name, @Nullable String value) {
+        if (!isContentLength(name)) {
+            super.setHeader(name, value);
+        }
+    }
+
+    @Override
+    public void addHeader(String name, @Nullable String value) {
+        if (!isContentLength(name)) {
+            super.addHeader(name, value);
+        }
+    }
+
+    @Override
+    public void setIntHeader(String name, int value) {
+        if (!isContentLength(name)) {
+            super.setIntHeader(name, value);
+        }
+    }
+
+    @Override
+    public void addIntHeader(String name, int value) {
+        if (!isContentLength(name)) {
+            super.addIntHeader(name, value);
+        }
+    }
+
+    @Override
+    public ServletOutputStream getOutputStream() {
+        if (writer != null) {
+            throw new IllegalStateException("getWriter() was already called for this response");
+        }
+        if (stream == null) {
+            stream = new Capture();
+        }
+        return stream;
+    }
+
+    @Override
+    public PrintWriter getWriter() {
+        if (stream != null && writer == null) {
+            throw new IllegalStateException("getOutputStream() was already called for this response");
+        }
+        if (writer == null) {
+            String encoding = getCharacterEncoding();
+            Charset charset = charset(encoding);
+            // fix the charset in the Content-Type, as the container does when its own writer is obtained
+            super.setCharacterEncoding(charset.name());
+            stream = new Capture();
+            writer = new PrintWriter(new OutputStreamWriter(stream, charset), false);
+        }
+        return writer;
+    }
+
+    /** Streaming handlers flush as they go: the bytes stay in the buffer until the filter decides. */
+    @Override
+    public void flushBuffer() {
+        if (writer != null) {
+            writer.flush();
+        }
+    }
+
+    @Override
+    public int getBufferSize() {
+        return limit;
+    }
+
+    @Override
+    public void setBufferSize(int size) {
+        if (written > 0 || isCommitted()) {
+            throw new IllegalStateException("the buffer size cannot change after content was written");
+        }
+    }
+
+    @Override
+    public void resetBuffer() {
+        if (isCommitted()) {
+            throw new IllegalStateException("the response is already committed");
+        }
+        discardBody();
+    }
+
+    @Override
+    public void reset() {
+        if (isCommitted()) {
+            throw new IllegalStateException("the response is already committed");
+        }
+        super.reset();
+        discardBody();
+        status = SC_OK;
+        stream = null;
+        writer = null;
+    }
+
+    /** Ends the handler's writing: flushes its writer into the buffer. */
+    public void finish() {
+        if (writer != null) {
+            writer.flush();
+        }
+    }
+
+    /** Whether the body outgrew the buffer (its bytes beyond the limit were dropped). */
+    public boolean overflowed() {
+        return written > limit;
+    }
+
+    /** How many body bytes the handler wrote, kept or not. */
+    public long bytesWritten() {
+        return written;
+    }
+
+    /** What a replay needs, with the allow-listed headers read from the real response. */
+    public StoredResponse toStored(List<String> headerNames) {
+        HttpServletResponse real = (HttpServletResponse) getResponse();
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (String name : headerNames) {
+            if (name.equalsIgnoreCase("Content-Type")) {
+                String type = real.getContentType();
+                if (type != null && kind == StoredResponse.Kind.BODY) {
+                    headers.put(name, List.of(type));
+                }
+                continue;
+            }
+            List<String> values = new ArrayList<>(real.getHeaders(name));
+            if (!values.isEmpty()) {
+                headers.put(name, List.copyOf(values));
+            }
+        }
+        byte[] body = kind == StoredResponse.Kind.BODY ? Arrays.copyOf(buffer, count) : new byte[0];
+        return new StoredResponse(status, headers, body, kind, argument);
+    }
+
+    /** Sends what the handler produced to the real response. */
+    public void commit() throws IOException {
+        HttpServletResponse real = (HttpServletResponse) getResponse();
+        switch (kind) {
+            case SEND_ERROR -> {
+                if (argument == null) {
+                    real.sendError(status);
+                } else {
+                    real.sendError(status, argument);
+                }
+            }
+            case REDIRECT -> real.sendRedirect(argument);
+            default -> {
+                real.setStatus(status);
+                real.setContentLength(count);
+                if (count > 0) {
+                    real.getOutputStream().write(buffer, 0, count);
+                }
+            }
+        }
+    }
+
+    private void discardBody() {
+        if (writer != null) {
+            writer.flush();
+        }
+        count = 0;
+        written = 0;
+    }
+
+    private void append(byte[] bytes, int off, int len) throws IOException {
+        if (closed) {
+            throw new IOException("the response output is closed");
+        }
+        if (isCommitted()) {
+            return; // after sendError or sendRedirect, as in a container: ignored
+        }
+        written += len;
+        if (written > limit) {
+            return; // overflow: the filter answers for it
+        }
+        if (count + len > buffer.length) {
+            buffer = Arrays.copyOf(buffer, Math.min(limit, Math.max(buffer.length * 2, count + len)));
+        }
+        System.arraycopy(bytes, off, buffer, count, len);
+        count += len;
+    }
+
+    private static boolean isContentLength(String name) {
+        return name.equalsIgnoreCase("Content-Length");
+    }
+
+    private static Charset charset(@Nullable String name) {
+        if (name == null) {
+            return StandardCharsets.ISO_8859_1;
+        }
+        try {
+            return Charset.forName(name);
+        } catch (IllegalCharsetNameException | UnsupportedCharsetException e) {
+            return StandardCharsets.ISO_8859_1;
+        }
+    }
+
+    private final class Capture extends ServletOutputStream {
+        private final byte[] one = new byte[1];
+
+        @Override
+        public void write(int b) throws IOException {
+            one[0] = (byte) b;
+            append(one, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length);
+            append(b, off, len);
+        }
+
+        @Override
+        public void flush() {
+            // held until the filter decides
+        }
+
+        @Override
+        public void close() {
+            closed = true; // closing commits, as in a container; a writer flushes into here before it closes
+        }
+
+        @Override
+        public boolean isReady() {
+            return true;
+        }
+
+        @Override
+        public void setWriteListener(WriteListener listener) {
+            throw new IllegalStateException("non-blocking writes are not supported behind the idempotency filter");
+        }
+    }
+}

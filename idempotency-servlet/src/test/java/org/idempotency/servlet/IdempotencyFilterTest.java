@@ -1,0 +1,809 @@
+package org.idempotency.servlet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.idempotency.core.Idempotency;
+import org.idempotency.core.InMemoryIdempotencyStore;
+import org.idempotency.core.JsonFingerprint;
+import org.idempotency.testkit.FaultInjectingStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The filter over a real embedded Jetty 12, driven by {@code java.net.http.HttpClient}. */
+class IdempotencyFilterTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String KEY = IdempotencyFilter.HEADER;
+    static final String ORDER = "{\"product\":\"book\",\"quantity\":1}";
+
+    final TestHandler handler = new TestHandler();
+    final FaultInjectingStore store = FaultInjectingStore.wrap(InMemoryIdempotencyStore.create());
+    Idempotency engine;
+    JettyHarness jetty;
+
+    JettyHarness serve(UnaryOperator<IdempotencyFilter.Builder> filter) throws Exception {
+        return serve(Idempotency.builder(store), filter);
+    }
+
+    JettyHarness serve(Idempotency.Builder engineBuilder, UnaryOperator<IdempotencyFilter.Builder> filter)
+            throws Exception {
+        engine = engineBuilder.build();
+        jetty = JettyHarness.start(filter.apply(IdempotencyFilter.builder(engine)).build(), handler);
+        return jetty;
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        handler.slowRelease.countDown();
+        if (jetty != null) {
+            jetty.close();
+        }
+        if (engine != null) {
+            engine.close();
+        }
+    }
+
+    static String newKey() {
+        return "\"" + UUID.randomUUID() + "\"";
+    }
+
+    static JsonNode problem(HttpResponse<String> response, int status) throws IOException {
+        assertThat(response.statusCode()).as("status of %s", response.body()).isEqualTo(status);
+        assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
+                type -> assertThat(type).startsWith("application/problem+json"));
+        JsonNode problem = JSON.readTree(response.body());
+        assertThat(problem.get("status").asInt()).isEqualTo(status);
+        assertThat(problem.get("type").asText()).isEqualTo("about:blank");
+        assertThat(problem.get("title").asText()).isNotBlank();
+        assertThat(response.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
+        return problem;
+    }
+
+    static void assertReplayed(HttpResponse<String> replay, HttpResponse<String> first) {
+        assertThat(replay.statusCode()).isEqualTo(first.statusCode());
+        assertThat(replay.body()).isEqualTo(first.body());
+        assertThat(replay.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).hasValue("true");
+        assertThat(first.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
+    }
+
+    @Nested
+    @DisplayName("a request with a key")
+    class FirstRequestAndReplay {
+
+        @Test
+        @DisplayName("runs once; its retry gets the stored status, body and allow-listed headers")
+        void replaysTheStoredResponse() throws Exception {
+            serve(filter -> filter.replayHeaders("ETag"));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertThat(first.body()).contains("\"call\":1").contains("\"key\":\"" + key.replace("\"", "") + "\"");
+            assertReplayed(retry, first);
+            assertThat(retry.headers().firstValue("Content-Type")).isEqualTo(first.headers().firstValue("Content-Type"));
+            assertThat(retry.headers().firstValue("Location")).hasValue("/orders/1");
+            assertThat(retry.headers().firstValue("ETag")).hasValue("\"v1\"");
+            assertThat(first.headers().firstValue("X-Request-Id")).hasValue("request-1");
+            assertThat(retry.headers().firstValue("X-Request-Id")).as("not allow-listed").isEmpty();
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("accepts the draft's sf-string and a bare token as the same key")
+        void quotedAndBareFormsAreTheSameKey() throws Exception {
+            serve(filter -> filter);
+            String bare = UUID.randomUUID().toString();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, bare));
+            HttpResponse<String> quoted = jetty.send(jetty.post("/orders", ORDER).header(KEY, "\"" + bare + "\""));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertReplayed(quoted, first);
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("unescapes a quoted key and keeps keys of up to 255 characters, stored under a fixed-size key")
+        void longAndEscapedKeys() throws Exception {
+            serve(filter -> filter);
+            String longKey = "k".repeat(255);
+            String escaped = "\"a \\\"quoted\\\" key with \\\\ and spaces\"";
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, longKey));
+            HttpResponse<String> retry = jetty.send(jetty.post("/orders", ORDER).header(KEY, "\"" + longKey + "\""));
+            HttpResponse<String> other = jetty.send(jetty.post("/orders", ORDER).header(KEY, escaped));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertReplayed(retry, first);
+            assertThat(other.statusCode()).isEqualTo(201);
+            assertThat(other.body()).contains("\"call\":2");
+            assertThat(handler.calls("/orders")).isEqualTo(2);
+        }
+
+        @Test
+        @DisplayName("replays a body streamed through getOutputStream with flushBuffer calls in between")
+        void streamedBody() throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/stream?chunks=50", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/stream?chunks=50", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(first.body()).startsWith("chunk 1 of call 1\n").endsWith("chunk 50 of call 1\n");
+            assertThat(first.body().lines()).hasSize(50);
+            assertReplayed(retry, first);
+            assertThat(handler.calls("/stream")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("replays text written through getWriter in the response's charset, flushed midway")
+        void writerBody() throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/writer", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/writer", ORDER).header(KEY, key));
+
+            assertThat(first.body()).isEqualTo("héllo wörld ✓ call 1, the end");
+            assertThat(first.headers().firstValue("Content-Type").orElseThrow().toLowerCase())
+                    .isEqualTo("text/plain;charset=utf-8");
+            assertReplayed(retry, first);
+            assertThat(retry.headers().firstValue("Content-Type")).isEqualTo(first.headers().firstValue("Content-Type"));
+        }
+
+        @Test
+        @DisplayName("replays what a handler wrote after resetBuffer, and a body closed by the handler")
+        void resetAndClosedBodies() throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> reset = jetty.send(jetty.post("/reset", ORDER).header(KEY, key));
+            HttpResponse<String> resetRetry = jetty.send(jetty.post("/reset", ORDER).header(KEY, key));
+            HttpResponse<String> closed = jetty.send(jetty.post("/closed", ORDER).header(KEY, key));
+            HttpResponse<String> closedRetry = jetty.send(jetty.post("/closed", ORDER).header(KEY, key));
+
+            assertThat(reset.statusCode()).isEqualTo(201);
+            assertThat(reset.body()).isEqualTo("kept, call 1");
+            assertReplayed(resetRetry, reset);
+            assertThat(closed.body()).isEqualTo("closed early, call 1");
+            assertReplayed(closedRetry, closed);
+        }
+
+        @Test
+        @DisplayName("replays sendError through the container, with the same status and error page")
+        void sendError() throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/send-error", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/send-error", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(404);
+            assertThat(first.body()).contains("no order here (call 1)");
+            assertReplayed(retry, first);
+            assertThat(handler.calls("/send-error")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("replays sendRedirect with the same Location")
+        void sendRedirect() throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/redirect", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/redirect", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(302);
+            assertThat(first.headers().firstValue("Location")).hasValueSatisfying(
+                    location -> assertThat(location).endsWith("/orders/42?call=1"));
+            assertThat(retry.statusCode()).isEqualTo(302);
+            assertThat(retry.headers().firstValue("Location")).isEqualTo(first.headers().firstValue("Location"));
+            assertThat(retry.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).hasValue("true");
+            assertThat(handler.calls("/redirect")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("gives the handler the form parameters of the body it buffered")
+        void formParameters() throws Exception {
+            serve(filter -> filter);
+            HttpRequest.Builder form = HttpRequest.newBuilder(jetty.uri("/form?q=query"))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .header(KEY, newKey())
+                    .POST(HttpRequest.BodyPublishers.ofString("a=1+%C3%A9&b=two"));
+
+            HttpResponse<String> response = jetty.send(form);
+
+            assertThat(response.body()).isEqualTo("a=1 é b=two q=query call 1");
+        }
+
+        @Test
+        @DisplayName("passes safe methods through untouched, key or not")
+        void safeMethodsPassThrough() throws Exception {
+            serve(filter -> filter.keyRequired(true));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(HttpRequest.newBuilder(jetty.uri("/orders")).header(KEY, key));
+            HttpResponse<String> second = jetty.send(HttpRequest.newBuilder(jetty.uri("/orders")).header(KEY, key));
+            HttpResponse<String> noKey = jetty.send(HttpRequest.newBuilder(jetty.uri("/orders")));
+
+            assertThat(first.body()).contains("\"call\":1");
+            assertThat(second.body()).contains("\"call\":2");
+            assertThat(second.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
+            assertThat(noKey.statusCode()).isEqualTo(201);
+            assertThat(handler.calls("/orders")).isEqualTo(3);
+        }
+
+        @Test
+        @DisplayName("covers PUT and DELETE too, and only the methods left after skipMethods")
+        void configuredMethods() throws Exception {
+            serve(filter -> filter.skipMethods("GET", "HEAD", "OPTIONS", "TRACE", "DELETE"));
+            String key = newKey();
+
+            HttpResponse<String> put = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .PUT(HttpRequest.BodyPublishers.ofString(ORDER)));
+            HttpResponse<String> putAgain = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .PUT(HttpRequest.BodyPublishers.ofString(ORDER)));
+            HttpResponse<String> delete = jetty.send(HttpRequest.newBuilder(jetty.uri("/orders")).header(KEY, key)
+                    .DELETE());
+            HttpResponse<String> deleteAgain = jetty.send(HttpRequest.newBuilder(jetty.uri("/orders"))
+                    .header(KEY, key).DELETE());
+
+            assertReplayed(putAgain, put);
+            assertThat(delete.body()).contains("\"call\":2");
+            assertThat(deleteAgain.body()).contains("\"call\":3");
+        }
+    }
+
+    @Nested
+    @DisplayName("a request without a key")
+    class MissingKeys {
+
+        @Test
+        @DisplayName("passes through when keys are optional (the default): the handler runs every time")
+        void optional() throws Exception {
+            serve(filter -> filter);
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER));
+            HttpResponse<String> second = jetty.send(jetty.post("/orders", ORDER));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertThat(second.statusCode()).isEqualTo(201);
+            assertThat(first.body()).contains("\"key\":\"null\"");
+            assertThat(handler.calls("/orders")).isEqualTo(2);
+        }
+
+        @Test
+        @DisplayName("is refused with 400 where the key is required, by method and path")
+        void required() throws Exception {
+            serve(filter -> filter.keyRequired(request -> request.getRequestURI().startsWith("/orders")));
+
+            HttpResponse<String> refused = jetty.send(jetty.post("/orders", ORDER));
+            HttpResponse<String> elsewhere = jetty.send(jetty.post("/status/201", ORDER));
+
+            JsonNode problem = problem(refused, 400);
+            assertThat(problem.get("code").asText()).isEqualTo("idempotency-key-missing");
+            assertThat(problem.get("detail").asText()).contains("requires an Idempotency-Key header");
+            assertThat(refused.headers().firstValue("Cache-Control")).hasValue("no-store");
+            assertThat(handler.calls("/orders")).isZero();
+            assertThat(elsewhere.statusCode()).isEqualTo(201);
+        }
+
+        @Test
+        @DisplayName("uses the configured problem type base for the problem's type and title")
+        void problemTypeBase() throws Exception {
+            serve(filter -> filter.keyRequired(true).problemTypeBase("https://api.example.com/problems/"));
+
+            HttpResponse<String> refused = jetty.send(jetty.post("/orders", ORDER));
+
+            JsonNode problem = JSON.readTree(refused.body());
+            assertThat(problem.get("type").asText()).isEqualTo("https://api.example.com/problems/idempotency-key-missing");
+            assertThat(problem.get("title").asText()).isEqualTo("Idempotency-Key is missing");
+        }
+    }
+
+    @Nested
+    @DisplayName("a malformed Idempotency-Key header")
+    class MalformedKeys {
+
+        @ParameterizedTest(name = "[{index}] {0}")
+        @ValueSource(strings = {
+            "",
+            "\"\"",
+            "\"   \"",
+            "\"unbalanced",
+            "unbalanced\"",
+            "\"one\", \"two\"",
+            "one,two",
+            "\"key\";param=1",
+            "\"bad \\escape\"",
+            "two words",
+            "\"ends with a backslash\\"
+        })
+        @DisplayName("is refused with 400 naming the rule, and the handler never runs")
+        void refused(String value) throws Exception {
+            serve(filter -> filter);
+
+            HttpResponse<String> response = jetty.send(jetty.post("/orders", ORDER).header(KEY, value));
+
+            JsonNode problem = problem(response, 400);
+            assertThat(problem.get("code").asText()).isEqualTo("idempotency-key-malformed");
+            assertThat(problem.get("detail").asText()).startsWith("Malformed Idempotency-Key header: ");
+            assertThat(handler.calls("/orders")).isZero();
+        }
+
+        @Test
+        @DisplayName("is refused when longer than the limit: 256 characters by default, or the configured length")
+        void tooLong() throws Exception {
+            serve(filter -> filter);
+
+            HttpResponse<String> bare = jetty.send(jetty.post("/orders", ORDER).header(KEY, "k".repeat(256)));
+            HttpResponse<String> quoted = jetty.send(jetty.post("/orders", ORDER)
+                    .header(KEY, "\"" + "k".repeat(256) + "\""));
+
+            assertThat(problem(bare, 400).get("detail").asText()).contains("at most 255 characters");
+            assertThat(problem(quoted, 400).get("detail").asText()).contains("at most 255 characters");
+            assertThat(handler.calls("/orders")).isZero();
+        }
+
+        @Test
+        @DisplayName("is refused when the request carries several Idempotency-Key fields")
+        void severalFields() throws Exception {
+            serve(filter -> filter);
+
+            HttpResponse<String> response = jetty.send(jetty.post("/orders", ORDER)
+                    .header(KEY, "\"one\"").header(KEY, "\"two\""));
+
+            assertThat(problem(response, 400).get("detail").asText())
+                    .contains("must carry one Idempotency-Key field, it carried 2");
+            assertThat(handler.calls("/orders")).isZero();
+        }
+
+        @ParameterizedTest(name = "[{index}] raw bytes {0}")
+        @ValueSource(strings = {"\"tab\there\"", "\"\u00e9\"", "caf\u00e9"})
+        @DisplayName("sent as raw bytes (TAB, Latin-1) is refused by the filter with 400")
+        void rawBytesRefusedByTheFilter(String value) throws Exception {
+            serve(filter -> filter);
+
+            String response = rawPost(value);
+
+            assertThat(response).startsWith("HTTP/1.1 400").contains("application/problem+json")
+                    .contains("only contain");
+            assertThat(handler.calls("/orders")).isZero();
+        }
+
+        @ParameterizedTest(name = "[{index}] raw bytes {0}")
+        @ValueSource(strings = {"\"a\u0001b\"", "a\u007fb", "\"a\u0000b\""})
+        @DisplayName("sent as raw bytes with controls or DEL is refused with 400 by the container already")
+        void rawControlsRefusedByTheContainer(String value) throws Exception {
+            serve(filter -> filter);
+
+            String response = rawPost(value);
+
+            assertThat(response).startsWith("HTTP/1.1 400").contains("Illegal character");
+            assertThat(handler.calls("/orders")).isZero();
+        }
+
+        /** Sends a POST with the header value as raw ISO-8859-1 bytes, which HttpClient would not send. */
+        private String rawPost(String value) throws IOException {
+            byte[] body = ORDER.getBytes(StandardCharsets.UTF_8);
+            byte[] head = ("POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + body.length + "\r\nConnection: close\r\n" + KEY + ": ")
+                    .getBytes(StandardCharsets.ISO_8859_1);
+            try (Socket socket = new Socket(jetty.uri("/").getHost(), jetty.uri("/").getPort())) {
+                socket.setSoTimeout(30_000);
+                OutputStream out = socket.getOutputStream();
+                out.write(head);
+                out.write(value.getBytes(StandardCharsets.ISO_8859_1));
+                out.write("\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                out.write(body);
+                out.flush();
+                InputStream in = socket.getInputStream();
+                return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+            }
+        }
+    }
+
+    @Nested
+    @DisplayName("a key reused with a different request")
+    class Fingerprints {
+
+        @Test
+        @DisplayName("is refused with 422 for another body, another query string or another method")
+        void differentRequest() throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> otherBody = jetty.send(jetty.post("/orders", "{\"product\":\"pen\"}").header(KEY, key));
+            HttpResponse<String> otherQuery = jetty.send(jetty.post("/orders?express=true", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            JsonNode problem = problem(otherBody, 422);
+            assertThat(problem.get("code").asText()).isEqualTo("idempotency-key-reused");
+            assertThat(problem.get("detail").asText()).contains("already used with a different request");
+            problem(otherQuery, 422);
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("with a JSON fingerprint, a reformatted body is the same request")
+        void jsonFingerprint() throws Exception {
+            serve(filter -> filter.fingerprint(RequestFingerprint.methodPathAndJson(JsonFingerprint.defaults())));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> reformatted = jetty.send(jetty.post("/orders",
+                    "{ \"quantity\": 1.0, \"product\": \"book\" }").header(KEY, key));
+            HttpResponse<String> different = jetty.send(jetty.post("/orders",
+                    "{\"quantity\":2,\"product\":\"book\"}").header(KEY, key));
+
+            assertReplayed(reformatted, first);
+            problem(different, 422);
+        }
+
+        @Test
+        @DisplayName("without a fingerprint, any request with the key gets the stored response")
+        void noFingerprint() throws Exception {
+            serve(filter -> filter.fingerprint(RequestFingerprint.none()));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> other = jetty.send(jetty.post("/orders", "{}").header(KEY, key));
+
+            assertReplayed(other, first);
+        }
+    }
+
+    @Nested
+    @DisplayName("keys are scoped")
+    class Scoping {
+
+        @Test
+        @DisplayName("by principal: another user sending the same key and body gets their own response")
+        void byPrincipal() throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> alice = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header(JettyHarness.USER_HEADER, "alice"));
+            HttpResponse<String> bob = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header(JettyHarness.USER_HEADER, "bob"));
+            HttpResponse<String> anonymous = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> aliceAgain = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header(JettyHarness.USER_HEADER, "alice"));
+            HttpResponse<String> bobWithOtherBody = jetty.send(jetty.post("/orders", "{\"product\":\"pen\"}")
+                    .header(KEY, key).header(JettyHarness.USER_HEADER, "bob"));
+
+            assertThat(alice.body()).contains("\"user\":\"alice\"").contains("\"call\":1");
+            assertThat(bob.statusCode()).isEqualTo(201);
+            assertThat(bob.body()).contains("\"user\":\"bob\"").contains("\"call\":2");
+            assertThat(bob.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
+            assertThat(anonymous.body()).contains("\"user\":\"\"").contains("\"call\":3");
+            assertReplayed(aliceAgain, alice);
+            problem(bobWithOtherBody, 422);
+            assertThat(handler.calls("/orders")).isEqualTo(3);
+        }
+
+        @Test
+        @DisplayName("by path: the same key on another endpoint is another request")
+        void byPath() throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> orders = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> other = jetty.send(jetty.post("/orders/7/items", ORDER).header(KEY, key));
+
+            assertThat(orders.body()).contains("\"call\":1");
+            assertThat(other.statusCode()).isEqualTo(201);
+            assertThat(other.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
+        }
+
+        @Test
+        @DisplayName("by a client identity of the application's choosing")
+        void byCustomClient() throws Exception {
+            serve(filter -> filter.scope(IdempotencyScope.clientMethodAndPath(
+                    request -> request.getHeader("X-Api-Key"))));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header("X-Api-Key", "tenant-1"));
+            HttpResponse<String> otherTenant = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header("X-Api-Key", "tenant-2"));
+            HttpResponse<String> sameTenant = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header("X-Api-Key", "tenant-1"));
+
+            assertThat(otherTenant.body()).contains("\"call\":2");
+            assertReplayed(sameTenant, first);
+        }
+    }
+
+    @Nested
+    @DisplayName("which responses are stored")
+    class StoragePolicy {
+
+        @ParameterizedTest(name = "status {0}")
+        @ValueSource(ints = {200, 202, 204, 301, 400, 404, 409, 422})
+        @DisplayName("2xx, 3xx and 4xx responses are stored and replayed")
+        void stored(int status) throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/status/" + status, ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/status/" + status, ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(status);
+            assertReplayed(retry, first);
+            assertThat(handler.calls("/status/" + status)).isEqualTo(1);
+        }
+
+        @ParameterizedTest(name = "status {0}")
+        @ValueSource(ints = {500, 502, 503, 408, 429})
+        @DisplayName("5xx, 408 and 429 responses release the key: the retry runs again")
+        void released(int status) throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/status/" + status, ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/status/" + status, ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(status);
+            assertThat(first.body()).isEqualTo("status " + status + ", call 1");
+            assertThat(retry.statusCode()).isEqualTo(status);
+            assertThat(retry.body()).isEqualTo("status " + status + ", call 2");
+            assertThat(retry.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
+            assertThat(handler.calls("/status/" + status)).isEqualTo(2);
+        }
+
+        @Test
+        @DisplayName("a handler exception releases the key: the container answers 500 and the retry runs again")
+        void exceptionReleases() throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/throw", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/throw", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(500);
+            assertThat(retry.statusCode()).isEqualTo(500);
+            assertThat(handler.calls("/throw")).isEqualTo(2);
+        }
+
+        @Test
+        @DisplayName("a custom policy decides: storing only 2xx releases a 404")
+        void customPolicy() throws Exception {
+            serve(filter -> filter.storedStatuses(status -> status >= 200 && status < 300));
+            String key = newKey();
+
+            jetty.send(jetty.post("/status/404", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/status/404", ORDER).header(KEY, key));
+
+            assertThat(retry.body()).isEqualTo("status 404, call 2");
+        }
+    }
+
+    @Nested
+    @DisplayName("bodies over the limits")
+    class Limits {
+
+        @Test
+        @DisplayName("a request body over the limit is answered with 413, and nothing runs or is stored")
+        void requestTooLarge() throws Exception {
+            serve(filter -> filter.maxRequestBytes(1000));
+            String key = newKey();
+            String big = "{\"note\":\"" + "x".repeat(1500) + "\"}";
+
+            HttpResponse<String> declared = jetty.send(jetty.post("/orders", big).header(KEY, key));
+            HttpResponse<String> chunked = jetty.send(HttpRequest.newBuilder(jetty.uri("/orders"))
+                    .header(KEY, key)
+                    .POST(HttpRequest.BodyPublishers.ofInputStream(
+                            () -> new ByteArrayInputStream(big.getBytes(StandardCharsets.UTF_8)))));
+            HttpResponse<String> small = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+
+            assertThat(problem(declared, 413).get("code").asText()).isEqualTo("request-too-large");
+            assertThat(problem(chunked, 413).get("detail").asText()).contains("limit of 1000 bytes");
+            assertThat(small.statusCode()).as("the key was never taken").isEqualTo(201);
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("a response over the buffer limit is answered with 413 and closes the record: no re-run")
+        void responseTooLarge() throws Exception {
+            serve(filter -> filter.maxResponseBytes(10_000));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/big?size=20000", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/big?size=20000", ORDER).header(KEY, key));
+
+            JsonNode problem = problem(first, 413);
+            assertThat(problem.get("code").asText()).isEqualTo("response-too-large");
+            assertThat(problem.get("detail").asText()).contains("The request was processed");
+            assertThat(problem(retry, 409).get("code").asText()).isEqualTo("response-not-kept");
+            assertThat(handler.calls("/big")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("a response too large to keep is sent in full, and its record is closed without it")
+        void responseTooLargeToKeep() throws Exception {
+            serve(Idempotency.builder(store).maxResultBytes(8_000), filter -> filter.maxResponseBytes(100_000));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/big?size=20000", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/big?size=20000", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(first.body()).hasSize(20_000);
+            JsonNode problem = problem(retry, 409);
+            assertThat(problem.get("code").asText()).isEqualTo("response-not-kept");
+            assertThat(problem.get("detail").asText()).contains("is not processed again");
+            assertThat(handler.calls("/big")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("a response within the limits is replayed byte for byte")
+        void largeResponseWithinLimits() throws Exception {
+            serve(filter -> filter.maxResponseBytes(300_000));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/big?size=200000", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/big?size=200000", ORDER).header(KEY, key));
+
+            assertThat(first.body()).hasSize(200_000);
+            assertReplayed(retry, first);
+        }
+    }
+
+    @Nested
+    @DisplayName("concurrent duplicates")
+    class Concurrency {
+
+        static final int CLIENTS = 16;
+
+        @Test
+        @DisplayName("16 clients sending the same request at once: the handler runs once, the others get 409 with"
+                + " Retry-After, and a later retry gets the stored response")
+        void conflict() throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+            ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
+            try {
+                List<Future<HttpResponse<String>>> responses = sendTogether(clients, key);
+
+                // every duplicate is answered while the first still runs
+                assertThat(handler.slowEntered.await(60, TimeUnit.SECONDS)).isTrue();
+                List<HttpResponse<String>> conflicts = new ArrayList<>();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (conflicts.size() < CLIENTS - 1 && System.nanoTime() < deadline) {
+                    conflicts.clear();
+                    for (Future<HttpResponse<String>> response : responses) {
+                        if (response.isDone()) {
+                            conflicts.add(response.get());
+                        }
+                    }
+                    Thread.sleep(20);
+                }
+                assertThat(conflicts).hasSize(CLIENTS - 1);
+                for (HttpResponse<String> conflict : conflicts) {
+                    JsonNode problem = problem(conflict, 409);
+                    assertThat(problem.get("code").asText()).isEqualTo("request-in-progress");
+                    assertThat(Integer.parseInt(conflict.headers().firstValue("Retry-After").orElseThrow()))
+                            .isBetween(1, 30);
+                }
+                handler.slowRelease.countDown();
+                List<HttpResponse<String>> all = new ArrayList<>();
+                for (Future<HttpResponse<String>> response : responses) {
+                    all.add(response.get(60, TimeUnit.SECONDS));
+                }
+                HttpResponse<String> winner = all.stream().filter(r -> r.statusCode() == 201).findFirst().orElseThrow();
+                HttpResponse<String> retry = jetty.send(jetty.post("/slow", ORDER).header(KEY, key));
+
+                assertReplayed(retry, winner);
+                assertThat(handler.calls("/slow")).isEqualTo(1);
+            } finally {
+                clients.shutdownNow();
+            }
+        }
+
+        @Test
+        @DisplayName("with a bounded wait on the engine, the 15 duplicates wait and get the replay")
+        void boundedWait() throws Exception {
+            serve(Idempotency.builder(store).waitForInProgress(Duration.ofSeconds(60)), filter -> filter);
+            String key = newKey();
+            ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
+            try {
+                List<Future<HttpResponse<String>>> responses = sendTogether(clients, key);
+
+                assertThat(handler.slowEntered.await(60, TimeUnit.SECONDS)).isTrue();
+                // every client has asked the store at least once, so all of them are waiting on the first
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (store.calls(FaultInjectingStore.Operation.ACQUIRE) < CLIENTS
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(store.calls(FaultInjectingStore.Operation.ACQUIRE)).isGreaterThanOrEqualTo(CLIENTS);
+                assertThat(responses).noneMatch(Future::isDone);
+                handler.slowRelease.countDown();
+
+                List<HttpResponse<String>> all = new ArrayList<>();
+                for (Future<HttpResponse<String>> response : responses) {
+                    all.add(response.get(60, TimeUnit.SECONDS));
+                }
+                assertThat(all).allMatch(r -> r.statusCode() == 201);
+                assertThat(all).map(HttpResponse::body).containsOnly(all.get(0).body());
+                assertThat(all).filteredOn(r -> r.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER).isPresent())
+                        .hasSize(CLIENTS - 1);
+                assertThat(handler.calls("/slow")).isEqualTo(1);
+            } finally {
+                clients.shutdownNow();
+            }
+        }
+
+        private List<Future<HttpResponse<String>>> sendTogether(ExecutorService clients, String key) {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<HttpResponse<String>>> responses = new ArrayList<>();
+            for (int i = 0; i < CLIENTS; i++) {
+                responses.add(clients.submit(() -> {
+                    start.await();
+                    return jetty.send(jetty.post("/slow", ORDER).header(KEY, key));
+                }));
+            }
+            start.countDown();
+            return responses;
+        }
+    }
+
+    @Nested
+    @DisplayName("when the store fails")
+    class StoreFailures {
+
+        @Test
+        @DisplayName("the request is not processed and gets 503 (fail closed)")
+        void failClosed() throws Exception {
+            serve(filter -> filter);
+            store.failNext(FaultInjectingStore.Operation.ACQUIRE, 1);
+
+            HttpResponse<String> refused = jetty.send(jetty.post("/orders", ORDER).header(KEY, newKey()));
+
+            assertThat(problem(refused, 503).get("code").asText()).isEqualTo("idempotency-unavailable");
+            assertThat(handler.calls("/orders")).isZero();
+        }
+
+        @Test
+        @DisplayName("an engine that fails open runs the handler unprotected")
+        void failOpen() throws Exception {
+            serve(Idempotency.builder(store).failOpen(true), filter -> filter);
+            store.failNext(FaultInjectingStore.Operation.ACQUIRE, 1);
+
+            HttpResponse<String> response = jetty.send(jetty.post("/orders", ORDER).header(KEY, newKey()));
+
+            assertThat(response.statusCode()).isEqualTo(201);
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+        }
+    }
+}

@@ -1,101 +1,132 @@
 package org.idempotency.examples;
 
 import java.io.PrintStream;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.idempotency.api.IdempotencyException;
+import java.time.Clock;
+import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.core.Idempotency;
-import org.idempotency.core.IdempotentOperation;
-import org.idempotency.core.InMemoryIdempotencyStore;
 import org.idempotency.core.JsonFingerprint;
+import org.idempotency.servlet.IdempotencyFilter;
+import org.idempotency.servlet.RequestFingerprint;
 
 /**
- * A first look at the library on the embedded in-memory store: a first call, its replay, a key reused with
- * another request, and a duplicate that arrives while the first call still runs. Prints what happens.
+ * The README's main command: the order service of the seed design on an embedded Jetty 12, with the
+ * {@link IdempotencyFilter} in front of {@code POST /orders} and an {@link OrderService} that is idempotent on
+ * its own. A scripted client plays the cases (a first request, its retry, a key reused for another order, a
+ * duplicate while the first still runs, another customer with the same key, a client that sends no key),
+ * prints each request and response, checks each outcome, and exits 0 if all were as expected.
+ *
+ * <pre>
+ * --store=memory|redis|postgres   the idempotency store (default memory)
+ * --serve                         keep the server running for curl after the script (Ctrl+C stops it)
+ * --port=N                        the port (default 8080 with --serve, else a free one)
+ * </pre>
  */
 public final class Demo {
 
-    /** The result type of the demo's operation. */
-    public record Order(String id, String product, int quantity) {
-    }
+    static final String USAGE = "Usage: Demo [--store=" + String.join("|", DemoStores.NAMES)
+            + "] [--serve] [--port=N]";
 
-    private final PrintStream out;
-    private final AtomicInteger ordersCreated = new AtomicInteger();
-
-    Demo(PrintStream out) {
-        this.out = out;
+    private Demo() {
     }
 
     public static void main(String[] args) throws Exception {
-        new Demo(System.out).run();
+        int code = run(args, System.out, System.err);
+        if (code != 0) {
+            System.exit(code);
+        }
     }
 
-    void run() throws Exception {
-        try (Idempotency idempotency = Idempotency.builder(InMemoryIdempotencyStore.create()).build()) {
-            IdempotentOperation<Order> createOrder = idempotency.operation("create-order", Order.class);
-            String body = "{\"product\": \"book\", \"quantity\": 1}";
-            String hash = JsonFingerprint.defaults().hash(body);
-
-            out.println("1. First call with key 'order-1':");
-            Order first = createOrder.execute("order-1", hash, () -> create("book", 1));
-            out.println("   -> ran the work, created " + first + " (orders created: " + ordersCreated + ")");
-
-            out.println("2. Retry with the same key and the same request (formatted differently):");
-            String sameBody = "{\"quantity\":1,\"product\":\"book\"}";
-            Order replay = createOrder.execute("order-1", JsonFingerprint.defaults().hash(sameBody),
-                    () -> create("book", 1));
-            out.println("   -> replayed " + replay + " without running the work (orders created: "
-                    + ordersCreated + ")");
-
-            out.println("3. Same key, different request:");
-            String otherHash = JsonFingerprint.defaults().hash("{\"product\": \"pen\", \"quantity\": 5}");
-            try {
-                createOrder.execute("order-1", otherHash, () -> create("pen", 5));
-            } catch (IdempotencyException e) {
-                out.println("   -> refused with HTTP " + e.httpStatus() + ": " + e.getMessage());
-            }
-
-            out.println("4. A duplicate while the first call for key 'order-2' is still running:");
-            CountDownLatch running = new CountDownLatch(1);
-            CountDownLatch finish = new CountDownLatch(1);
-            ExecutorService pool = Executors.newSingleThreadExecutor();
-            try {
-                Future<Order> slow = pool.submit(() -> createOrder.execute("order-2", hash, () -> {
-                    running.countDown();
-                    await(finish);
-                    return create("book", 1);
-                }));
-                await(running);
-                try {
-                    createOrder.execute("order-2", hash, () -> create("book", 1));
-                } catch (IdempotencyException e) {
-                    out.println("   -> told to retry later, HTTP " + e.httpStatus() + ": " + e.getMessage());
+    /**
+     * Runs the demo.
+     *
+     * @return 0 if every outcome was as expected, 1 if one was not, 2 for a usage or configuration error
+     */
+    static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage());
+            err.println(USAGE);
+            return 2;
+        }
+        IdempotencyStore store;
+        try {
+            store = DemoStores.create(options.store());
+        } catch (RuntimeException e) {
+            err.println("Cannot use the '" + options.store() + "' store: " + e.getMessage());
+            return 2;
+        }
+        try (Idempotency idempotency = Idempotency.builder(store).build()) {
+            OrderService orders = new OrderService(idempotency, Clock.systemUTC());
+            IdempotencyFilter filter = IdempotencyFilter.builder(idempotency)
+                    .operation("orders-http")
+                    .fingerprint(RequestFingerprint.methodPathAndJson(JsonFingerprint.defaults()))
+                    .build();
+            try (OrderServer server = OrderServer.start(options.port(), filter, orders)) {
+                out.println("Order service on " + server.base() + " (store: " + options.store()
+                        + ", customers: alice and bob, HTTP Basic)");
+                boolean asExpected = new ScriptedClient(server.base(), orders, out).play();
+                if (options.serve()) {
+                    printCurlHelp(out, server.base().toString());
+                    server.join();
                 }
-                finish.countDown();
-                out.println("   -> the first call finished with " + slow.get(10, TimeUnit.SECONDS)
-                        + " (orders created: " + ordersCreated + ")");
-            } finally {
-                pool.shutdownNow();
+                return asExpected ? 0 : 1;
+            }
+        } finally {
+            if (store instanceof AutoCloseable closeable) {
+                closeable.close();
             }
         }
     }
 
-    private Order create(String product, int quantity) {
-        return new Order("ord-" + ordersCreated.incrementAndGet(), product, quantity);
+    private static void printCurlHelp(PrintStream out, String base) {
+        String post = "curl -i -u alice:wonderland -H 'Content-Type: application/json' ";
+        out.println();
+        out.println("The server keeps running on " + base + " for your own requests (Ctrl+C stops it):");
+        out.println("  " + post + "-H 'Idempotency-Key: \"my-key-1\"' -d '{\"product\":\"book\",\"quantity\":1}' "
+                + base + "/orders");
+        out.println("      run it twice: the second answer is the stored one, with Idempotent-Replayed: true");
+        out.println("  " + post + "-H 'Idempotency-Key: \"my-key-1\"' -d '{\"product\":\"pen\",\"quantity\":5}' "
+                + base + "/orders");
+        out.println("      the same key for another order: 422");
+        out.println("  curl -i -u bob:builder -H 'Content-Type: application/json' -H 'Idempotency-Key: \"my-key-1\"' "
+                + "-d '{\"product\":\"book\",\"quantity\":1}' " + base + "/orders");
+        out.println("      another customer with the same key: a separate order");
+        out.println("  curl -u alice:wonderland " + base + "/orders");
+        out.flush();
     }
 
-    private static void await(CountDownLatch latch) {
-        try {
-            if (!latch.await(10, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("the demo's slow call did not progress within 10 s");
+    /** The command line. */
+    record Options(String store, boolean serve, int port) {
+
+        static Options parse(String[] args) {
+            String store = "memory";
+            boolean serve = false;
+            Integer port = null;
+            for (String arg : args) {
+                if (arg.startsWith("--store=")) {
+                    store = arg.substring("--store=".length());
+                    if (!DemoStores.NAMES.contains(store)) {
+                        throw new IllegalArgumentException("Unknown store '" + store + "'; --store takes one of "
+                                + String.join(", ", DemoStores.NAMES));
+                    }
+                } else if (arg.equals("--serve")) {
+                    serve = true;
+                } else if (arg.startsWith("--port=")) {
+                    try {
+                        port = Integer.parseInt(arg.substring("--port=".length()));
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("--port takes a number, got '" + arg + "'", e);
+                    }
+                    if (port < 0 || port > 65535) {
+                        throw new IllegalArgumentException("--port takes 0 to 65535, got " + port);
+                    }
+                } else if (!arg.isBlank()) {
+                    throw new IllegalArgumentException("Unknown argument '" + arg + "'");
+                }
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
+            return new Options(store, serve, port != null ? port : serve ? 8080 : 0);
         }
     }
 }

@@ -5,21 +5,80 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+/** The README's main command, run as its main entry. */
 class DemoTest {
 
     @Test
-    void transcriptShowsEachOutcome() throws Exception {
+    @DisplayName("main plays the script against the running server and every outcome is the expected one")
+    void mainPlaysTheScript() throws Exception {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        new Demo(new PrintStream(buffer, true, StandardCharsets.UTF_8)).run();
+        PrintStream original = System.out;
+        System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        try {
+            Demo.main(new String[0]); // returns normally only when the demo would exit 0
+        } finally {
+            System.setOut(original);
+        }
         String transcript = buffer.toString(StandardCharsets.UTF_8);
+        original.print(transcript);
 
         assertThat(transcript)
-                .contains("ran the work, created Order[id=ord-1, product=book, quantity=1] (orders created: 1)")
-                .contains("replayed Order[id=ord-1, product=book, quantity=1] without running the work (orders created: 1)")
-                .contains("refused with HTTP 422")
-                .contains("told to retry later, HTTP 409")
-                .contains("the first call finished with Order[id=ord-2, product=book, quantity=1] (orders created: 2)");
+                .contains("(store: memory")
+                .contains("9 requests, 4 orders placed: every outcome as expected.")
+                .doesNotContain("UNEXPECTED");
+        assertThat(steps(transcript)).hasSize(8);
+        assertThat(step(transcript, 1)).contains("< 201 Created, Location: /orders/ord-1").contains("ok: order ord-1 placed");
+        assertThat(step(transcript, 2)).contains("< 201 Created, Location: /orders/ord-1, Idempotent-Replayed: true")
+                .contains("no second order (orders placed: 1)");
+        assertThat(step(transcript, 3)).contains("< 422 Unprocessable Content").contains("idempotency-key-reused");
+        assertThat(step(transcript, 4)).containsPattern("< 409 Conflict, Retry-After: \\d+")
+                .contains("request-in-progress").contains("< 201 Created, Location: /orders/ord-2")
+                .contains("ok: order ord-2 placed once (orders placed: 2)");
+        assertThat(step(transcript, 5)).contains("< 201 Created, Location: /orders/ord-2, Idempotent-Replayed: true");
+        assertThat(step(transcript, 6)).contains("as bob").contains("\"customer\":\"bob\"")
+                .contains("Bob gets his own order ord-3");
+        assertThat(step(transcript, 7)).contains("no Idempotency-Key").contains("ok: order ord-4 placed");
+        assertThat(step(transcript, 8)).contains("Location: /orders/ord-4, Idempotent-Replayed: true")
+                .contains("same order, none added (orders placed: 4)");
+    }
+
+    @Test
+    @DisplayName("a store whose module is not built in fails with the module to add, never a silent fallback")
+    void storesNotBuiltIn() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+        int redis = Demo.run(new String[] {"--store=redis"}, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        int postgres = Demo.run(new String[] {"--store=postgres"}, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        int unknown = Demo.run(new String[] {"--store=mongo"}, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+
+        assertThat(redis).isEqualTo(2);
+        assertThat(postgres).isEqualTo(2);
+        assertThat(unknown).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("--store=redis needs the idempotency-store-redis module")
+                .contains("--store=postgres needs the idempotency-store-jdbi module")
+                .contains("Unknown store 'mongo'; --store takes one of memory, redis, postgres");
+        assertThat(out.toString(StandardCharsets.UTF_8)).as("no server started").isEmpty();
+    }
+
+    private static String[] steps(String transcript) {
+        return Pattern.compile("\\n(?=\\d+\\. )").split(transcript.substring(transcript.indexOf("\n1. ") + 1));
+    }
+
+    private static String step(String transcript, int number) {
+        for (String step : steps(transcript)) {
+            if (step.startsWith(number + ". ")) {
+                return step;
+            }
+        }
+        throw new AssertionError("no step " + number + " in:\n" + transcript);
     }
 }

@@ -1,0 +1,50 @@
+package org.idempotency.examples;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.api.spi.ProviderSettings;
+import org.idempotency.core.IdempotencyStores;
+import org.idempotency.core.InMemoryIdempotencyStore;
+
+/**
+ * Builds the store named by the demo's {@code --store} flag. The one place to touch when a store module
+ * joins the examples: add it as a dependency of this module and its provider is discovered here, configured
+ * by {@code -Didempotency.<provider>.<setting>=...} system properties.
+ */
+final class DemoStores {
+
+    /** The names the flag accepts. */
+    static final List<String> NAMES = List.of("memory", "redis", "postgres");
+
+    private DemoStores() {
+    }
+
+    static IdempotencyStore create(String name) {
+        return switch (name) {
+            case "memory" -> InMemoryIdempotencyStore.create();
+            case "redis" -> discovered(name, "redis", "idempotency-store-redis");
+            case "postgres" -> discovered(name, "jdbi", "idempotency-store-jdbi");
+            default -> throw new IllegalArgumentException("Unknown store '" + name + "'; --store takes one of "
+                    + String.join(", ", NAMES));
+        };
+    }
+
+    /** A store module found through its provider; never a silent fallback to another store. */
+    private static IdempotencyStore discovered(String flag, String provider, String module) {
+        ClassLoader loader = DemoStores.class.getClassLoader();
+        if (!IdempotencyStores.availableProviders(loader).contains(provider)) {
+            throw new IllegalStateException("--store=" + flag + " needs the " + module + " module, which this"
+                    + " build of idempotency-examples does not include: add it as a dependency of"
+                    + " idempotency-examples (its '" + provider + "' provider is then found here) and pass its"
+                    + " settings as -Didempotency." + provider + ".<setting>=<value>");
+        }
+        Map<String, String> settings = new TreeMap<>();
+        System.getProperties().stringPropertyNames().stream()
+                .filter(property -> property.startsWith("idempotency."))
+                .forEach(property -> settings.put(property, System.getProperty(property)));
+        settings.put(ProviderSettings.STORE, provider);
+        return IdempotencyStores.fromSettings(ProviderSettings.of(settings), loader);
+    }
+}

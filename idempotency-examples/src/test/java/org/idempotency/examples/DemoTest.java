@@ -3,6 +3,7 @@ package org.idempotency.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
@@ -17,14 +18,26 @@ class DemoTest {
     void mainPlaysTheScript() throws Exception {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         PrintStream original = System.out;
-        System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        // the transcript also goes to the test's output, which keeps it if an unexpected outcome exits the JVM
+        System.setOut(new PrintStream(new OutputStream() {
+            @Override
+            public void write(int b) {
+                buffer.write(b);
+                original.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                buffer.write(b, off, len);
+                original.write(b, off, len);
+            }
+        }, true, StandardCharsets.UTF_8));
         try {
-            Demo.main(new String[0]); // returns normally only when the demo would exit 0
+            Demo.main(new String[0]); // returns only when every outcome was as expected (else it exits 1)
         } finally {
             System.setOut(original);
         }
         String transcript = buffer.toString(StandardCharsets.UTF_8);
-        original.print(transcript);
 
         assertThat(transcript)
                 .contains("(store: memory")

@@ -244,6 +244,20 @@ class IdempotencyFilterTest {
         }
 
         @Test
+        @DisplayName("gives the handler the body it buffered, through getReader in the request's charset")
+        void readerBody() throws Exception {
+            serve(filter -> filter);
+            HttpRequest.Builder request = HttpRequest.newBuilder(jetty.uri("/echo"))
+                    .header("Content-Type", "text/plain;charset=UTF-8")
+                    .header(KEY, newKey())
+                    .POST(HttpRequest.BodyPublishers.ofString("thé ✓", StandardCharsets.UTF_8));
+
+            HttpResponse<String> response = jetty.send(request);
+
+            assertThat(response.body()).isEqualTo("thé ✓ (8 bytes, call 1)");
+        }
+
+        @Test
         @DisplayName("passes safe methods through untouched, key or not")
         void safeMethodsPassThrough() throws Exception {
             serve(filter -> filter.keyRequired(true));

@@ -88,6 +88,11 @@ final class TestHandler extends HttpServlet {
                 response.setStatus(201);
                 response.getWriter().print("kept, call " + call);
             }
+            case "/echo" -> {
+                String body = request.getReader().lines().collect(java.util.stream.Collectors.joining("\n"));
+                response.setContentType("text/plain;charset=UTF-8");
+                response.getWriter().print(body + " (" + request.getContentLength() + " bytes, call " + call + ")");
+            }
             case "/closed" -> {
                 response.setContentType("text/plain");
                 try (var out = response.getOutputStream()) {

@@ -73,7 +73,8 @@ import org.slf4j.LoggerFactory;
  *       then a status the storage policy accepts (by default every status below 500 except 408 and 429) is
  *       stored and the key closed before the response is sent, so an immediate retry is replayed; any other
  *       status, or an exception, releases the key so a retry runs again. A response over the buffer limit
- *       is answered with {@code 413} and its record closed without it (the work is not run again); a response
+ *       is answered with {@code 413} and its record closed without it (the work is not run again), or its key
+ *       released if its status is not one the policy stores; a response
  *       the engine cannot keep (over its {@code maxResultBytes}) is sent, and its record closed without it.
  *       Replays of a record closed without its response get {@code 409}.</li>
  * </ul>
@@ -227,17 +228,27 @@ public final class IdempotencyFilter implements Filter {
             return;
         }
         int status = capture.getStatus();
+        boolean stored = storedStatuses.test(status);
         if (capture.overflowed()) {
-            LOG.debug("The response of operation={} is over the buffer limit of {} bytes; closing the record"
-                    + " without it", operation.name(), maxResponseBytes);
-            completeWithoutResponse(execution, status);
+            LOG.debug("The response of operation={} is over the buffer limit of {} bytes", operation.name(),
+                    maxResponseBytes);
+            String outcome;
+            if (stored) {
+                completeWithoutResponse(execution, status);
+                outcome = "The request was processed, but its response exceeded the limit of " + maxResponseBytes
+                        + " bytes that can be held for an " + HEADER + "; it is not kept, and retrying with the"
+                        + " same key will not process the request again.";
+            } else {
+                execution.release();
+                outcome = "The request failed with status " + status + ", and its response exceeded the limit of "
+                        + maxResponseBytes + " bytes that can be held for an " + HEADER + "; the key was released,"
+                        + " so a retry with the same key processes the request again.";
+            }
             problem(response, new Problem(413, "response-too-large", "Response too large for idempotent processing",
-                    "The request was processed, but its response exceeded the limit of " + maxResponseBytes
-                            + " bytes that can be held for an " + HEADER + "; it is not kept, and retrying with"
-                            + " the same key will not process the request again.", 0));
+                    outcome, 0));
             return;
         }
-        if (!storedStatuses.test(status)) {
+        if (!stored) {
             LOG.debug("Status {} is not stored; releasing the key of operation={}", status, operation.name());
             execution.release();
             capture.commit();

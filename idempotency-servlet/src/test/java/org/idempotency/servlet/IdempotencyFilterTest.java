@@ -663,6 +663,20 @@ class IdempotencyFilterTest {
         }
 
         @Test
+        @DisplayName("a failed (5xx) response over the buffer limit is answered with 413 and releases the key")
+        void failedResponseTooLarge() throws Exception {
+            serve(filter -> filter.maxResponseBytes(10_000));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/big?size=20000&status=503", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/big?size=20000&status=503", ORDER).header(KEY, key));
+
+            assertThat(problem(first, 413).get("detail").asText()).contains("the key was released");
+            assertThat(problem(retry, 413).get("code").asText()).isEqualTo("response-too-large");
+            assertThat(handler.calls("/big")).isEqualTo(2);
+        }
+
+        @Test
         @DisplayName("a response too large to keep is sent in full, and its record is closed without it")
         void responseTooLargeToKeep() throws Exception {
             serve(Idempotency.builder(store).maxResultBytes(8_000), filter -> filter.maxResponseBytes(100_000));

@@ -65,6 +65,8 @@ final class TestHandler extends HttpServlet {
             }
             case "/big" -> {
                 int size = Integer.parseInt(request.getParameter("size"));
+                String status = request.getParameter("status");
+                response.setStatus(status == null ? 200 : Integer.parseInt(status));
                 response.setContentType("application/octet-stream");
                 byte[] chunk = new byte[1000];
                 java.util.Arrays.fill(chunk, (byte) ('a' + call % 26));

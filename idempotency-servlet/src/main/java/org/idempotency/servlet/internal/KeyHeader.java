@@ -82,8 +82,14 @@ public final class KeyHeader {
             throw new MalformedKey("the quoted key has no closing double quote");
         }
         if (i < field.length()) {
-            throw new MalformedKey("nothing may follow the closing double quote: the header carries one"
-                    + " sf-string, without parameters and not a list");
+            String rest = field.substring(i).stripLeading();
+            if (rest.startsWith(",")) {
+                throw new MalformedKey("the header must carry one key, not a list");
+            }
+            if (rest.startsWith(";")) {
+                throw new MalformedKey("parameters are not accepted after the key");
+            }
+            throw new MalformedKey("nothing may follow the closing double quote of the key");
         }
         return key.toString();
     }

@@ -4,6 +4,9 @@
  */
 module org.idempotency.benchmarks {
     requires org.idempotency.core;
+    requires org.idempotency.servlet;
+    requires org.eclipse.jetty.ee10.servlet;
+    requires java.net.http;
     requires jmh.core;
 
     opens org.idempotency.benchmarks to com.fasterxml.jackson.databind;

@@ -1,0 +1,376 @@
+package org.idempotency.redis;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.idempotency.api.IdempotencyException;
+import org.idempotency.api.IdempotencyRecord;
+import org.idempotency.api.IdempotencyStoreException;
+import org.idempotency.api.StoredFailure;
+import org.idempotency.api.StoredResult;
+import org.idempotency.api.spi.AcquireRequest;
+import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.redis.internal.KeyPrefixes;
+import org.idempotency.redis.internal.RedisScripts;
+import org.idempotency.redis.internal.Replies;
+import org.jspecify.annotations.Nullable;
+import org.redisson.api.BatchOptions;
+import org.redisson.api.RBatch;
+import org.redisson.api.RFuture;
+import org.redisson.api.RScript;
+import org.redisson.api.RScriptAsync;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.RedisNoScriptException;
+import org.redisson.client.codec.ByteArrayCodec;
+
+/**
+ * The Redis store, on Redisson. Every operation is one Lua script, run with {@code EVALSHA} through
+ * Redisson's {@link RScript}, that touches exactly one key ({@code keyPrefix + storedKey}), so the store runs
+ * unchanged on Redis Cluster. Scripts are loaded on first use; a {@code NOSCRIPT} reply (after a restart, a
+ * failover or a {@code SCRIPT FLUSH}) is answered by loading the script again and repeating the call, which is
+ * safe because a script that was not found did not run.
+ *
+ * <p><b>Records.</b> A record is a Redis hash (see the fields below) whose native expiry is set to the end
+ * of its visibility: one lease after the end of the lease for work in progress (so abandoned records do not
+ * linger), the retention for finished records. Results are stored as raw bytes, so any payload round-trips,
+ * 1 MiB ones included. {@code HGETALL} on a key shows a record as it is: {@code status}, {@code token},
+ * {@code lease_ms} and {@code expires_ms} (epoch milliseconds), {@code hash}, {@code code}, {@code payload},
+ * {@code error_type}, {@code error_message}, {@code takeover} and {@code op} (the id of the last call that
+ * changed it).
+ *
+ * <p><b>Time.</b> Every lease and expiry decision uses the Redis server's clock ({@code TIME} inside the
+ * script), never the application's.
+ *
+ * <p><b>Fencing tokens</b> strictly increase per key and are never reused, with one key per script and no
+ * counter key. A new token is {@code max(previous token of the key + 1, server time in microseconds)}:
+ * <ul>
+ *   <li>While the key exists, its hash holds the last token issued for it, and the next one is larger.
+ *       Completing and failing keep the token. Releasing does not delete the key: it leaves a tombstone
+ *       ({@code status = RELEASED}, invisible to every operation) holding the last token for one lease (at
+ *       least a second), so a release and a new acquire within the same microsecond still get increasing
+ *       tokens.</li>
+ *   <li>When the key is gone, it expired: at least a second (a tombstone), a takeover window or a retention
+ *       after its last token was issued. That token was at most the server time in microseconds when it was
+ *       issued plus the number of tokens issued for the key within that same microsecond (each script call
+ *       takes far longer than a microsecond, so in practice plus one). The server clock has moved on by the
+ *       whole lifetime of the key since, so the new token, the current time in microseconds, is larger.</li>
+ * </ul>
+ * The argument assumes that the server's clock does not step back by more than the time a key outlives its
+ * last token (at least a second; a lease for released keys). Tokens stay below 2<sup>53</sup> (microseconds
+ * until the year 2255), so Lua's numbers hold them exactly.
+ *
+ * <p><b>Faults.</b> A lost connection, a timeout or a Redis error is an {@link IdempotencyStoreException}
+ * wrapping Redisson's exception. A script changes nothing until it has checked everything, and starts with
+ * {@code #!lua} so that Redis 7 refuses it as a whole when out of memory: a failed call leaves no partial
+ * record. Redisson re-sends a command whose reply timed out; each changing call carries a random id, stored
+ * in the record, so that a re-sent call gets the answer of its first attempt instead of being refused by its
+ * own effect. Requires Redis 7 or later.
+ *
+ * <p>Build it with {@link #builder(RedissonClient)} over the application's client (which the store does not
+ * close unless asked), or through the {@code redis} provider from settings (that store owns its client and
+ * closes it in {@link #close()}). Thread-safe.
+ */
+public final class RedisIdempotencyStore implements BatchAcquiringIdempotencyStore, AutoCloseable {
+
+    /** The key prefix unless another is set: records live at {@code idempotency:<operation>:<key>}. */
+    public static final String DEFAULT_KEY_PREFIX = "idempotency:";
+    /** The longest key prefix, in UTF-8 bytes. */
+    public static final int MAX_KEY_PREFIX_BYTES = KeyPrefixes.MAX_BYTES;
+
+    /** Leases and retentions beyond a century are held to a century, which keeps the arithmetic exact. */
+    private static final long MAX_MILLIS = Duration.ofDays(36_500).toMillis();
+    private static final byte[] ONE = {'1'};
+    private static final byte[] ZERO = {'0'};
+    private static final byte[] EMPTY = {};
+    private static final HexFormat HEX = HexFormat.of();
+
+    private final RedissonClient client;
+    private final RScript script;
+    private final String keyPrefix;
+    private final boolean closeClient;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private RedisIdempotencyStore(Builder builder) {
+        this.client = builder.client;
+        this.script = client.getScript(ByteArrayCodec.INSTANCE);
+        this.keyPrefix = builder.keyPrefix;
+        this.closeClient = builder.closeClient;
+    }
+
+    /** Starts building a store over an application's Redisson client. */
+    public static Builder builder(RedissonClient client) {
+        return new Builder(client);
+    }
+
+    /** The prefix of every Redis key this store writes. */
+    public String keyPrefix() {
+        return keyPrefix;
+    }
+
+    /** The Redis key of a stored key: the prefix followed by the stored key. */
+    public String redisKey(String storedKey) {
+        return keyPrefix + storedKey;
+    }
+
+    @Override
+    public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
+        Objects.requireNonNull(key, "key");
+        Object[] args = acquireArgs(requestHash, millis(lease, "lease"), newCallId());
+        List<Object> reply = eval(RedisScripts.ACQUIRE, "acquire a key", key, RScript.ReturnType.LIST, args);
+        return Replies.acquireResult(key, reply);
+    }
+
+    @Override
+    public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
+        Objects.requireNonNull(requests, "requests");
+        long leaseMillis = millis(lease, "lease");
+        Set<String> seen = new HashSet<>();
+        for (AcquireRequest request : requests) {
+            if (!seen.add(request.key())) {
+                throw new IllegalArgumentException("Key '" + IdempotencyException.safeKey(request.key())
+                        + "' appears twice in one batch; the keys of a batch must be distinct");
+            }
+        }
+        int size = requests.size();
+        if (size == 0) {
+            return List.of();
+        }
+        AcquireResult[] results = new AcquireResult[size];
+        Object[][] args = new Object[size][];
+        List<Integer> pending = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            args[i] = acquireArgs(requests.get(i).requestHash(), leaseMillis, newCallId());
+            pending.add(i);
+        }
+        List<Integer> notLoaded = acquireBatch(requests, args, pending, results, false);
+        if (!notLoaded.isEmpty()) {
+            try {
+                script.scriptLoad(RedisScripts.ACQUIRE.text());
+            } catch (RuntimeException e) {
+                throw new IdempotencyStoreException("Redis failed to load the acquire script",
+                        requests.get(notLoaded.get(0)).key(), unwrap(e));
+            }
+            acquireBatch(requests, args, notLoaded, results, true);
+        }
+        return List.of(results);
+    }
+
+    /**
+     * Runs one pipelined batch of acquire scripts for the pending requests and fills in their results.
+     * Returns the requests that met NOSCRIPT (and so did not run), to be repeated once the script is loaded;
+     * on the repeat, NOSCRIPT is a fault like any other.
+     */
+    private List<Integer> acquireBatch(List<AcquireRequest> requests, Object[][] args, List<Integer> pending,
+            AcquireResult[] results, boolean retry) {
+        // IN_MEMORY: Redisson pipelines the commands, one write and one round trip per Redis node
+        RBatch batch = client.createBatch(BatchOptions.defaults().executionMode(BatchOptions.ExecutionMode.IN_MEMORY));
+        RScriptAsync batchScript = batch.getScript(ByteArrayCodec.INSTANCE);
+        List<RFuture<List<Object>>> futures = new ArrayList<>(pending.size());
+        for (int i : pending) {
+            String redisKey = redisKey(requests.get(i).key());
+            futures.add(batchScript.evalShaAsync(redisKey, RScript.Mode.READ_WRITE, RedisScripts.ACQUIRE.sha(),
+                    RScript.ReturnType.LIST, List.of(redisKey), args[i]));
+        }
+        RuntimeException batchError = null;
+        try {
+            batch.execute();
+        } catch (RuntimeException e) {
+            batchError = e;
+        }
+        List<Integer> noScript = new ArrayList<>();
+        for (int n = 0; n < futures.size(); n++) {
+            int i = pending.get(n);
+            String key = requests.get(i).key();
+            CompletableFuture<List<Object>> future = futures.get(n).toCompletableFuture();
+            Throwable failure = future.handle((reply, error) -> error).join();
+            if (failure == null) {
+                results[i] = Replies.acquireResult(key, future.join());
+            } else if (unwrap(failure) instanceof RedisNoScriptException && !retry) {
+                noScript.add(i);
+            } else {
+                throw new IdempotencyStoreException("Redis failed to acquire a batch of " + requests.size()
+                        + " keys; keys acquired before the fault expire with their lease", key,
+                        batchError != null ? batchError : unwrap(failure));
+            }
+        }
+        if (noScript.isEmpty() && batchError != null) {
+            throw new IdempotencyStoreException("Redis failed to acquire a batch of " + requests.size() + " keys",
+                    null, batchError);
+        }
+        return noScript;
+    }
+
+    @Override
+    public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(result, "result");
+        byte[] payload = result.payload();
+        Object reply = eval(RedisScripts.COMPLETE, "complete a record", key, RScript.ReturnType.LONG,
+                number(fencingToken), number(millis(retention, "retention")), newCallId(),
+                number(result.statusCode()), payload == null ? ZERO : ONE, payload == null ? EMPTY : payload);
+        return Replies.changed(key, reply);
+    }
+
+    @Override
+    public boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention) {
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(failure, "failure");
+        String message = failure.message();
+        Object reply = eval(RedisScripts.FAIL, "record a failure", key, RScript.ReturnType.LONG,
+                number(fencingToken), number(millis(retention, "retention")), newCallId(), utf8(failure.type()),
+                message == null ? ZERO : ONE, message == null ? EMPTY : utf8(message));
+        return Replies.changed(key, reply);
+    }
+
+    @Override
+    public boolean release(String key, long fencingToken) {
+        Objects.requireNonNull(key, "key");
+        Object reply = eval(RedisScripts.RELEASE, "release a record", key, RScript.ReturnType.LONG,
+                number(fencingToken), newCallId());
+        return Replies.changed(key, reply);
+    }
+
+    @Override
+    public boolean extend(String key, long fencingToken, Duration lease) {
+        Objects.requireNonNull(key, "key");
+        Object reply = eval(RedisScripts.EXTEND, "extend a lease", key, RScript.ReturnType.LONG,
+                number(fencingToken), number(millis(lease, "lease")));
+        return Replies.changed(key, reply);
+    }
+
+    @Override
+    public Optional<IdempotencyRecord> find(String key) {
+        Objects.requireNonNull(key, "key");
+        List<Object> reply = eval(RedisScripts.FIND, "find a record", key, RScript.ReturnType.LIST);
+        return Optional.ofNullable(Replies.findResult(key, reply));
+    }
+
+    /**
+     * Closes the Redisson client if this store owns it (built by the {@code redis} provider, or with
+     * {@link Builder#closeClientOnClose(boolean)}); otherwise does nothing. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closeClient && closed.compareAndSet(false, true)) {
+            client.shutdown();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RedisIdempotencyStore[keyPrefix=" + keyPrefix + "]";
+    }
+
+    /** Runs a script by its digest; on NOSCRIPT loads it on the key's node and runs it again. */
+    private <R> R eval(RedisScripts.Script lua, String action, String key, RScript.ReturnType type, Object... args) {
+        String redisKey = redisKey(key);
+        List<Object> keys = List.of(redisKey);
+        try {
+            try {
+                return script.evalSha(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys, args);
+            } catch (RedisNoScriptException notLoaded) {
+                script.scriptLoadAsync(redisKey, lua.text()).toCompletableFuture().join();
+                return script.evalSha(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys, args);
+            }
+        } catch (RuntimeException e) {
+            throw new IdempotencyStoreException("Redis failed to " + action, key, unwrap(e));
+        }
+    }
+
+    private static Object[] acquireArgs(@Nullable String requestHash, long leaseMillis, byte[] callId) {
+        return new Object[] {number(leaseMillis), callId, requestHash == null ? ZERO : ONE,
+                requestHash == null ? EMPTY : utf8(requestHash)};
+    }
+
+    /** A random id for one changing call, so a call re-sent after a lost reply is recognised. */
+    private static byte[] newCallId() {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        return HEX.formatHex(longBytes(random.nextLong(), random.nextLong())).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static byte[] longBytes(long high, long low) {
+        byte[] out = new byte[16];
+        for (int i = 0; i < 8; i++) {
+            out[i] = (byte) (high >>> (56 - 8 * i));
+            out[8 + i] = (byte) (low >>> (56 - 8 * i));
+        }
+        return out;
+    }
+
+    private static long millis(Duration duration, String name) {
+        Objects.requireNonNull(duration, name);
+        if (duration.isNegative() || duration.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive, was " + duration);
+        }
+        if (duration.compareTo(Duration.ofMillis(MAX_MILLIS)) > 0) {
+            return MAX_MILLIS;
+        }
+        return Math.max(1, duration.toMillis());
+    }
+
+    private static byte[] number(long value) {
+        return Long.toString(value).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static byte[] utf8(String value) {
+        return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        Throwable current = error;
+        while (current instanceof CompletionException && current.getCause() != null) {
+            current = current.getCause();
+        }
+        return current;
+    }
+
+    /**
+     * Configures a {@link RedisIdempotencyStore} over a Redisson client. Each setter validates its argument.
+     * Not thread-safe; the store it builds is.
+     */
+    public static final class Builder {
+
+        private final RedissonClient client;
+        private String keyPrefix = DEFAULT_KEY_PREFIX;
+        private boolean closeClient;
+
+        private Builder(RedissonClient client) {
+            this.client = Objects.requireNonNull(client, "client must not be null");
+        }
+
+        /**
+         * The prefix of every Redis key the store writes (default {@value RedisIdempotencyStore#DEFAULT_KEY_PREFIX}): 1 to
+         * {@value RedisIdempotencyStore#MAX_KEY_PREFIX_BYTES} UTF-8 bytes, no whitespace or control characters. Stores with different
+         * prefixes never see each other's records.
+         */
+        public Builder keyPrefix(String keyPrefix) {
+            this.keyPrefix = KeyPrefixes.check(keyPrefix);
+            return this;
+        }
+
+        /**
+         * Whether {@link RedisIdempotencyStore#close()} shuts the Redisson client down (default {@code false}: the
+         * application owns its client).
+         */
+        public Builder closeClientOnClose(boolean closeClient) {
+            this.closeClient = closeClient;
+            return this;
+        }
+
+        /** Builds the store. Connects to nothing by itself: scripts are loaded on first use. */
+        public RedisIdempotencyStore build() {
+            return new RedisIdempotencyStore(this);
+        }
+    }
+}

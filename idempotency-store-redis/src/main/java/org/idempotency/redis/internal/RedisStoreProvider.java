@@ -1,0 +1,157 @@
+package org.idempotency.redis.internal;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import org.idempotency.api.IdempotencyConfigurationException;
+import org.idempotency.api.IdempotencyStoreException;
+import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.api.spi.IdempotencyStoreProvider;
+import org.idempotency.api.spi.ProviderSettings;
+import org.idempotency.redis.RedisIdempotencyStore;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+/**
+ * Discovers the Redis store as provider {@code redis}, building its own Redisson client from settings; the
+ * store owns that client and shuts it down when closed. Settings, all under {@code idempotency.redis.}:
+ * <ul>
+ *   <li>{@code address}: one server, {@code redis://host:port} or {@code rediss://host:port} (TLS); or</li>
+ *   <li>{@code nodes}: Redis Cluster node addresses, comma separated, in the same form;</li>
+ *   <li>{@code username}, {@code password}: credentials (the password is never repeated in messages);</li>
+ *   <li>{@code database}: the database number (default 0);</li>
+ *   <li>{@code connect-timeout} (default 10 s) and {@code timeout}, the reply timeout (default 3 s), as
+ *       {@code 500ms}, {@code 3s} or {@code PT3S};</li>
+ *   <li>{@code key-prefix}: the prefix of every key (default {@code idempotency:}).</li>
+ * </ul>
+ * Unknown settings under {@code idempotency.redis.} are refused, so a misspelt one is not silently ignored.
+ * The client connects while the store is built, so an unreachable server fails at once, naming the address.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class RedisStoreProvider implements IdempotencyStoreProvider {
+
+    static final String PREFIX = "idempotency.redis.";
+    static final String ADDRESS = PREFIX + "address";
+    static final String NODES = PREFIX + "nodes";
+    static final String USERNAME = PREFIX + "username";
+    static final String PASSWORD = PREFIX + "password";
+    static final String DATABASE = PREFIX + "database";
+    static final String CONNECT_TIMEOUT = PREFIX + "connect-timeout";
+    static final String TIMEOUT = PREFIX + "timeout";
+    static final String KEY_PREFIX = PREFIX + "key-prefix";
+    private static final Set<String> KNOWN =
+            Set.of(ADDRESS, NODES, USERNAME, PASSWORD, DATABASE, CONNECT_TIMEOUT, TIMEOUT, KEY_PREFIX);
+    private static final String ADDRESS_FORM = "redis://host:port, or rediss://host:port for TLS";
+
+    public RedisStoreProvider() {
+    }
+
+    @Override
+    public String name() {
+        return "redis";
+    }
+
+    @Override
+    public IdempotencyStore create(ProviderSettings settings) {
+        settings.rejectUnknown(PREFIX, KNOWN);
+        Optional<String> address = settings.get(ADDRESS);
+        List<String> nodes = settings.list(NODES);
+        if (address.isPresent() && !nodes.isEmpty()) {
+            throw new IdempotencyConfigurationException("Settings '" + ADDRESS + "' (one server) and '" + NODES
+                    + "' (a cluster) exclude each other; set only one");
+        }
+        if (address.isEmpty() && nodes.isEmpty()) {
+            throw new IdempotencyConfigurationException("Missing setting '" + ADDRESS + "' (one server, "
+                    + ADDRESS_FORM + ") or '" + NODES + "' (cluster nodes, comma separated): the 'redis' store"
+                    + " needs one of them");
+        }
+        List<String> addresses = new ArrayList<>();
+        if (address.isPresent()) {
+            addresses.add(checkAddress(settings, ADDRESS, address.get()));
+        } else {
+            for (String node : nodes) {
+                addresses.add(checkAddress(settings, NODES, node));
+            }
+        }
+        int database = settings.integer(DATABASE, 0, 0, Integer.MAX_VALUE);
+        int connectTimeout = millis(settings, CONNECT_TIMEOUT, Duration.ofSeconds(10));
+        int timeout = millis(settings, TIMEOUT, Duration.ofSeconds(3));
+        String keyPrefix = settings.get(KEY_PREFIX).orElse(RedisIdempotencyStore.DEFAULT_KEY_PREFIX);
+        try {
+            KeyPrefixes.check(keyPrefix);
+        } catch (IllegalArgumentException e) {
+            throw settings.malformed(KEY_PREFIX, keyPrefix, "1 to " + KeyPrefixes.MAX_BYTES
+                    + " UTF-8 bytes without whitespace or control characters");
+        }
+
+        Config config = new Config();
+        settings.get(USERNAME).ifPresent(config::setUsername);
+        settings.get(PASSWORD).ifPresent(config::setPassword);
+        if (address.isPresent()) {
+            config.useSingleServer()
+                    .setAddress(addresses.get(0))
+                    .setDatabase(database)
+                    .setConnectTimeout(connectTimeout)
+                    .setTimeout(timeout);
+        } else {
+            config.useClusterServers()
+                    .addNodeAddress(addresses.toArray(String[]::new))
+                    .setDatabase(database)
+                    .setConnectTimeout(connectTimeout)
+                    .setTimeout(timeout);
+        }
+        RedissonClient client;
+        try {
+            client = Redisson.create(config);
+        } catch (RuntimeException e) {
+            List<String> shown = addresses.stream().map(RedisStoreProvider::withoutCredentials).toList();
+            throw new IdempotencyStoreException("Cannot connect to Redis at " + String.join(", ", shown)
+                    + " (setting '" + (address.isPresent() ? ADDRESS : NODES) + "', connect timeout "
+                    + connectTimeout + " ms); check that the server runs and the address is right", null, e);
+        }
+        return RedisIdempotencyStore.builder(client).keyPrefix(keyPrefix).closeClientOnClose(true).build();
+    }
+
+    private static String checkAddress(ProviderSettings settings, String name, String value) {
+        URI uri;
+        try {
+            uri = new URI(value);
+        } catch (URISyntaxException e) {
+            throw settings.malformed(name, withoutCredentials(value), ADDRESS_FORM);
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("redis") && !scheme.equals("rediss")) {
+            throw settings.malformed(name, withoutCredentials(value), ADDRESS_FORM + " (unknown scheme '"
+                    + scheme + "')");
+        }
+        if (uri.getHost() == null || uri.getPort() < 1 || uri.getPort() > 65535) {
+            throw settings.malformed(name, withoutCredentials(value), ADDRESS_FORM + " (with a host and a port)");
+        }
+        return value;
+    }
+
+    private static int millis(ProviderSettings settings, String name, Duration defaultValue) {
+        Duration duration = settings.duration(name, defaultValue);
+        if (duration.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) > 0 || duration.toMillis() < 1) {
+            throw settings.malformed(name, settings.get(name).orElse(""), "a duration from 1 ms to 24 days");
+        }
+        return (int) duration.toMillis();
+    }
+
+    /** An address as shown in messages: credentials embedded as {@code user:password@} are hidden. */
+    static String withoutCredentials(String address) {
+        int scheme = address.indexOf("://");
+        int at = address.lastIndexOf('@');
+        if (scheme < 0 || at < scheme) {
+            return address;
+        }
+        return address.substring(0, scheme + 3) + "<hidden>@" + address.substring(at + 1);
+    }
+}

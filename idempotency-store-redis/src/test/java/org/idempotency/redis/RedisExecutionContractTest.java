@@ -1,0 +1,31 @@
+package org.idempotency.redis;
+
+import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.testkit.IdempotencyExecutionContract;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.redisson.api.RedissonClient;
+
+/** The whole execution contract ({@code execute} end to end) over the Redis store and a real Redis. */
+class RedisExecutionContractTest extends IdempotencyExecutionContract {
+
+    private static RedissonClient client;
+    private static String prefix;
+
+    @BeforeAll
+    static void connect() {
+        client = TestRedis.newClient();
+        prefix = TestRedis.uniquePrefix("execution-contract");
+    }
+
+    @AfterAll
+    static void disconnect() {
+        TestRedis.deleteKeys(client, prefix);
+        client.shutdown();
+    }
+
+    @Override
+    protected IdempotencyStore createStore() {
+        return RedisIdempotencyStore.builder(client).keyPrefix(prefix).build();
+    }
+}

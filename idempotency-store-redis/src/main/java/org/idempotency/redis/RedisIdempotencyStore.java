@@ -350,9 +350,10 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         }
 
         /**
-         * The prefix of every Redis key the store writes (default {@value RedisIdempotencyStore#DEFAULT_KEY_PREFIX}): 1 to
-         * {@value RedisIdempotencyStore#MAX_KEY_PREFIX_BYTES} UTF-8 bytes, no whitespace or control characters. Stores with different
-         * prefixes never see each other's records.
+         * The prefix of every Redis key the store writes (default
+         * {@value RedisIdempotencyStore#DEFAULT_KEY_PREFIX}): 1 to
+         * {@value RedisIdempotencyStore#MAX_KEY_PREFIX_BYTES} UTF-8 bytes, no whitespace or control characters.
+         * Stores with different prefixes never see each other's records.
          */
         public Builder keyPrefix(String keyPrefix) {
             this.keyPrefix = KeyPrefixes.check(keyPrefix);

@@ -28,10 +28,14 @@ import org.redisson.config.Config;
  *   <li>{@code database}: the database number (default 0);</li>
  *   <li>{@code connect-timeout} (default 10 s) and {@code timeout}, the reply timeout (default 3 s), as
  *       {@code 500ms}, {@code 3s} or {@code PT3S};</li>
+ *   <li>{@code retry-attempts}: how often Redisson tries again to connect or to send a command before it
+ *       gives up (default 4, Redisson's); each store call carries an id, so a call sent twice has one effect;</li>
  *   <li>{@code key-prefix}: the prefix of every key (default {@code idempotency:}).</li>
  * </ul>
  * Unknown settings under {@code idempotency.redis.} are refused, so a misspelt one is not silently ignored.
- * The client connects while the store is built, so an unreachable server fails at once, naming the address.
+ * The client connects while the store is built, so an unreachable server fails then, naming the address:
+ * after about {@code retry-attempts + 1} connect timeouts (and Redisson's delays of one to two seconds between
+ * attempts); with {@code retry-attempts=0}, after one.
  *
  * <p>Stateless and thread-safe.
  */
@@ -45,9 +49,10 @@ public final class RedisStoreProvider implements IdempotencyStoreProvider {
     static final String DATABASE = PREFIX + "database";
     static final String CONNECT_TIMEOUT = PREFIX + "connect-timeout";
     static final String TIMEOUT = PREFIX + "timeout";
+    static final String RETRY_ATTEMPTS = PREFIX + "retry-attempts";
     static final String KEY_PREFIX = PREFIX + "key-prefix";
     private static final Set<String> KNOWN =
-            Set.of(ADDRESS, NODES, USERNAME, PASSWORD, DATABASE, CONNECT_TIMEOUT, TIMEOUT, KEY_PREFIX);
+            Set.of(ADDRESS, NODES, USERNAME, PASSWORD, DATABASE, CONNECT_TIMEOUT, TIMEOUT, RETRY_ATTEMPTS, KEY_PREFIX);
     private static final String ADDRESS_FORM = "redis://host:port, or rediss://host:port for TLS";
 
     public RedisStoreProvider() {
@@ -83,6 +88,7 @@ public final class RedisStoreProvider implements IdempotencyStoreProvider {
         int database = settings.integer(DATABASE, 0, 0, Integer.MAX_VALUE);
         int connectTimeout = millis(settings, CONNECT_TIMEOUT, Duration.ofSeconds(10));
         int timeout = millis(settings, TIMEOUT, Duration.ofSeconds(3));
+        int retryAttempts = settings.integer(RETRY_ATTEMPTS, 4, 0, 100);
         String keyPrefix = settings.get(KEY_PREFIX).orElse(RedisIdempotencyStore.DEFAULT_KEY_PREFIX);
         try {
             KeyPrefixes.check(keyPrefix);
@@ -99,13 +105,15 @@ public final class RedisStoreProvider implements IdempotencyStoreProvider {
                     .setAddress(addresses.get(0))
                     .setDatabase(database)
                     .setConnectTimeout(connectTimeout)
-                    .setTimeout(timeout);
+                    .setTimeout(timeout)
+                    .setRetryAttempts(retryAttempts);
         } else {
             config.useClusterServers()
                     .addNodeAddress(addresses.toArray(String[]::new))
                     .setDatabase(database)
                     .setConnectTimeout(connectTimeout)
-                    .setTimeout(timeout);
+                    .setTimeout(timeout)
+                    .setRetryAttempts(retryAttempts);
         }
         RedissonClient client;
         try {
@@ -114,7 +122,8 @@ public final class RedisStoreProvider implements IdempotencyStoreProvider {
             List<String> shown = addresses.stream().map(RedisStoreProvider::withoutCredentials).toList();
             throw new IdempotencyStoreException("Cannot connect to Redis at " + String.join(", ", shown)
                     + " (setting '" + (address.isPresent() ? ADDRESS : NODES) + "', connect timeout "
-                    + connectTimeout + " ms); check that the server runs and the address is right", null, e);
+                    + connectTimeout + " ms, " + retryAttempts + " retries); check that the server runs and the"
+                    + " address is right", null, e);
         }
         return RedisIdempotencyStore.builder(client).keyPrefix(keyPrefix).closeClientOnClose(true).build();
     }

@@ -1,0 +1,413 @@
+package org.idempotency.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.idempotency.api.IdempotencyRecord;
+import org.idempotency.api.IdempotencyStoreException;
+import org.idempotency.api.RecordStatus;
+import org.idempotency.api.StoredFailure;
+import org.idempotency.api.StoredResult;
+import org.idempotency.api.spi.AcquireRequest;
+import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.redis.internal.RedisScripts;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RScript;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.ByteArrayCodec;
+import org.redisson.client.codec.StringCodec;
+import org.redisson.config.Config;
+
+/** What the Redis store guarantees beyond the contract kit, against a real Redis. */
+class RedisIdempotencyStoreTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(10);
+    private static final Duration RETENTION = Duration.ofHours(1);
+
+    private static RedissonClient client;
+    private static String prefix;
+    private static RedisIdempotencyStore store;
+
+    @BeforeAll
+    static void connect() {
+        client = TestRedis.newClient();
+        prefix = TestRedis.uniquePrefix("store");
+        store = RedisIdempotencyStore.builder(client).keyPrefix(prefix).build();
+    }
+
+    @AfterAll
+    static void disconnect() {
+        TestRedis.deleteKeys(client, prefix);
+        client.shutdown();
+    }
+
+    private static String newKey() {
+        return "op:" + UUID.randomUUID();
+    }
+
+    private static long acquire(String key) {
+        AcquireResult result = store.acquire(key, "h", LEASE);
+        assertThat(result).isInstanceOf(AcquireResult.Acquired.class);
+        return ((AcquireResult.Acquired) result).fencingToken();
+    }
+
+    private static Map<String, String> hash(String key) {
+        return client.<String, String>getMap(store.redisKey(key), StringCodec.INSTANCE).readAllMap();
+    }
+
+    private static long pttl(String key) {
+        return client.getBucket(store.redisKey(key), StringCodec.INSTANCE).remainTimeToLive();
+    }
+
+    private static boolean scriptLoaded(RedisScripts.Script script) {
+        return client.getScript().scriptExists(script.sha()).get(0);
+    }
+
+    private static void eventually(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("Timed out after 30 s waiting until " + what);
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", e);
+            }
+        }
+    }
+
+    @Nested
+    @DisplayName("scripts")
+    class Scripts {
+
+        @Test
+        @DisplayName("are loaded again after SCRIPT FLUSH, and every operation still succeeds")
+        void survivesScriptFlush() {
+            String key = newKey();
+            long token = acquire(key);
+            assertThat(scriptLoaded(RedisScripts.ACQUIRE)).isTrue();
+
+            client.getScript().scriptFlush();
+            assertThat(scriptLoaded(RedisScripts.EXTEND)).isFalse();
+            assertThat(store.extend(key, token, LEASE)).isTrue();
+
+            client.getScript().scriptFlush();
+            assertThat(store.complete(key, token, StoredResult.of(new byte[] {7}), RETENTION)).isTrue();
+
+            client.getScript().scriptFlush();
+            assertThat(store.find(key).orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+
+            client.getScript().scriptFlush();
+            AcquireResult replay = store.acquire(key, "h", LEASE);
+            assertThat(((AcquireResult.Existing) replay).record().result()).isEqualTo(StoredResult.of(new byte[] {7}));
+
+            String failing = newKey();
+            long failingToken = acquire(failing);
+            client.getScript().scriptFlush();
+            assertThat(store.fail(failing, failingToken, new StoredFailure("E", "m"), RETENTION)).isTrue();
+
+            String released = newKey();
+            long releasedToken = acquire(released);
+            client.getScript().scriptFlush();
+            assertThat(store.release(released, releasedToken)).isTrue();
+            assertThat(scriptLoaded(RedisScripts.RELEASE)).isTrue();
+        }
+
+        @Test
+        @DisplayName("are loaded again after SCRIPT FLUSH in the middle of batch acquires")
+        void batchSurvivesScriptFlush() {
+            List<AcquireRequest> first = List.of(new AcquireRequest(newKey(), "h"), new AcquireRequest(newKey(), "h"));
+            assertThat(store.acquireAll(first, LEASE)).allMatch(r -> r instanceof AcquireResult.Acquired);
+
+            client.getScript().scriptFlush();
+            List<AcquireRequest> second = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                second.add(new AcquireRequest(newKey(), "h"));
+            }
+            second.add(first.get(0));
+            List<AcquireResult> results = store.acquireAll(second, LEASE);
+
+            assertThat(results).hasSize(21);
+            assertThat(results.subList(0, 20)).allMatch(r -> r instanceof AcquireResult.Acquired);
+            assertThat(results.get(20)).isInstanceOf(AcquireResult.Existing.class);
+            for (AcquireRequest request : second) {
+                assertThat(store.find(request.key())).isPresent();
+            }
+        }
+
+        @Test
+        @DisplayName("touch exactly one key, KEYS[1], so they run on Redis Cluster")
+        void oneKeyPerScript() {
+            Pattern keys = Pattern.compile("KEYS\\[(\\d+)]");
+            Pattern calls = Pattern.compile("redis\\.call\\('([A-Z]+)'(?:,\\s*([^,)]+))?");
+            for (RedisScripts.Script script : RedisScripts.ALL) {
+                Matcher keyUse = keys.matcher(script.text());
+                int uses = 0;
+                while (keyUse.find()) {
+                    assertThat(keyUse.group(1)).as(script.name()).isEqualTo("1");
+                    uses++;
+                }
+                assertThat(uses).as(script.name()).isEqualTo(1);
+                assertThat(script.text()).as(script.name()).contains("local key = KEYS[1]");
+                Matcher call = calls.matcher(script.text());
+                while (call.find()) {
+                    if (!call.group(1).equals("TIME")) {
+                        assertThat(call.group(2)).as(script.name() + " " + call.group(1)).isEqualTo("key");
+                    }
+                }
+                assertThat(script.text()).as(script.name()).startsWith("#!lua");
+            }
+        }
+
+        @Test
+        @DisplayName("re-sent after a lost reply get the answer of their first attempt")
+        void resentCallsAreRecognised() {
+            String key = newKey();
+            String redisKey = store.redisKey(key);
+            RScript script = client.getScript(ByteArrayCodec.INSTANCE);
+            Object[] acquireArgs = {bytes("10000"), bytes("call-1"), bytes("1"), bytes("h")};
+
+            List<Object> first = run(script, RedisScripts.ACQUIRE, redisKey, RScript.ReturnType.LIST, acquireArgs);
+            List<Object> resent = run(script, RedisScripts.ACQUIRE, redisKey, RScript.ReturnType.LIST, acquireArgs);
+            assertThat(first.get(0)).isEqualTo(1L);
+            assertThat(resent).isEqualTo(first);
+            assertThat(store.acquire(key, "h", LEASE)).as("another caller").isInstanceOf(AcquireResult.Existing.class);
+
+            String token = Long.toString((Long) first.get(1));
+            Object[] completeArgs = {bytes(token), bytes("60000"), bytes("call-2"), bytes("0"), bytes("1"), bytes("r")};
+            assertThat((Long) run(script, RedisScripts.COMPLETE, redisKey, RScript.ReturnType.LONG, completeArgs))
+                    .isEqualTo(1L);
+            assertThat((Long) run(script, RedisScripts.COMPLETE, redisKey, RScript.ReturnType.LONG, completeArgs))
+                    .as("the same completion, re-sent").isEqualTo(1L);
+            assertThat(store.complete(key, Long.parseLong(token), StoredResult.of(new byte[] {2}), RETENTION))
+                    .as("another completion with the same token").isFalse();
+            assertThat(store.find(key).orElseThrow().result()).isEqualTo(StoredResult.of(bytes("r")));
+
+            String other = newKey();
+            long otherToken = acquire(other);
+            Object[] releaseArgs = {bytes(Long.toString(otherToken)), bytes("call-3")};
+            String otherKey = store.redisKey(other);
+            assertThat((Long) run(script, RedisScripts.RELEASE, otherKey, RScript.ReturnType.LONG, releaseArgs))
+                    .isEqualTo(1L);
+            assertThat((Long) run(script, RedisScripts.RELEASE, otherKey, RScript.ReturnType.LONG, releaseArgs))
+                    .as("the same release, re-sent").isEqualTo(1L);
+            assertThat(store.release(other, otherToken)).as("another release").isFalse();
+        }
+
+        private <R> R run(RScript script, RedisScripts.Script lua, String redisKey, RScript.ReturnType type,
+                Object... args) {
+            script.scriptLoad(lua.text());
+            return script.evalSha(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, List.of(redisKey), args);
+        }
+    }
+
+    @Nested
+    @DisplayName("records")
+    class Records {
+
+        @Test
+        @DisplayName("in progress expire natively one lease after their lease ends")
+        void inProgressTtl() {
+            String key = newKey();
+            acquire(key);
+
+            assertThat(pttl(key)).isBetween(LEASE.multipliedBy(2).minusSeconds(5).toMillis(),
+                    LEASE.multipliedBy(2).toMillis());
+            Map<String, String> fields = hash(key);
+            assertThat(fields).containsEntry("status", "IN_PROGRESS").containsEntry("hash", "h")
+                    .containsKeys("token", "lease_ms", "expires_ms", "op");
+            assertThat(Long.parseLong(fields.get("expires_ms")) - Long.parseLong(fields.get("lease_ms")))
+                    .isEqualTo(LEASE.toMillis());
+        }
+
+        @Test
+        @DisplayName("completed expire natively after their retention and hold the raw result bytes")
+        void completedTtl() {
+            String key = newKey();
+            long token = acquire(key);
+            byte[] payload = {0, (byte) 0xff, 'a', (byte) 0xc3};
+            store.complete(key, token, new StoredResult(payload, 201), RETENTION);
+
+            assertThat(pttl(key)).isBetween(RETENTION.minusSeconds(60).toMillis(), RETENTION.toMillis());
+            Map<String, String> fields = hash(key);
+            assertThat(fields).containsEntry("status", "COMPLETED").containsEntry("code", "201")
+                    .doesNotContainKeys("lease_ms", "takeover");
+            byte[] stored = client.<String, byte[]>getMap(store.redisKey(key), new org.redisson.codec.CompositeCodec(
+                    StringCodec.INSTANCE, ByteArrayCodec.INSTANCE)).get("payload");
+            assertThat(stored).isEqualTo(payload);
+        }
+
+        @Test
+        @DisplayName("released leave a short tombstone with the last token, invisible to every operation")
+        void releaseLeavesTombstone() {
+            String key = newKey();
+            long token = acquire(key);
+            assertThat(store.release(key, token)).isTrue();
+
+            Map<String, String> fields = hash(key);
+            assertThat(fields).containsEntry("status", "RELEASED").containsEntry("token", Long.toString(token))
+                    .doesNotContainKeys("hash", "lease_ms");
+            assertThat(pttl(key)).isBetween(LEASE.minusSeconds(5).toMillis(), LEASE.toMillis());
+            assertThat(store.find(key)).isEmpty();
+            assertThat(store.extend(key, token, LEASE)).isFalse();
+            assertThat(store.complete(key, token, StoredResult.of(new byte[0]), RETENTION)).isFalse();
+            assertThat(store.fail(key, token, new StoredFailure("E", null), RETENTION)).isFalse();
+            assertThat(store.release(key, token)).isFalse();
+
+            AcquireResult.Acquired again = (AcquireResult.Acquired) store.acquire(key, "other", LEASE);
+            assertThat(again.fencingToken()).isGreaterThan(token);
+            assertThat(again.takeover()).isFalse();
+            assertThat(hash(key)).containsEntry("status", "IN_PROGRESS").containsEntry("hash", "other");
+        }
+
+        @Test
+        @DisplayName("with a null request hash keep no hash, and one given later is not stored")
+        void nullHash() {
+            String key = newKey();
+            store.acquire(key, null, LEASE);
+
+            assertThat(hash(key)).doesNotContainKey("hash");
+            IdempotencyRecord record = ((AcquireResult.Existing) store.acquire(key, "x", LEASE)).record();
+            assertThat(record.requestHash()).isNull();
+        }
+
+        @Test
+        @DisplayName("of stores with different key prefixes are independent")
+        void prefixesAreNamespaces() {
+            RedisIdempotencyStore other = RedisIdempotencyStore.builder(client)
+                    .keyPrefix(TestRedis.uniquePrefix("store-other")).build();
+            String key = newKey();
+            acquire(key);
+
+            assertThat(other.find(key)).isEmpty();
+            assertThat(other.acquire(key, "h", LEASE)).isInstanceOf(AcquireResult.Acquired.class);
+            TestRedis.deleteKeys(client, other.keyPrefix());
+        }
+    }
+
+    @Nested
+    @DisplayName("building")
+    class Building {
+
+        @Test
+        @DisplayName("uses the default key prefix unless told otherwise")
+        void defaultPrefix() {
+            RedisIdempotencyStore defaults = RedisIdempotencyStore.builder(client).build();
+
+            assertThat(defaults.keyPrefix()).isEqualTo("idempotency:");
+            assertThat(defaults.redisKey("op:k")).isEqualTo("idempotency:op:k");
+        }
+
+        @Test
+        @DisplayName("refuses bad key prefixes, naming the rule")
+        void badPrefixes() {
+            RedisIdempotencyStore.Builder builder = RedisIdempotencyStore.builder(client);
+
+            assertThatThrownBy(() -> builder.keyPrefix("")).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("1 to 128 UTF-8 bytes");
+            assertThatThrownBy(() -> builder.keyPrefix("a".repeat(129))).hasMessageContaining("1 to 128 UTF-8 bytes");
+            assertThatThrownBy(() -> builder.keyPrefix("my app:")).hasMessageContaining("whitespace");
+            assertThatThrownBy(() -> builder.keyPrefix("app\n")).hasMessageContaining("control characters");
+            assertThatThrownBy(() -> builder.keyPrefix("bad\uD800:")).hasMessageContaining("broken Unicode");
+            assertThatThrownBy(() -> RedisIdempotencyStore.builder(null)).isInstanceOf(NullPointerException.class);
+            assertThat(builder.keyPrefix("app-😀:").build().keyPrefix()).isEqualTo("app-😀:");
+        }
+
+        @Test
+        @DisplayName("over the application's client leaves it open on close; when told to own it, shuts it down")
+        void closeOwnership() {
+            RedissonClient own = TestRedis.newClient();
+            try {
+                RedisIdempotencyStore borrowed = RedisIdempotencyStore.builder(own).keyPrefix(prefix).build();
+                borrowed.close();
+                assertThat(own.isShutdown()).isFalse();
+                assertThat(borrowed.find(newKey())).isEmpty();
+
+                RedisIdempotencyStore owning = RedisIdempotencyStore.builder(own).keyPrefix(prefix)
+                        .closeClientOnClose(true).build();
+                owning.close();
+                owning.close();
+                assertThat(own.isShutdown()).isTrue();
+                assertThatThrownBy(() -> owning.find(newKey())).isInstanceOf(IdempotencyStoreException.class);
+            } finally {
+                own.shutdown();
+            }
+        }
+
+        @Test
+        @DisplayName("refuses a lease or retention that is not positive")
+        void badDurations() {
+            assertThatThrownBy(() -> store.acquire(newKey(), "h", Duration.ZERO))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lease must be positive");
+            assertThatThrownBy(() -> store.complete(newKey(), 1, StoredResult.of(new byte[0]), Duration.ofSeconds(-1)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("retention must be positive");
+        }
+    }
+
+    @Nested
+    @DisplayName("a lost connection")
+    class ConnectionFaults {
+
+        @Test
+        @DisplayName("surfaces as a store fault with the cause, leaves no record, and the store recovers")
+        void connectionLoss() throws Exception {
+            try (TcpProxy proxy = new TcpProxy(TestRedis.uri().getHost(), TestRedis.uri().getPort())) {
+                Config config = new Config();
+                config.useSingleServer().setAddress(proxy.address()).setTimeout(500).setConnectTimeout(500)
+                        .setRetryAttempts(1);
+                RedissonClient viaProxy = Redisson.create(config);
+                try {
+                    RedisIdempotencyStore faulty = RedisIdempotencyStore.builder(viaProxy).keyPrefix(prefix).build();
+                    String before = newKey();
+                    assertThat(faulty.acquire(before, "h", LEASE)).isInstanceOf(AcquireResult.Acquired.class);
+
+                    proxy.cut();
+                    String during = newKey();
+                    assertThatThrownBy(() -> faulty.acquire(during, "h", LEASE))
+                            .isInstanceOfSatisfying(IdempotencyStoreException.class, e -> {
+                                assertThat(e.getCause()).isNotNull();
+                                assertThat(e.getMessage()).contains("acquire").contains(during);
+                                assertThat(e.httpStatus()).isEqualTo(503);
+                            });
+                    assertThatThrownBy(() -> faulty.complete(before, 1, StoredResult.of(new byte[0]), RETENTION))
+                            .isInstanceOf(IdempotencyStoreException.class);
+                    assertThat(store.find(during)).as("no partial record").isEmpty();
+                    assertThat(store.find(before).orElseThrow().status()).isEqualTo(RecordStatus.IN_PROGRESS);
+
+                    proxy.restore();
+                    eventually("the store reaches Redis again", () -> {
+                        try {
+                            return faulty.find(before).isPresent();
+                        } catch (IdempotencyStoreException stillDown) {
+                            return false;
+                        }
+                    });
+                    assertThat(faulty.acquire(during, "h", LEASE)).isInstanceOf(AcquireResult.Acquired.class);
+                } finally {
+                    viaProxy.shutdown();
+                }
+            }
+        }
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,178 @@
+package org.idempotency.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.idempotency.api.IdempotencyConfigurationException;
+import org.idempotency.api.IdempotencyStoreException;
+import org.idempotency.api.StoredResult;
+import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.api.spi.ProviderSettings;
+import org.idempotency.core.IdempotencyStores;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.redisson.api.RedissonClient;
+
+/** The {@code redis} provider: building a store from settings, and clear errors for bad settings. */
+class RedisStoreProviderTest {
+
+    private static IdempotencyStore fromSettings(Map<String, String> values) {
+        Map<String, String> all = new HashMap<>(values);
+        all.put("idempotency.store", "redis");
+        return IdempotencyStores.fromSettings(ProviderSettings.of(all));
+    }
+
+    @Test
+    @DisplayName("is discovered by name and builds a working store that owns its client")
+    void discoveredAndWorking() throws Exception {
+        String prefix = TestRedis.uniquePrefix("provider");
+        IdempotencyStore store = fromSettings(Map.of(
+                "idempotency.redis.address", TestRedis.address(),
+                "idempotency.redis.key-prefix", prefix,
+                "idempotency.redis.timeout", "2s",
+                "idempotency.redis.connect-timeout", "PT2S",
+                "idempotency.redis.database", "0"));
+        try {
+            assertThat(store).isInstanceOf(RedisIdempotencyStore.class);
+            assertThat(((RedisIdempotencyStore) store).keyPrefix()).isEqualTo(prefix);
+            AcquireResult acquired = store.acquire("op:k", "h", Duration.ofSeconds(10));
+            long token = ((AcquireResult.Acquired) acquired).fencingToken();
+            assertThat(store.complete("op:k", token, StoredResult.of(new byte[] {1}), Duration.ofMinutes(1))).isTrue();
+            assertThat(IdempotencyStores.availableProviders(getClass().getClassLoader())).contains("redis", "memory");
+        } finally {
+            RedissonClient cleaner = TestRedis.newClient();
+            TestRedis.deleteKeys(cleaner, prefix);
+            cleaner.shutdown();
+            ((AutoCloseable) store).close();
+        }
+        assertThatThrownBy(() -> store.find("op:k")).as("the store shut its own client down")
+                .isInstanceOf(IdempotencyStoreException.class);
+    }
+
+    @Test
+    @DisplayName("refuses an address with an unknown scheme, naming the setting and the accepted forms")
+    void unknownScheme() {
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "http://127.0.0.1:6379")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.address' = 'http://127.0.0.1:6379'")
+                .hasMessageContaining("redis://host:port")
+                .hasMessageContaining("unknown scheme 'http'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "127.0.0.1:6379")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("idempotency.redis.address");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.nodes", "redis://a:1, tcp://b:2")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.nodes' = 'tcp://b:2'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://127.0.0.1")))
+                .isInstanceOf(IdempotencyConfigurationException.class).hasMessageContaining("with a host and a port");
+    }
+
+    @Test
+    @DisplayName("refuses missing, conflicting, unknown and malformed settings, naming each")
+    void badSettings() {
+        assertThatThrownBy(() -> fromSettings(Map.of()))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("Missing setting 'idempotency.redis.address'")
+                .hasMessageContaining("idempotency.redis.nodes");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.nodes", "redis://b:2")))
+                .isInstanceOf(IdempotencyConfigurationException.class).hasMessageContaining("exclude each other");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.adress", "redis://a:1")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("[idempotency.redis.adress]")
+                .hasMessageContaining("idempotency.redis.key-prefix");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.database", "-1")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.database' = '-1'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.timeout", "soon")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.timeout' = 'soon'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.connect-timeout", "30d")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.connect-timeout' = '30d'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.retry-attempts", "many")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.retry-attempts' = 'many'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.key-prefix", "my app")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.key-prefix' = 'my app'");
+    }
+
+    @Test
+    @DisplayName("never repeat a password, given as a setting or inside the address")
+    void secretsHidden() {
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "http://user:s3cret@host:1",
+                "idempotency.redis.password", "other-s3cret")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageNotContaining("s3cret")
+                .hasMessageContaining("http://<hidden>@host:1");
+    }
+
+    @Test
+    @DisplayName("fail fast with a clear message when nothing listens at the address")
+    void refusedConnection() throws IOException {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        String address = "redis://127.0.0.1:" + port;
+        long start = System.nanoTime();
+
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", address,
+                "idempotency.redis.connect-timeout", "500ms", "idempotency.redis.retry-attempts", "0")))
+                .isInstanceOf(IdempotencyStoreException.class)
+                .hasMessageContaining("Cannot connect to Redis at " + address)
+                .hasMessageContaining("idempotency.redis.address")
+                .hasMessageContaining("connect timeout 500 ms, 0 retries")
+                .hasCauseInstanceOf(RuntimeException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+    }
+
+    @Test
+    @DisplayName("fail fast with a clear message when the host accepts but never answers")
+    void silentHost() throws IOException {
+        List<Socket> accepted = new ArrayList<>();
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (!silent.isClosed()) {
+                        accepted.add(silent.accept());
+                    }
+                } catch (IOException closed) {
+                    // the test is over
+                }
+            }, "silent-redis");
+            acceptor.setDaemon(true);
+            acceptor.start();
+            String address = "redis://127.0.0.1:" + silent.getLocalPort();
+            long start = System.nanoTime();
+
+            assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", address,
+                    "idempotency.redis.connect-timeout", "500ms", "idempotency.redis.timeout", "500ms",
+                    "idempotency.redis.retry-attempts", "0")))
+                    .isInstanceOf(IdempotencyStoreException.class)
+                    .hasMessageContaining("Cannot connect to Redis at " + address);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        } finally {
+            for (Socket socket : accepted) {
+                socket.close();
+            }
+        }
+    }
+}

@@ -4,6 +4,7 @@
  */
 module org.idempotency.benchmarks {
     requires org.idempotency.core;
+    requires org.idempotency.redis;
     requires org.idempotency.servlet;
     requires org.eclipse.jetty.ee10.servlet;
     requires java.net.http;

@@ -248,7 +248,7 @@ class RedisIdempotencyStoreTest {
             assertThat(pttl(key)).isBetween(RETENTION.minusSeconds(60).toMillis(), RETENTION.toMillis());
             Map<String, String> fields = hash(key);
             assertThat(fields).containsEntry("status", "COMPLETED").containsEntry("code", "201")
-                    .doesNotContainKeys("lease_ms", "takeover");
+                    .containsEntry("hash", "h").containsKeys("token", "expires_ms", "op");
             byte[] stored = client.<String, byte[]>getMap(store.redisKey(key), new org.redisson.codec.CompositeCodec(
                     StringCodec.INSTANCE, ByteArrayCodec.INSTANCE)).get("payload");
             assertThat(stored).isEqualTo(payload);

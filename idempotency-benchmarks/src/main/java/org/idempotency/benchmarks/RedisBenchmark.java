@@ -1,0 +1,140 @@
+package org.idempotency.benchmarks;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.idempotency.api.ResultCodec;
+import org.idempotency.api.TypeRef;
+import org.idempotency.core.Idempotency;
+import org.idempotency.core.IdempotentOperation;
+import org.idempotency.core.JacksonResultCodec;
+import org.idempotency.redis.RedisIdempotencyStore;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+import org.redisson.Redisson;
+import org.redisson.api.RBucket;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.ByteArrayCodec;
+import org.redisson.config.Config;
+
+/**
+ * The Redis store through the whole engine ({@code execute}) next to raw Redis commands sent through the same
+ * Redisson client in the same run, on one thread:
+ * <ul>
+ *   <li>a first call ({@code executeFirstCall}: acquire script, work, complete script) against the raw
+ *       two-command floor {@code SET key NX PX} then {@code SET key XX PX} ({@code rawSetNxThenSetXx}), and
+ *       against the seed design's three-command flow {@code GET}, {@code SET NX PX}, {@code SET PX}
+ *       ({@code seedGetSetNxSet});</li>
+ *   <li>a replay ({@code executeReplay}: acquire script returning the completed record, hash check, decode)
+ *       against a raw {@code GET} ({@code rawGet}).</li>
+ * </ul>
+ * The server is {@code IDEMPOTENCY_REDIS_URL} or {@code redis://127.0.0.1:6379}. Every key lives under a
+ * prefix of its own run, expires within two minutes and is deleted at the end.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 4, time = 2)
+@Measurement(iterations = 8, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Threads(1)
+@State(Scope.Thread)
+public class RedisBenchmark {
+
+    /** A typical small result. */
+    public record Order(String id, String customer, long amountCents, List<String> items) {
+    }
+
+    private static final Order ORDER = new Order("ord-1", "cust-42", 1999, List.of("book", "pen"));
+    private static final String HASH = "5d41402abc4b2a76b9719d911017c592ae4f1a5b0c4c6f5c7e2b1f9a3c2d1e0f";
+    private static final Duration LEASE = Duration.ofSeconds(30);
+    private static final Duration RETENTION = Duration.ofMinutes(1);
+    private static final byte[] PROCESSING = {'p'};
+
+    private RedissonClient client;
+    private Idempotency idempotency;
+    private IdempotentOperation<Order> operation;
+    private byte[] encoded;
+    private String prefix;
+    private RBucket<byte[]> replayBucket;
+    private long next;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        String address = System.getenv().getOrDefault("IDEMPOTENCY_REDIS_URL", "redis://127.0.0.1:6379");
+        Config config = new Config();
+        config.useSingleServer().setAddress(address);
+        client = Redisson.create(config);
+        prefix = "idempotency-bench:" + UUID.randomUUID().toString().substring(0, 8) + ":";
+        RedisIdempotencyStore store = RedisIdempotencyStore.builder(client).keyPrefix(prefix).build();
+        idempotency = Idempotency.builder(store).lease(LEASE).retention(RETENTION).build();
+        operation = idempotency.operation("bench", Order.class);
+        ResultCodec.Typed<Order> codec = JacksonResultCodec.create().forType(TypeRef.of(Order.class));
+        encoded = codec.encode(ORDER);
+        operation.execute("replayed", HASH, () -> ORDER);
+        replayBucket = client.getBucket(prefix + "raw:replayed", ByteArrayCodec.INSTANCE);
+        replayBucket.set(encoded, RETENTION.multipliedBy(2));
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        idempotency.close();
+        client.getKeys().unlinkByPattern(prefix + "*");
+        client.shutdown();
+    }
+
+    private String nextKey() {
+        return "k" + next++;
+    }
+
+    /** A first call through the engine: validate, acquire (one script), renewal scheduled, encode, complete. */
+    @Benchmark
+    public Order executeFirstCall() {
+        return operation.execute(nextKey(), HASH, () -> ORDER);
+    }
+
+    /** A replay through the engine: validate, acquire (finds the completed record), check the hash, decode. */
+    @Benchmark
+    public Order executeReplay() {
+        return operation.execute("replayed", HASH, () -> ORDER);
+    }
+
+    /** The floor of a first call: {@code SET key NX PX}, then {@code SET key XX PX} with the encoded result. */
+    @Benchmark
+    public boolean rawSetNxThenSetXx() {
+        RBucket<byte[]> bucket = client.getBucket(prefix + "raw:" + nextKey(), ByteArrayCodec.INSTANCE);
+        bucket.setIfAbsent(PROCESSING, LEASE);
+        return bucket.setIfExists(encoded, RETENTION);
+    }
+
+    /** The seed design's first call: {@code GET} (a miss), {@code SET NX PX} ("processing"), then {@code SET PX}. */
+    @Benchmark
+    public boolean seedGetSetNxSet() {
+        RBucket<byte[]> bucket = client.getBucket(prefix + "seed:" + nextKey(), ByteArrayCodec.INSTANCE);
+        if (bucket.get() != null) {
+            return false;
+        }
+        if (!bucket.setIfAbsent(PROCESSING, RETENTION)) {
+            return false;
+        }
+        bucket.set(encoded, RETENTION);
+        return true;
+    }
+
+    /** The floor of a replay: one {@code GET} of the stored bytes. */
+    @Benchmark
+    public byte[] rawGet() {
+        return replayBucket.get();
+    }
+}

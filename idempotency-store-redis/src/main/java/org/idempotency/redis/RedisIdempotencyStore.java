@@ -22,6 +22,7 @@ import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
 import org.idempotency.redis.internal.KeyPrefixes;
+import org.idempotency.redis.internal.RecordFormat;
 import org.idempotency.redis.internal.RedisScripts;
 import org.idempotency.redis.internal.Replies;
 import org.jspecify.annotations.Nullable;
@@ -41,13 +42,12 @@ import org.redisson.client.codec.ByteArrayCodec;
  * failover or a {@code SCRIPT FLUSH}) is answered by loading the script again and repeating the call, which is
  * safe because a script that was not found did not run.
  *
- * <p><b>Records.</b> A record is a Redis hash (see the fields below) whose native expiry is set to the end
- * of its visibility: one lease after the end of the lease for work in progress (so abandoned records do not
- * linger), the retention for finished records. Results are stored as raw bytes, so any payload round-trips,
- * 1 MiB ones included. {@code HGETALL} on a key shows a record as it is: {@code status}, {@code token},
- * {@code lease_ms} and {@code expires_ms} (epoch milliseconds), {@code hash}, {@code code}, {@code payload},
- * {@code error_type}, {@code error_message}, {@code takeover} and {@code op} (the id of the last call that
- * changed it).
+ * <p><b>Records.</b> A record is one Redis string per key, written together with its native expiry
+ * ({@code SET ... PXAT}) at the end of its visibility: one lease after the end of the lease for work in
+ * progress (so abandoned records do not linger), the retention for finished records. The value is a status
+ * letter and length-prefixed fields (token, lease end, expiry, request hash, result or failure, see
+ * {@code RedisScripts}); results are kept as raw bytes, so any payload round-trips, 1 MiB ones included.
+ * {@link #find} decodes a record for inspection, and {@code GET} in {@code redis-cli} shows it readably.
  *
  * <p><b>Time.</b> Every lease and expiry decision uses the Redis server's clock ({@code TIME} inside the
  * script), never the application's.
@@ -55,23 +55,23 @@ import org.redisson.client.codec.ByteArrayCodec;
  * <p><b>Fencing tokens</b> strictly increase per key and are never reused, with one key per script and no
  * counter key. A new token is {@code max(previous token of the key + 1, server time in microseconds)}:
  * <ul>
- *   <li>While the key exists, its hash holds the last token issued for it, and the next one is larger.
+ *   <li>While the key exists, its value holds the last token issued for it, and the next one is larger.
  *       Completing and failing keep the token. Releasing does not delete the key: it leaves a tombstone
- *       ({@code status = RELEASED}, invisible to every operation) holding the last token for one lease (at
- *       least a second), so a release and a new acquire within the same microsecond still get increasing
- *       tokens.</li>
- *   <li>When the key is gone, it expired: at least a second (a tombstone), a takeover window or a retention
- *       after its last token was issued. That token was at most the server time in microseconds when it was
- *       issued plus the number of tokens issued for the key within that same microsecond (each script call
- *       takes far longer than a microsecond, so in practice plus one). The server clock has moved on by the
- *       whole lifetime of the key since, so the new token, the current time in microseconds, is larger.</li>
+ *       (invisible to every operation) holding the last token for one lease (at least a second), so a release
+ *       and a new acquire within the same microsecond still get increasing tokens.</li>
+ *   <li>When the key is gone, it expired: a takeover window, a retention or (for a tombstone) a lease after
+ *       its last token was issued, never less than a millisecond. That token was at most the server time in
+ *       microseconds when it was issued plus the number of tokens issued for the key within that same
+ *       microsecond (each script call takes longer than a microsecond, so in practice plus one). The server
+ *       clock has moved on by the whole lifetime of the key since, so the new token, the current time in
+ *       microseconds, is larger.</li>
  * </ul>
  * The argument assumes that the server's clock does not step back by more than the time a key outlives its
- * last token (at least a second; a lease for released keys). Tokens stay below 2<sup>53</sup> (microseconds
- * until the year 2255), so Lua's numbers hold them exactly.
+ * last token (a lease for abandoned and released keys, the retention for finished ones). Tokens stay below
+ * 2<sup>53</sup> (microseconds until the year 2255), so Lua's numbers hold them exactly.
  *
  * <p><b>Faults.</b> A lost connection, a timeout or a Redis error is an {@link IdempotencyStoreException}
- * wrapping Redisson's exception. A script changes nothing until it has checked everything, and starts with
+ * wrapping Redisson's exception. A script writes once, after it has checked everything, and starts with
  * {@code #!lua} so that Redis 7 refuses it as a whole when out of memory: a failed call leaves no partial
  * record. Redisson re-sends a command whose reply timed out; each changing call carries a random id, stored
  * in the record, so that a re-sent call gets the answer of its first attempt instead of being refused by its
@@ -92,7 +92,6 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     private static final long MAX_MILLIS = Duration.ofDays(36_500).toMillis();
     private static final byte[] ONE = {'1'};
     private static final byte[] ZERO = {'0'};
-    private static final byte[] EMPTY = {};
     private static final HexFormat HEX = HexFormat.of();
 
     private final RedissonClient client;
@@ -126,7 +125,7 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
         Objects.requireNonNull(key, "key");
-        Object[] args = acquireArgs(requestHash, millis(lease, "lease"), newCallId());
+        Object[] args = acquireArgs(requestHash, millis(lease, "lease"), callIdField());
         List<Object> reply = eval(RedisScripts.ACQUIRE, "acquire a key", key, RScript.ReturnType.LIST, args);
         return Replies.acquireResult(key, reply);
     }
@@ -150,7 +149,7 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         Object[][] args = new Object[size][];
         List<Integer> pending = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
-            args[i] = acquireArgs(requests.get(i).requestHash(), leaseMillis, newCallId());
+            args[i] = acquireArgs(requests.get(i).requestHash(), leaseMillis, callIdField());
             pending.add(i);
         }
         List<Integer> notLoaded = acquireBatch(requests, args, pending, results, false);
@@ -215,10 +214,12 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(result, "result");
+        long retentionMillis = millis(retention, "retention");
         byte[] payload = result.payload();
         Object reply = eval(RedisScripts.COMPLETE, "complete a record", key, RScript.ReturnType.LONG,
-                number(fencingToken), number(millis(retention, "retention")), newCallId(),
-                number(result.statusCode()), payload == null ? ZERO : ONE, payload == null ? EMPTY : payload);
+                RecordFormat.field(fencingToken), number(retentionMillis), RecordFormat.field(retentionMillis),
+                callIdField(), result.statusCode() == 0 ? RecordFormat.ABSENT : RecordFormat.field(result.statusCode()),
+                payload == null ? RecordFormat.ABSENT : RecordFormat.field(payload));
         return Replies.changed(key, reply);
     }
 
@@ -226,10 +227,10 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     public boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(failure, "failure");
-        String message = failure.message();
+        long retentionMillis = millis(retention, "retention");
         Object reply = eval(RedisScripts.FAIL, "record a failure", key, RScript.ReturnType.LONG,
-                number(fencingToken), number(millis(retention, "retention")), newCallId(), utf8(failure.type()),
-                message == null ? ZERO : ONE, message == null ? EMPTY : utf8(message));
+                RecordFormat.field(fencingToken), number(retentionMillis), RecordFormat.field(retentionMillis),
+                callIdField(), RecordFormat.field(failure.type()), RecordFormat.field(failure.message()));
         return Replies.changed(key, reply);
     }
 
@@ -237,15 +238,17 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     public boolean release(String key, long fencingToken) {
         Objects.requireNonNull(key, "key");
         Object reply = eval(RedisScripts.RELEASE, "release a record", key, RScript.ReturnType.LONG,
-                number(fencingToken), newCallId());
+                RecordFormat.field(fencingToken), callIdField());
         return Replies.changed(key, reply);
     }
 
     @Override
     public boolean extend(String key, long fencingToken, Duration lease) {
         Objects.requireNonNull(key, "key");
+        long leaseMillis = millis(lease, "lease");
         Object reply = eval(RedisScripts.EXTEND, "extend a lease", key, RScript.ReturnType.LONG,
-                number(fencingToken), number(millis(lease, "lease")));
+                RecordFormat.field(fencingToken), number(2 * leaseMillis), RecordFormat.field(leaseMillis),
+                RecordFormat.field(2 * leaseMillis));
         return Replies.changed(key, reply);
     }
 
@@ -288,15 +291,16 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         }
     }
 
-    private static Object[] acquireArgs(@Nullable String requestHash, long leaseMillis, byte[] callId) {
-        return new Object[] {number(leaseMillis), callId, requestHash == null ? ZERO : ONE,
-                requestHash == null ? EMPTY : utf8(requestHash)};
+    private static Object[] acquireArgs(@Nullable String requestHash, long leaseMillis, byte[] callIdField) {
+        return new Object[] {number(leaseMillis), number(2 * leaseMillis), RecordFormat.field(leaseMillis),
+                RecordFormat.field(2 * leaseMillis), callIdField, RecordFormat.field(requestHash),
+                requestHash == null ? ZERO : ONE};
     }
 
-    /** A random id for one changing call, so a call re-sent after a lost reply is recognised. */
-    private static byte[] newCallId() {
+    /** The field of a random id for one changing call, so that a call re-sent after a lost reply is recognised. */
+    private static byte[] callIdField() {
         ThreadLocalRandom random = ThreadLocalRandom.current();
-        return HEX.formatHex(longBytes(random.nextLong(), random.nextLong())).getBytes(StandardCharsets.US_ASCII);
+        return RecordFormat.field(HEX.formatHex(longBytes(random.nextLong(), random.nextLong())));
     }
 
     private static byte[] longBytes(long high, long low) {
@@ -321,10 +325,6 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
 
     private static byte[] number(long value) {
         return Long.toString(value).getBytes(StandardCharsets.US_ASCII);
-    }
-
-    private static byte[] utf8(String value) {
-        return value.getBytes(StandardCharsets.UTF_8);
     }
 
     private static Throwable unwrap(Throwable error) {

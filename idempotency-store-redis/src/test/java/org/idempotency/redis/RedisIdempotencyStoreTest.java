@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -20,6 +19,7 @@ import org.idempotency.api.StoredFailure;
 import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.redis.internal.RecordFormat;
 import org.idempotency.redis.internal.RedisScripts;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,8 +66,21 @@ class RedisIdempotencyStoreTest {
         return ((AcquireResult.Acquired) result).fencingToken();
     }
 
-    private static Map<String, String> hash(String key) {
-        return client.<String, String>getMap(store.redisKey(key), StringCodec.INSTANCE).readAllMap();
+    /** The stored value of a record, as text (the header is text; test payloads are too). */
+    private static String raw(String key) {
+        byte[] value = client.<byte[]>getBucket(store.redisKey(key), ByteArrayCodec.INSTANCE).get();
+        return value == null ? null : new String(value, StandardCharsets.UTF_8);
+    }
+
+    /** The fields of a stored record, absent ones as null. */
+    private static List<String> fields(String key) {
+        byte[][] fields = RecordFormat.fields(
+                client.<byte[]>getBucket(store.redisKey(key), ByteArrayCodec.INSTANCE).get());
+        List<String> out = new ArrayList<>();
+        for (byte[] field : fields) {
+            out.add(field == null ? null : new String(field, StandardCharsets.ISO_8859_1));
+        }
+        return out;
     }
 
     private static long pttl(String key) {
@@ -182,7 +195,8 @@ class RedisIdempotencyStoreTest {
             String key = newKey();
             String redisKey = store.redisKey(key);
             RScript script = client.getScript(ByteArrayCodec.INSTANCE);
-            Object[] acquireArgs = {bytes("10000"), bytes("call-1"), bytes("1"), bytes("h")};
+            Object[] acquireArgs = {bytes("10000"), bytes("20000"), RecordFormat.field(10_000),
+                    RecordFormat.field(20_000), RecordFormat.field("call-1"), RecordFormat.field("h"), bytes("1")};
 
             List<Object> first = run(script, RedisScripts.ACQUIRE, redisKey, RScript.ReturnType.LIST, acquireArgs);
             List<Object> resent = run(script, RedisScripts.ACQUIRE, redisKey, RScript.ReturnType.LIST, acquireArgs);
@@ -190,19 +204,20 @@ class RedisIdempotencyStoreTest {
             assertThat(resent).isEqualTo(first);
             assertThat(store.acquire(key, "h", LEASE)).as("another caller").isInstanceOf(AcquireResult.Existing.class);
 
-            String token = Long.toString((Long) first.get(1));
-            Object[] completeArgs = {bytes(token), bytes("60000"), bytes("call-2"), bytes("0"), bytes("1"), bytes("r")};
+            long token = (Long) first.get(1);
+            Object[] completeArgs = {RecordFormat.field(token), bytes("60000"), RecordFormat.field(60_000),
+                    RecordFormat.field("call-2"), RecordFormat.ABSENT, RecordFormat.field("r")};
             assertThat((Long) run(script, RedisScripts.COMPLETE, redisKey, RScript.ReturnType.LONG, completeArgs))
                     .isEqualTo(1L);
             assertThat((Long) run(script, RedisScripts.COMPLETE, redisKey, RScript.ReturnType.LONG, completeArgs))
                     .as("the same completion, re-sent").isEqualTo(1L);
-            assertThat(store.complete(key, Long.parseLong(token), StoredResult.of(new byte[] {2}), RETENTION))
+            assertThat(store.complete(key, token, StoredResult.of(new byte[] {2}), RETENTION))
                     .as("another completion with the same token").isFalse();
             assertThat(store.find(key).orElseThrow().result()).isEqualTo(StoredResult.of(bytes("r")));
 
             String other = newKey();
             long otherToken = acquire(other);
-            Object[] releaseArgs = {bytes(Long.toString(otherToken)), bytes("call-3")};
+            Object[] releaseArgs = {RecordFormat.field(otherToken), RecordFormat.field("call-3")};
             String otherKey = store.redisKey(other);
             assertThat((Long) run(script, RedisScripts.RELEASE, otherKey, RScript.ReturnType.LONG, releaseArgs))
                     .isEqualTo(1L);
@@ -226,15 +241,22 @@ class RedisIdempotencyStoreTest {
         @DisplayName("in progress expire natively one lease after their lease ends")
         void inProgressTtl() {
             String key = newKey();
-            acquire(key);
+            long token = acquire(key);
 
             assertThat(pttl(key)).isBetween(LEASE.multipliedBy(2).minusSeconds(5).toMillis(),
                     LEASE.multipliedBy(2).toMillis());
-            Map<String, String> fields = hash(key);
-            assertThat(fields).containsEntry("status", "IN_PROGRESS").containsEntry("hash", "h")
-                    .containsKeys("token", "lease_ms", "expires_ms", "op");
-            assertThat(Long.parseLong(fields.get("expires_ms")) - Long.parseLong(fields.get("lease_ms")))
-                    .isEqualTo(LEASE.toMillis());
+            assertThat(raw(key)).startsWith("P16:" + token);
+            List<String> fields = fields(key);
+            assertThat(fields.get(0)).isEqualTo(Long.toString(token));
+            assertThat(fields.get(2)).as("lease").isEqualTo(Long.toString(LEASE.toMillis()));
+            assertThat(fields.get(3)).as("keep").isEqualTo(Long.toString(LEASE.multipliedBy(2).toMillis()));
+            assertThat(fields.get(4)).as("hash").isEqualTo("h");
+            assertThat(fields.get(5)).as("call id").hasSize(32);
+            assertThat(fields.subList(6, 11)).containsOnlyNulls();
+            IdempotencyRecord record = store.find(key).orElseThrow();
+            long at = Long.parseLong(fields.get(1));
+            assertThat(record.leaseExpiresAt().toEpochMilli()).isEqualTo(at + LEASE.toMillis());
+            assertThat(record.expiresAt().toEpochMilli()).isEqualTo(at + 2 * LEASE.toMillis());
         }
 
         @Test
@@ -242,16 +264,20 @@ class RedisIdempotencyStoreTest {
         void completedTtl() {
             String key = newKey();
             long token = acquire(key);
-            byte[] payload = {0, (byte) 0xff, 'a', (byte) 0xc3};
+            byte[] payload = {0, (byte) 0xff, 'a', (byte) 0xc3, ':', '-'};
             store.complete(key, token, new StoredResult(payload, 201), RETENTION);
 
             assertThat(pttl(key)).isBetween(RETENTION.minusSeconds(60).toMillis(), RETENTION.toMillis());
-            Map<String, String> fields = hash(key);
-            assertThat(fields).containsEntry("status", "COMPLETED").containsEntry("code", "201")
-                    .containsEntry("hash", "h").containsKeys("token", "expires_ms", "op");
-            byte[] stored = client.<String, byte[]>getMap(store.redisKey(key), new org.redisson.codec.CompositeCodec(
-                    StringCodec.INSTANCE, ByteArrayCodec.INSTANCE)).get("payload");
-            assertThat(stored).isEqualTo(payload);
+            assertThat(raw(key)).startsWith("C16:" + token);
+            byte[] value = client.<byte[]>getBucket(store.redisKey(key), ByteArrayCodec.INSTANCE).get();
+            byte[][] fields = RecordFormat.fields(value);
+            assertThat(new String(fields[7], StandardCharsets.US_ASCII)).as("code").isEqualTo("201");
+            assertThat(new String(fields[4], StandardCharsets.US_ASCII)).as("hash").isEqualTo("h");
+            assertThat(new String(fields[3], StandardCharsets.US_ASCII)).as("keep")
+                    .isEqualTo(Long.toString(RETENTION.toMillis()));
+            assertThat(fields[10]).as("payload").isEqualTo(payload);
+            long at = Long.parseLong(new String(fields[1], StandardCharsets.US_ASCII));
+            assertThat(store.find(key).orElseThrow().expiresAt().toEpochMilli()).isEqualTo(at + RETENTION.toMillis());
         }
 
         @Test
@@ -261,9 +287,8 @@ class RedisIdempotencyStoreTest {
             long token = acquire(key);
             assertThat(store.release(key, token)).isTrue();
 
-            Map<String, String> fields = hash(key);
-            assertThat(fields).containsEntry("status", "RELEASED").containsEntry("token", Long.toString(token))
-                    .doesNotContainKeys("hash", "lease_ms");
+            assertThat(raw(key)).startsWith("R16:" + token);
+            assertThat(fields(key).get(4)).as("no request hash kept").isNull();
             assertThat(pttl(key)).isBetween(LEASE.minusSeconds(5).toMillis(), LEASE.toMillis());
             assertThat(store.find(key)).isEmpty();
             assertThat(store.extend(key, token, LEASE)).isFalse();
@@ -274,7 +299,7 @@ class RedisIdempotencyStoreTest {
             AcquireResult.Acquired again = (AcquireResult.Acquired) store.acquire(key, "other", LEASE);
             assertThat(again.fencingToken()).isGreaterThan(token);
             assertThat(again.takeover()).isFalse();
-            assertThat(hash(key)).containsEntry("status", "IN_PROGRESS").containsEntry("hash", "other");
+            assertThat(store.find(key).orElseThrow().requestHash()).isEqualTo("other");
         }
 
         @Test
@@ -283,9 +308,19 @@ class RedisIdempotencyStoreTest {
             String key = newKey();
             store.acquire(key, null, LEASE);
 
-            assertThat(hash(key)).doesNotContainKey("hash");
+            assertThat(fields(key).get(4)).isNull();
             IdempotencyRecord record = ((AcquireResult.Existing) store.acquire(key, "x", LEASE)).record();
             assertThat(record.requestHash()).isNull();
+        }
+
+        @Test
+        @DisplayName("that are not in the record format are reported as a store fault, not misread")
+        void foreignValue() {
+            String key = newKey();
+            client.getBucket(store.redisKey(key), StringCodec.INSTANCE).set("not a record", Duration.ofMinutes(1));
+
+            assertThatThrownBy(() -> store.find(key)).isInstanceOf(IdempotencyStoreException.class)
+                    .hasMessageContaining("malformed");
         }
 
         @Test

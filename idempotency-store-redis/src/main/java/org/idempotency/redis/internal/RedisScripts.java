@@ -10,30 +10,24 @@ import java.util.List;
  * The Lua scripts of the Redis store, one per store operation. Each script touches exactly one key,
  * {@code KEYS[1]}, so it runs unchanged on Redis Cluster, and reads the time with {@code TIME} on the server.
  *
- * <p>A record is a Redis hash with these fields (absent fields are {@code null}):
- * <ul>
- *   <li>{@code status}: {@code IN_PROGRESS}, {@code COMPLETED}, {@code FAILED}, or {@code RELEASED} for the
- *       tombstone a release leaves behind (treated as absent by every operation; it only keeps the last token);</li>
- *   <li>{@code token}: the fencing token, a decimal integer;</li>
- *   <li>{@code lease_ms}: when the lease ends, epoch milliseconds by the server's clock (read for records in
- *       progress only; a finished record keeps the last value);</li>
- *   <li>{@code expires_ms}: when the record stops being visible, epoch milliseconds; the key's native expiry
- *       ({@code PEXPIREAT}) is set to the same instant, so Redis itself hides and removes the record then;</li>
- *   <li>{@code hash}: the request hash, absent when none was given;</li>
- *   <li>{@code takeover}: {@code 1} when the owner took over an expired lease;</li>
- *   <li>{@code code}, {@code payload}: the status code and the result bytes of a completed record; no
- *       {@code payload} field means the result was not kept;</li>
- *   <li>{@code error_type}, {@code error_message}: the failure of a failed record;</li>
- *   <li>{@code op}: the id of the last call that changed the record, so that a call re-sent by the client
- *       after a lost reply (Redisson re-sends on a response timeout) gets the answer of the first attempt
- *       instead of being refused by its own effect.</li>
- * </ul>
+ * <p><b>Record layout.</b> A record is one Redis string, written with {@code SET key value PX keep}, so that
+ * the value and its native expiry change together in one call. The value is a status letter ({@code P} in
+ * progress, {@code C} completed, {@code F} failed, {@code R} the tombstone a release leaves behind) and the
+ * fields of {@link RecordFormat}, each {@code <length>:<bytes>} or {@code -} when absent. The header is
+ * text, so {@code GET} in {@code redis-cli} shows a record readably.
  *
- * <p>The scripts start with a {@code #!lua} line: Redis 7 then refuses the whole script up front when it is
- * out of memory (instead of failing at a later write and leaving half a change), and on a cluster refuses
- * access to keys not declared in {@code KEYS}. A script checks everything before its first write, so a
- * failed script leaves no partial record. Each script makes few calls (a replay is one {@code HMGET}; a first
- * call's acquire and completion are four calls each), because every call inside a script costs server time.
+ * <p><b>Cost.</b> Every call a script makes, and every number it formats, costs server time (microseconds
+ * each, more than the command itself), so the scripts do little: a replay is one {@code GET}; an acquire of
+ * a new key or a completion is {@code GET}, {@code TIME}, {@code SET}. The caller sends every field already
+ * encoded ({@code 5:30000}), the scripts compare and splice encoded fields, and times are read as the text
+ * {@code TIME} returns, so no script formats a number on its usual path. The record keeps when it was written
+ * ({@code at_ms}) and for how long ({@code lease_ms}, {@code keep_ms}) instead of absolute instants; the
+ * native expiry ({@code PX keep_ms}) ends it at {@code at_ms + keep_ms}, by the same clock.
+ *
+ * <p><b>Safety.</b> The scripts start with a {@code #!lua} line: Redis 7 then refuses the whole script up front
+ * when it is out of memory (instead of failing at a later write and leaving half a change), and on a cluster
+ * refuses access to keys not declared in {@code KEYS}. A script checks everything before its single write,
+ * so a failed script leaves no partial record.
  *
  * <p>Immutable and thread-safe.
  */
@@ -43,173 +37,193 @@ public final class RedisScripts {
     public record Script(String name, String text, String sha) {
     }
 
+    /**
+     * The helpers every script starts with. {@code decode(v, n)} returns the first {@code n} fields as encoded
+     * text, and where the next field starts; {@code val} strips a field's length; {@code clock} returns the
+     * server time in milliseconds and in microseconds, as text.
+     */
     private static final String PRELUDE = """
             #!lua
             local key = KEYS[1]
+            local function decode(v, n)
+              local r, pos = {}, 2
+              for i = 1, n do
+                if string.byte(v, pos) == 45 then
+                  r[i] = '-'
+                  pos = pos + 1
+                else
+                  local colon = string.find(v, ':', pos, true)
+                  local stop = colon + tonumber(string.sub(v, pos, colon - 1))
+                  r[i] = string.sub(v, pos, stop)
+                  pos = stop + 1
+                end
+              end
+              return r, pos
+            end
+            local function val(f)
+              return string.sub(f, string.find(f, ':', 1, true) + 1)
+            end
+            local function field(x)
+              return #x .. ':' .. x
+            end
             local function clock()
               local t = redis.call('TIME')
-              local s, us = tonumber(t[1]), tonumber(t[2])
-              return s * 1000 + math.floor(us / 1000), s * 1000000 + us
-            end
-            local function num(n)
-              return string.format('%.0f', n)
+              local us = string.rep('0', 6 - #t[2]) .. t[2]
+              return t[1] .. string.sub(us, 1, 3), t[1] .. us
             end
             """;
 
     /**
-     * Acquire. ARGV: lease (ms), call id, '1' if a request hash is given, the request hash. Returns
-     * {@code {1, token, takeover}} when the caller now owns the key, else {@code {0, <record>}} (see
-     * {@link #RECORD_FIELDS}). A finished record is answered from one {@code HMGET}: its native expiry is its
-     * visibility, so Redis itself no longer shows it once it expired.
+     * Acquire. ARGV: lease (ms), keep (ms, two leases), the fields lease_ms, keep_ms, op and hash
+     * ({@code -} for none), '1' if a hash is given. Returns {@code {1, token, takeover}} when the caller now
+     * owns the key, else {@code {0, record}}. A finished record is answered from its {@code GET} alone: its
+     * native expiry is its visibility. A new token is {@code max(last token + 1, now in microseconds)}.
      */
     public static final Script ACQUIRE = script("acquire", """
-            local f = redis.call('HMGET', key, 'status', 'token', 'expires_ms', 'lease_ms', 'hash', 'code',
-              'payload', 'error_type', 'error_message', 'op', 'takeover')
-            local status = f[1]
-            if status == 'COMPLETED' or status == 'FAILED' then
-              return {0, status, f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]}
+            local v = redis.call('GET', key)
+            local s = v and string.byte(v, 1)
+            if s == 67 or s == 70 then
+              return {0, v}
             end
             local now_ms, now_us = clock()
-            local lease = tonumber(ARGV[1])
-            local op = ARGV[2]
-            local expires = now_ms + 2 * lease
-            if status == 'IN_PROGRESS' and tonumber(f[3]) > now_ms then
-              if f[10] == op then
-                return {1, tonumber(f[2]), tonumber(f[11] or '0')}
-              end
-              if tonumber(f[4]) <= now_ms and (ARGV[3] ~= '1' or not f[5] or f[5] == ARGV[4]) then
-                local token = math.max(tonumber(f[2]) + 1, now_us)
-                redis.call('HSET', key, 'token', num(token), 'lease_ms', num(now_ms + lease),
-                  'expires_ms', num(expires), 'op', op, 'takeover', '1')
-                redis.call('PEXPIREAT', key, num(expires))
-                return {1, token, 1}
-              end
-              return {0, status, f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]}
-            end
             local token = now_us
-            if f[2] then
-              token = math.max(tonumber(f[2]) + 1, now_us)
+            local takeover = false
+            local r
+            if v then
+              r = decode(v, 7)
+              if s == 80 then
+                local at, now = tonumber(val(r[2])), tonumber(now_ms)
+                if at + tonumber(val(r[4])) > now then
+                  if r[6] == ARGV[5] then
+                    return {1, tonumber(val(r[1])), r[7] == '1:1' and 1 or 0}
+                  end
+                  if at + tonumber(val(r[3])) > now or (ARGV[7] == '1' and r[5] ~= '-' and r[5] ~= ARGV[6]) then
+                    return {0, v}
+                  end
+                  takeover = true
+                end
+              end
+              local last = tonumber(val(r[1]))
+              if last >= tonumber(now_us) then
+                token = string.format('%.0f', last + 1)
+              end
             end
-            if status then
-              redis.call('DEL', key)
+            if takeover then
+              redis.call('SET', key, 'P' .. field(token) .. field(now_ms) .. ARGV[3] .. ARGV[4] .. r[5] .. ARGV[5]
+                .. '1:1----', 'PX', ARGV[2])
+              return {1, tonumber(token), 1}
             end
-            if ARGV[3] == '1' then
-              redis.call('HSET', key, 'status', 'IN_PROGRESS', 'token', num(token), 'lease_ms', num(now_ms + lease),
-                'expires_ms', num(expires), 'op', op, 'hash', ARGV[4])
-            else
-              redis.call('HSET', key, 'status', 'IN_PROGRESS', 'token', num(token), 'lease_ms', num(now_ms + lease),
-                'expires_ms', num(expires), 'op', op)
-            end
-            redis.call('PEXPIREAT', key, num(expires))
-            return {1, token, 0}
+            redis.call('SET', key, 'P' .. field(token) .. field(now_ms) .. ARGV[3] .. ARGV[4] .. ARGV[6] .. ARGV[5]
+              .. '-----', 'PX', ARGV[2])
+            return {1, tonumber(token), 0}
             """);
 
     /**
-     * Complete. ARGV: token, retention (ms), call id, status code, '1' if the payload is kept, payload.
-     * Returns 1 if completed, 0 if not owned.
+     * Complete. ARGV: the token field, retention (ms), the fields keep_ms (the retention), op, code and
+     * payload ({@code -} when not kept). Returns 1 if completed, 0 if not owned.
      */
     public static final Script COMPLETE = script("complete", """
-            local f = redis.call('HMGET', key, 'status', 'token', 'op')
-            if f[2] ~= ARGV[1] then
+            local v = redis.call('GET', key)
+            if not v then
               return 0
             end
-            if f[1] == 'COMPLETED' and f[3] == ARGV[3] then
+            local s = string.byte(v, 1)
+            local r = decode(v, 6)
+            if r[1] ~= ARGV[1] then
+              return 0
+            end
+            if s == 67 and r[6] == ARGV[4] then
               return 1
             end
-            if f[1] ~= 'IN_PROGRESS' then
+            if s ~= 80 then
               return 0
             end
-            local expires = num(clock() + tonumber(ARGV[2]))
-            if ARGV[5] == '1' then
-              redis.call('HSET', key, 'status', 'COMPLETED', 'expires_ms', expires, 'op', ARGV[3], 'code', ARGV[4],
-                'payload', ARGV[6])
-            else
-              redis.call('HSET', key, 'status', 'COMPLETED', 'expires_ms', expires, 'op', ARGV[3], 'code', ARGV[4])
-            end
-            redis.call('PEXPIREAT', key, expires)
+            redis.call('SET', key, 'C' .. r[1] .. field(clock()) .. r[3] .. ARGV[3] .. r[5] .. ARGV[4] .. '-'
+              .. ARGV[5] .. '--' .. ARGV[6], 'PX', ARGV[2])
             return 1
             """);
 
     /**
-     * Fail. ARGV: token, retention (ms), call id, error type, '1' if there is a message, message. Returns 1
-     * if recorded, 0 if not owned.
+     * Fail. ARGV: the token field, retention (ms), the fields keep_ms (the retention), op, error_type and
+     * error_message ({@code -} for none). Returns 1 if recorded, 0 if not owned.
      */
     public static final Script FAIL = script("fail", """
-            local f = redis.call('HMGET', key, 'status', 'token', 'op')
-            if f[2] ~= ARGV[1] then
+            local v = redis.call('GET', key)
+            if not v then
               return 0
             end
-            if f[1] == 'FAILED' and f[3] == ARGV[3] then
+            local s = string.byte(v, 1)
+            local r = decode(v, 6)
+            if r[1] ~= ARGV[1] then
+              return 0
+            end
+            if s == 70 and r[6] == ARGV[4] then
               return 1
             end
-            if f[1] ~= 'IN_PROGRESS' then
+            if s ~= 80 then
               return 0
             end
-            local expires = num(clock() + tonumber(ARGV[2]))
-            if ARGV[5] == '1' then
-              redis.call('HSET', key, 'status', 'FAILED', 'expires_ms', expires, 'op', ARGV[3], 'error_type', ARGV[4],
-                'error_message', ARGV[6])
-            else
-              redis.call('HSET', key, 'status', 'FAILED', 'expires_ms', expires, 'op', ARGV[3], 'error_type', ARGV[4])
-            end
-            redis.call('PEXPIREAT', key, expires)
+            redis.call('SET', key, 'F' .. r[1] .. field(clock()) .. r[3] .. ARGV[3] .. r[5] .. ARGV[4] .. '--'
+              .. ARGV[5] .. ARGV[6] .. '-', 'PX', ARGV[2])
             return 1
             """);
 
     /**
      * Release: replaces the record by a tombstone that keeps only the token, for one lease (at least a
-     * second), so that a new record of the key continues above it. ARGV: token, call id. Returns 1 if
-     * released, 0 if not owned.
+     * second), so that a new record of the key continues above it. ARGV: the token field, the op field.
+     * Returns 1 if released, 0 if not owned.
      */
     public static final Script RELEASE = script("release", """
-            local f = redis.call('HMGET', key, 'status', 'token', 'expires_ms', 'lease_ms', 'op')
-            if f[2] ~= ARGV[1] then
+            local v = redis.call('GET', key)
+            if not v then
               return 0
             end
-            if f[1] == 'RELEASED' and f[5] == ARGV[2] then
+            local s = string.byte(v, 1)
+            local r = decode(v, 6)
+            if r[1] ~= ARGV[1] then
+              return 0
+            end
+            if s == 82 and r[6] == ARGV[2] then
               return 1
             end
-            if f[1] ~= 'IN_PROGRESS' then
+            if s ~= 80 then
               return 0
             end
-            local keep = math.max(tonumber(f[3]) - tonumber(f[4]), 1000)
-            local expires = num(clock() + keep)
-            redis.call('DEL', key)
-            redis.call('HSET', key, 'status', 'RELEASED', 'token', f[2], 'op', ARGV[2], 'expires_ms', expires)
-            redis.call('PEXPIREAT', key, expires)
-            return 1
-            """);
-
-    /** Extend. ARGV: token, lease (ms). Returns 1 if renewed, 0 if not owned or no longer in progress. */
-    public static final Script EXTEND = script("extend", """
-            local f = redis.call('HMGET', key, 'status', 'token')
-            if f[1] ~= 'IN_PROGRESS' or f[2] ~= ARGV[1] then
-              return 0
-            end
-            local now_ms = clock()
-            local lease = tonumber(ARGV[2])
-            local expires = num(now_ms + 2 * lease)
-            redis.call('HSET', key, 'lease_ms', num(now_ms + lease), 'expires_ms', expires)
-            redis.call('PEXPIREAT', key, expires)
+            local keep = string.format('%.0f', math.max(tonumber(val(r[3])), 1000))
+            redis.call('SET', key, 'R' .. r[1] .. field(clock()) .. '-' .. field(keep) .. '-' .. ARGV[2] .. '-----',
+              'PX', keep)
             return 1
             """);
 
     /**
-     * Find, without changing anything. Returns the record (see {@link #RECORD_FIELDS}), or an empty list. A
-     * record past its {@code expires_ms} is already gone: Redis expires the key at that instant.
+     * Extend. ARGV: the token field, keep (ms, two leases), the fields lease_ms and keep_ms. Returns 1 if
+     * renewed, 0 if not owned or no longer in progress.
+     */
+    public static final Script EXTEND = script("extend", """
+            local v = redis.call('GET', key)
+            if not v or string.byte(v, 1) ~= 80 then
+              return 0
+            end
+            local r, rest = decode(v, 4)
+            if r[1] ~= ARGV[1] then
+              return 0
+            end
+            redis.call('SET', key, 'P' .. r[1] .. field(clock()) .. ARGV[3] .. ARGV[4] .. string.sub(v, rest),
+              'PX', ARGV[2])
+            return 1
+            """);
+
+    /**
+     * Find, without changing anything. Returns {@code {record}}, or an empty list when there is none (a
+     * tombstone counts as none; an expired record is already gone, Redis expires the key at that instant).
      */
     public static final Script FIND = script("find", """
-            local f = redis.call('HMGET', key, 'status', 'token', 'expires_ms', 'lease_ms', 'hash', 'code',
-              'payload', 'error_type', 'error_message')
-            if f[1] and f[1] ~= 'RELEASED' then
-              return f
+            local v = redis.call('GET', key)
+            if v and string.byte(v, 1) ~= 82 then
+              return {v}
             end
             return {}
             """, "#!lua flags=no-writes");
-
-    /** The fields of a record reply, in order, as returned by {@link #FIND} and by {@link #ACQUIRE} after its 0. */
-    public static final List<String> RECORD_FIELDS = List.of("status", "token", "expires_ms", "lease_ms", "hash",
-            "code", "payload", "error_type", "error_message");
 
     /** Every script, for loading and inspection. */
     public static final List<Script> ALL = List.of(ACQUIRE, COMPLETE, FAIL, RELEASE, EXTEND, FIND);

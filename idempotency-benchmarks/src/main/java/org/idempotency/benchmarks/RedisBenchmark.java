@@ -10,6 +10,7 @@ import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotentOperation;
 import org.idempotency.core.JacksonResultCodec;
 import org.idempotency.redis.RedisIdempotencyStore;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -40,7 +41,12 @@ import org.redisson.config.Config;
  *   <li>a replay ({@code executeReplay}: acquire script returning the completed record, hash check, decode)
  *       against a raw {@code GET} ({@code rawGet}).</li>
  * </ul>
- * The server is {@code IDEMPOTENCY_REDIS_URL} or {@code redis://127.0.0.1:6379}. Every key lives under a
+ * On a machine shared with other work, load changes between one benchmark and the next, which skews the
+ * ratio of two separately measured throughputs. The {@code paired*} benchmarks therefore run ours and the
+ * floors alternately inside one benchmark call (rotating which goes first) and report the time each took in
+ * the same moments, as counters: their ratios are immune to that drift.
+ *
+ * <p>The server is {@code IDEMPOTENCY_REDIS_URL} or {@code redis://127.0.0.1:6379}. Every key lives under a
  * prefix of its own run, expires within two minutes and is deleted at the end.
  */
 @BenchmarkMode(Mode.Throughput)
@@ -61,6 +67,27 @@ public class RedisBenchmark {
     private static final Duration LEASE = Duration.ofSeconds(30);
     private static final Duration RETENTION = Duration.ofMinutes(1);
     private static final byte[] PROCESSING = {'p'};
+
+    /** Nanoseconds spent in each variant by the paired benchmarks in one iteration; ratios are what count. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class PairedNanos {
+        /** Time in {@code execute} (first calls or replays). */
+        public long ours;
+        /** Time in the raw floor ({@code SET NX PX} + {@code SET XX PX}, or {@code GET}). */
+        public long raw;
+        /** Time in the seed design's {@code GET}, {@code SET NX PX}, {@code SET PX} (first calls only). */
+        public long seed;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            ours = 0;
+            raw = 0;
+            seed = 0;
+        }
+    }
+
+    private int turn;
 
     private RedissonClient client;
     private Idempotency idempotency;
@@ -136,5 +163,41 @@ public class RedisBenchmark {
     @Benchmark
     public byte[] rawGet() {
         return replayBucket.get();
+    }
+
+    /** A first call, its raw floor and the seed's flow, one after the other in a rotating order, timed apart. */
+    @Benchmark
+    public void pairedFirstCall(PairedNanos nanos) {
+        int order = turn++ % 3;
+        for (int step = 0; step < 3; step++) {
+            int variant = (order + step) % 3;
+            long start = System.nanoTime();
+            if (variant == 0) {
+                executeFirstCall();
+                nanos.ours += System.nanoTime() - start;
+            } else if (variant == 1) {
+                rawSetNxThenSetXx();
+                nanos.raw += System.nanoTime() - start;
+            } else {
+                seedGetSetNxSet();
+                nanos.seed += System.nanoTime() - start;
+            }
+        }
+    }
+
+    /** A replay and a raw {@code GET}, one after the other in a rotating order, timed apart. */
+    @Benchmark
+    public void pairedReplay(PairedNanos nanos) {
+        boolean oursFirst = (turn++ & 1) == 0;
+        for (int step = 0; step < 2; step++) {
+            long start = System.nanoTime();
+            if (oursFirst == (step == 0)) {
+                executeReplay();
+                nanos.ours += System.nanoTime() - start;
+            } else {
+                rawGet();
+                nanos.raw += System.nanoTime() - start;
+            }
+        }
     }
 }

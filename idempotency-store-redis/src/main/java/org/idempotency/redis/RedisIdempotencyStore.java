@@ -13,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.idempotency.api.IdempotencyException;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.IdempotencyStoreException;
@@ -73,9 +74,9 @@ import org.redisson.client.codec.ByteArrayCodec;
  * <p><b>Faults.</b> A lost connection, a timeout or a Redis error is an {@link IdempotencyStoreException}
  * wrapping Redisson's exception. A script writes once, after it has checked everything, and starts with
  * {@code #!lua} so that Redis 7 refuses it as a whole when out of memory: a failed call leaves no partial
- * record. Redisson re-sends a command whose reply timed out; each changing call carries a random id, stored
- * in the record, so that a re-sent call gets the answer of its first attempt instead of being refused by its
- * own effect. Requires Redis 7 or later.
+ * record. Redisson re-sends a command whose reply timed out; each changing call carries an id of its own (a
+ * random prefix per store and a counter), stored in the record, so that a re-sent call gets the answer of
+ * its first attempt instead of being refused by its own effect. Requires Redis 7 or later.
  *
  * <p>Build it with {@link #builder(RedissonClient)} over the application's client (which the store does not
  * close unless asked), or through the {@code redis} provider from settings (that store owns its client and
@@ -90,21 +91,33 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
 
     /** Leases and retentions beyond a century are held to a century, which keeps the arithmetic exact. */
     private static final long MAX_MILLIS = Duration.ofDays(36_500).toMillis();
-    private static final byte[] ONE = {'1'};
-    private static final byte[] ZERO = {'0'};
-    private static final HexFormat HEX = HexFormat.of();
+    private static final byte[] EMPTY = {};
+    private static final byte[] TWO_ABSENT = {'-', '-'};
 
     private final RedissonClient client;
     private final RScript script;
     private final String keyPrefix;
     private final boolean closeClient;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Call ids: 128 random bits drawn once for this store, then a counter; no random number per call. */
+    private final byte[] callIdPrefix;
+    private final AtomicLong calls = new AtomicLong();
+    /** The encoded arguments of the last lease and retention used: engines use one of each, so they repeat. */
+    private volatile DurationArgs lastLease = new DurationArgs(-1, EMPTY, EMPTY);
+    private volatile DurationArgs lastRetention = new DurationArgs(-1, EMPTY, EMPTY);
+
+    /** A duration's arguments: its milliseconds in plain decimal and as encoded fields. */
+    private record DurationArgs(long millis, byte[] plain, byte[] fields) {
+    }
 
     private RedisIdempotencyStore(Builder builder) {
         this.client = builder.client;
         this.script = client.getScript(ByteArrayCodec.INSTANCE);
         this.keyPrefix = builder.keyPrefix;
         this.closeClient = builder.closeClient;
+        this.callIdPrefix = (HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong())
+                + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + "-")
+                .getBytes(StandardCharsets.US_ASCII);
     }
 
     /** Starts building a store over an application's Redisson client. */
@@ -125,7 +138,7 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
         Objects.requireNonNull(key, "key");
-        Object[] args = acquireArgs(requestHash, millis(lease, "lease"), callIdField());
+        Object[] args = acquireArgs(requestHash, leaseArgs(lease), callIdField());
         List<Object> reply = eval(RedisScripts.ACQUIRE, "acquire a key", key, RScript.ReturnType.LIST, args);
         return Replies.acquireResult(key, reply);
     }
@@ -133,7 +146,7 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
         Objects.requireNonNull(requests, "requests");
-        long leaseMillis = millis(lease, "lease");
+        DurationArgs leaseArgs = leaseArgs(lease);
         Set<String> seen = new HashSet<>();
         for (AcquireRequest request : requests) {
             if (!seen.add(request.key())) {
@@ -149,7 +162,7 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         Object[][] args = new Object[size][];
         List<Integer> pending = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
-            args[i] = acquireArgs(requests.get(i).requestHash(), leaseMillis, callIdField());
+            args[i] = acquireArgs(requests.get(i).requestHash(), leaseArgs, callIdField());
             pending.add(i);
         }
         List<Integer> notLoaded = acquireBatch(requests, args, pending, results, false);
@@ -214,12 +227,14 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(result, "result");
-        long retentionMillis = millis(retention, "retention");
+        DurationArgs retentionArgs = retentionArgs(retention);
         byte[] payload = result.payload();
-        Object reply = eval(RedisScripts.COMPLETE, "complete a record", key, RScript.ReturnType.LONG,
-                RecordFormat.field(fencingToken), number(retentionMillis), RecordFormat.field(retentionMillis),
-                callIdField(), result.statusCode() == 0 ? RecordFormat.ABSENT : RecordFormat.field(result.statusCode()),
+        byte[] code = result.statusCode() == 0 ? RecordFormat.ABSENT : RecordFormat.field(result.statusCode());
+        // the fields from takeover on: no takeover, the code, no error type or message, the payload
+        byte[] tail = join(RecordFormat.ABSENT, code, TWO_ABSENT,
                 payload == null ? RecordFormat.ABSENT : RecordFormat.field(payload));
+        Object reply = eval(RedisScripts.COMPLETE, "complete a record", key, RScript.ReturnType.LONG,
+                RecordFormat.field(fencingToken), retentionArgs.plain(), retentionArgs.fields(), callIdField(), tail);
         return Replies.changed(key, reply);
     }
 
@@ -227,10 +242,12 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     public boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(failure, "failure");
-        long retentionMillis = millis(retention, "retention");
+        DurationArgs retentionArgs = retentionArgs(retention);
+        // the fields from takeover on: no takeover, no code, the error type and message, no payload
+        byte[] tail = join(TWO_ABSENT, RecordFormat.field(failure.type()), RecordFormat.field(failure.message()),
+                RecordFormat.ABSENT);
         Object reply = eval(RedisScripts.FAIL, "record a failure", key, RScript.ReturnType.LONG,
-                RecordFormat.field(fencingToken), number(retentionMillis), RecordFormat.field(retentionMillis),
-                callIdField(), RecordFormat.field(failure.type()), RecordFormat.field(failure.message()));
+                RecordFormat.field(fencingToken), retentionArgs.plain(), retentionArgs.fields(), callIdField(), tail);
         return Replies.changed(key, reply);
     }
 
@@ -245,10 +262,9 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     @Override
     public boolean extend(String key, long fencingToken, Duration lease) {
         Objects.requireNonNull(key, "key");
-        long leaseMillis = millis(lease, "lease");
+        DurationArgs leaseArgs = leaseArgs(lease);
         Object reply = eval(RedisScripts.EXTEND, "extend a lease", key, RScript.ReturnType.LONG,
-                RecordFormat.field(fencingToken), number(2 * leaseMillis), RecordFormat.field(leaseMillis),
-                RecordFormat.field(2 * leaseMillis));
+                RecordFormat.field(fencingToken), leaseArgs.plain(), leaseArgs.fields());
         return Replies.changed(key, reply);
     }
 
@@ -291,23 +307,48 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         }
     }
 
-    private static Object[] acquireArgs(@Nullable String requestHash, long leaseMillis, byte[] callIdField) {
-        return new Object[] {number(leaseMillis), number(2 * leaseMillis), RecordFormat.field(leaseMillis),
-                RecordFormat.field(2 * leaseMillis), callIdField, RecordFormat.field(requestHash),
-                requestHash == null ? ZERO : ONE};
+    private static Object[] acquireArgs(@Nullable String requestHash, DurationArgs lease, byte[] callIdField) {
+        return new Object[] {lease.plain(), lease.fields(), callIdField, RecordFormat.field(requestHash)};
     }
 
-    /** The field of a random id for one changing call, so that a call re-sent after a lost reply is recognised. */
-    private static byte[] callIdField() {
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        return RecordFormat.field(HEX.formatHex(longBytes(random.nextLong(), random.nextLong())));
+    /** A lease's arguments: keep_ms (two leases) in plain decimal, and the fields lease_ms and keep_ms. */
+    private DurationArgs leaseArgs(Duration lease) {
+        long millis = millis(lease, "lease");
+        DurationArgs last = lastLease;
+        if (last.millis() != millis) {
+            byte[] fields = join(RecordFormat.field(millis), RecordFormat.field(2 * millis));
+            last = new DurationArgs(millis, number(2 * millis), fields);
+            lastLease = last;
+        }
+        return last;
     }
 
-    private static byte[] longBytes(long high, long low) {
-        byte[] out = new byte[16];
-        for (int i = 0; i < 8; i++) {
-            out[i] = (byte) (high >>> (56 - 8 * i));
-            out[8 + i] = (byte) (low >>> (56 - 8 * i));
+    /** A retention's arguments: in plain decimal, and the field keep_ms. */
+    private DurationArgs retentionArgs(Duration retention) {
+        long millis = millis(retention, "retention");
+        DurationArgs last = lastRetention;
+        if (last.millis() != millis) {
+            last = new DurationArgs(millis, number(millis), RecordFormat.field(millis));
+            lastRetention = last;
+        }
+        return last;
+    }
+
+    /** The field of an id for one changing call, so that a call re-sent after a lost reply is recognised. */
+    private byte[] callIdField() {
+        return RecordFormat.field(join(callIdPrefix, number(calls.incrementAndGet())));
+    }
+
+    private static byte[] join(byte[]... parts) {
+        int length = 0;
+        for (byte[] part : parts) {
+            length += part.length;
+        }
+        byte[] out = new byte[length];
+        int at = 0;
+        for (byte[] part : parts) {
+            System.arraycopy(part, 0, out, at, part.length);
+            at += part.length;
         }
         return out;
     }

@@ -195,8 +195,8 @@ class RedisIdempotencyStoreTest {
             String key = newKey();
             String redisKey = store.redisKey(key);
             RScript script = client.getScript(ByteArrayCodec.INSTANCE);
-            Object[] acquireArgs = {bytes("10000"), bytes("20000"), RecordFormat.field(10_000),
-                    RecordFormat.field(20_000), RecordFormat.field("call-1"), RecordFormat.field("h"), bytes("1")};
+            Object[] acquireArgs = {bytes("20000"), bytes("5:100005:20000"), RecordFormat.field("call-1"),
+                    RecordFormat.field("h")};
 
             List<Object> first = run(script, RedisScripts.ACQUIRE, redisKey, RScript.ReturnType.LIST, acquireArgs);
             List<Object> resent = run(script, RedisScripts.ACQUIRE, redisKey, RScript.ReturnType.LIST, acquireArgs);
@@ -206,7 +206,7 @@ class RedisIdempotencyStoreTest {
 
             long token = (Long) first.get(1);
             Object[] completeArgs = {RecordFormat.field(token), bytes("60000"), RecordFormat.field(60_000),
-                    RecordFormat.field("call-2"), RecordFormat.ABSENT, RecordFormat.field("r")};
+                    RecordFormat.field("call-2"), bytes("----1:r")};
             assertThat((Long) run(script, RedisScripts.COMPLETE, redisKey, RScript.ReturnType.LONG, completeArgs))
                     .isEqualTo(1L);
             assertThat((Long) run(script, RedisScripts.COMPLETE, redisKey, RScript.ReturnType.LONG, completeArgs))
@@ -251,7 +251,7 @@ class RedisIdempotencyStoreTest {
             assertThat(fields.get(2)).as("lease").isEqualTo(Long.toString(LEASE.toMillis()));
             assertThat(fields.get(3)).as("keep").isEqualTo(Long.toString(LEASE.multipliedBy(2).toMillis()));
             assertThat(fields.get(4)).as("hash").isEqualTo("h");
-            assertThat(fields.get(5)).as("call id").hasSize(32);
+            assertThat(fields.get(5)).as("call id: a store prefix and a counter").matches("[0-9a-f]{32}-[0-9]+");
             assertThat(fields.subList(6, 11)).containsOnlyNulls();
             IdempotencyRecord record = store.find(key).orElseThrow();
             long at = Long.parseLong(fields.get(1));

@@ -19,8 +19,9 @@ import java.util.List;
  * <p><b>Cost.</b> Every call a script makes, and every number it formats, costs server time (microseconds
  * each, more than the command itself), so the scripts do little: a replay is one {@code GET}; an acquire of
  * a new key or a completion is {@code GET}, {@code TIME}, {@code SET}. The caller sends every field already
- * encoded ({@code 5:30000}), the scripts compare and splice encoded fields, and times are read as the text
- * {@code TIME} returns, so no script formats a number on its usual path. The record keeps when it was written
+ * encoded ({@code 5:30000}), neighbouring fields joined into one argument (the client spends time on each
+ * argument too), the scripts compare and splice encoded fields, and times are read as the text {@code TIME}
+ * returns, so no script formats a number on its usual path. The record keeps when it was written
  * ({@code at_ms}) and for how long ({@code lease_ms}, {@code keep_ms}) instead of absolute instants; the
  * native expiry ({@code PX keep_ms}) ends it at {@code at_ms + keep_ms}, by the same clock.
  *
@@ -74,8 +75,8 @@ public final class RedisScripts {
             """;
 
     /**
-     * Acquire. ARGV: lease (ms), keep (ms, two leases), the fields lease_ms, keep_ms, op and hash
-     * ({@code -} for none), '1' if a hash is given. Returns {@code {1, token, takeover}} when the caller now
+     * Acquire. ARGV: keep (ms, two leases), the fields lease_ms and keep_ms (together), the op field, the hash
+     * field ({@code -} for none). Returns {@code {1, token, takeover}} when the caller now
      * owns the key, else {@code {0, record}}. A finished record is answered from its {@code GET} alone: its
      * native expiry is its visibility. A new token is {@code max(last token + 1, now in microseconds)}.
      */
@@ -94,10 +95,10 @@ public final class RedisScripts {
               if s == 80 then
                 local at, now = tonumber(val(r[2])), tonumber(now_ms)
                 if at + tonumber(val(r[4])) > now then
-                  if r[6] == ARGV[5] then
+                  if r[6] == ARGV[3] then
                     return {1, tonumber(val(r[1])), r[7] == '1:1' and 1 or 0}
                   end
-                  if at + tonumber(val(r[3])) > now or (ARGV[7] == '1' and r[5] ~= '-' and r[5] ~= ARGV[6]) then
+                  if at + tonumber(val(r[3])) > now or (ARGV[4] ~= '-' and r[5] ~= '-' and r[5] ~= ARGV[4]) then
                     return {0, v}
                   end
                   takeover = true
@@ -109,18 +110,19 @@ public final class RedisScripts {
               end
             end
             if takeover then
-              redis.call('SET', key, 'P' .. field(token) .. field(now_ms) .. ARGV[3] .. ARGV[4] .. r[5] .. ARGV[5]
-                .. '1:1----', 'PX', ARGV[2])
+              redis.call('SET', key, 'P' .. field(token) .. field(now_ms) .. ARGV[2] .. r[5] .. ARGV[3] .. '1:1----',
+                'PX', ARGV[1])
               return {1, tonumber(token), 1}
             end
-            redis.call('SET', key, 'P' .. field(token) .. field(now_ms) .. ARGV[3] .. ARGV[4] .. ARGV[6] .. ARGV[5]
-              .. '-----', 'PX', ARGV[2])
+            redis.call('SET', key, 'P' .. field(token) .. field(now_ms) .. ARGV[2] .. ARGV[4] .. ARGV[3] .. '-----',
+              'PX', ARGV[1])
             return {1, tonumber(token), 0}
             """);
 
     /**
-     * Complete. ARGV: the token field, retention (ms), the fields keep_ms (the retention), op, code and
-     * payload ({@code -} when not kept). Returns 1 if completed, 0 if not owned.
+     * Complete. ARGV: the token field, retention (ms), the keep_ms field (the retention), the op field, and
+     * the fields from takeover on ({@code -}, code, {@code --}, payload or {@code -} when not kept). Returns 1
+     * if completed, 0 if not owned.
      */
     public static final Script COMPLETE = script("complete", """
             local v = redis.call('GET', key)
@@ -138,14 +140,15 @@ public final class RedisScripts {
             if s ~= 80 then
               return 0
             end
-            redis.call('SET', key, 'C' .. r[1] .. field(clock()) .. r[3] .. ARGV[3] .. r[5] .. ARGV[4] .. '-'
-              .. ARGV[5] .. '--' .. ARGV[6], 'PX', ARGV[2])
+            redis.call('SET', key, 'C' .. r[1] .. field(clock()) .. r[3] .. ARGV[3] .. r[5] .. ARGV[4] .. ARGV[5],
+              'PX', ARGV[2])
             return 1
             """);
 
     /**
-     * Fail. ARGV: the token field, retention (ms), the fields keep_ms (the retention), op, error_type and
-     * error_message ({@code -} for none). Returns 1 if recorded, 0 if not owned.
+     * Fail. ARGV: the token field, retention (ms), the keep_ms field (the retention), the op field, and the
+     * fields from takeover on ({@code --}, error_type, error_message or {@code -}, {@code -}). Returns 1 if
+     * recorded, 0 if not owned.
      */
     public static final Script FAIL = script("fail", """
             local v = redis.call('GET', key)
@@ -163,8 +166,8 @@ public final class RedisScripts {
             if s ~= 80 then
               return 0
             end
-            redis.call('SET', key, 'F' .. r[1] .. field(clock()) .. r[3] .. ARGV[3] .. r[5] .. ARGV[4] .. '--'
-              .. ARGV[5] .. ARGV[6] .. '-', 'PX', ARGV[2])
+            redis.call('SET', key, 'F' .. r[1] .. field(clock()) .. r[3] .. ARGV[3] .. r[5] .. ARGV[4] .. ARGV[5],
+              'PX', ARGV[2])
             return 1
             """);
 
@@ -196,8 +199,8 @@ public final class RedisScripts {
             """);
 
     /**
-     * Extend. ARGV: the token field, keep (ms, two leases), the fields lease_ms and keep_ms. Returns 1 if
-     * renewed, 0 if not owned or no longer in progress.
+     * Extend. ARGV: the token field, keep (ms, two leases), the fields lease_ms and keep_ms (together).
+     * Returns 1 if renewed, 0 if not owned or no longer in progress.
      */
     public static final Script EXTEND = script("extend", """
             local v = redis.call('GET', key)
@@ -208,8 +211,7 @@ public final class RedisScripts {
             if r[1] ~= ARGV[1] then
               return 0
             end
-            redis.call('SET', key, 'P' .. r[1] .. field(clock()) .. ARGV[3] .. ARGV[4] .. string.sub(v, rest),
-              'PX', ARGV[2])
+            redis.call('SET', key, 'P' .. r[1] .. field(clock()) .. ARGV[3] .. string.sub(v, rest), 'PX', ARGV[2])
             return 1
             """);
 

@@ -98,6 +98,8 @@ public final class RedisStoreProvider implements IdempotencyStoreProvider {
         }
 
         Config config = new Config();
+        // the store passes plain byte arrays; Redisson need not look for its object references in them
+        config.setReferenceEnabled(false);
         settings.get(USERNAME).ifPresent(config::setUsername);
         settings.get(PASSWORD).ifPresent(config::setPassword);
         if (address.isPresent()) {

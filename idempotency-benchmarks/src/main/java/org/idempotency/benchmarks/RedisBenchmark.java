@@ -5,7 +5,9 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.idempotency.api.ResultCodec;
+import org.idempotency.api.StoredResult;
 import org.idempotency.api.TypeRef;
+import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotentOperation;
 import org.idempotency.core.JacksonResultCodec;
@@ -78,18 +80,22 @@ public class RedisBenchmark {
         public long raw;
         /** Time in the seed design's {@code GET}, {@code SET NX PX}, {@code SET PX} (first calls only). */
         public long seed;
+        /** Time in the store alone, without the engine: its acquire and complete scripts, or its acquire. */
+        public long store;
 
         @Setup(Level.Iteration)
         public void reset() {
             ours = 0;
             raw = 0;
             seed = 0;
+            store = 0;
         }
     }
 
     private int turn;
 
     private RedissonClient client;
+    private RedisIdempotencyStore store;
     private Idempotency idempotency;
     private IdempotentOperation<Order> operation;
     private byte[] encoded;
@@ -104,7 +110,7 @@ public class RedisBenchmark {
         config.useSingleServer().setAddress(address);
         client = Redisson.create(config);
         prefix = "idempotency-bench:" + UUID.randomUUID().toString().substring(0, 8) + ":";
-        RedisIdempotencyStore store = RedisIdempotencyStore.builder(client).keyPrefix(prefix).build();
+        store = RedisIdempotencyStore.builder(client).keyPrefix(prefix).build();
         idempotency = Idempotency.builder(store).lease(LEASE).retention(RETENTION).build();
         operation = idempotency.operation("bench", Order.class);
         ResultCodec.Typed<Order> codec = JacksonResultCodec.create().forType(TypeRef.of(Order.class));
@@ -165,12 +171,22 @@ public class RedisBenchmark {
         return replayBucket.get();
     }
 
-    /** A first call, its raw floor and the seed's flow, one after the other in a rotating order, timed apart. */
+    /** The store's own share of a first call: its acquire and complete scripts, with the encoded result. */
+    private boolean storeFirstCall() {
+        String key = "bench:" + nextKey();
+        long token = ((AcquireResult.Acquired) store.acquire(key, HASH, LEASE)).fencingToken();
+        return store.complete(key, token, StoredResult.of(encoded), RETENTION);
+    }
+
+    /**
+     * A first call through the engine, the same through the store alone, its raw floor and the seed's flow,
+     * one after the other in a rotating order, each timed apart.
+     */
     @Benchmark
     public void pairedFirstCall(PairedNanos nanos) {
-        int order = turn++ % 3;
-        for (int step = 0; step < 3; step++) {
-            int variant = (order + step) % 3;
+        int order = turn++ % 4;
+        for (int step = 0; step < 4; step++) {
+            int variant = (order + step) % 4;
             long start = System.nanoTime();
             if (variant == 0) {
                 executeFirstCall();
@@ -178,25 +194,35 @@ public class RedisBenchmark {
             } else if (variant == 1) {
                 rawSetNxThenSetXx();
                 nanos.raw += System.nanoTime() - start;
-            } else {
+            } else if (variant == 2) {
                 seedGetSetNxSet();
                 nanos.seed += System.nanoTime() - start;
+            } else {
+                storeFirstCall();
+                nanos.store += System.nanoTime() - start;
             }
         }
     }
 
-    /** A replay and a raw {@code GET}, one after the other in a rotating order, timed apart. */
+    /**
+     * A replay through the engine, the store's acquire of the completed record alone, and a raw {@code GET},
+     * one after the other in a rotating order, each timed apart.
+     */
     @Benchmark
     public void pairedReplay(PairedNanos nanos) {
-        boolean oursFirst = (turn++ & 1) == 0;
-        for (int step = 0; step < 2; step++) {
+        int order = turn++ % 3;
+        for (int step = 0; step < 3; step++) {
+            int variant = (order + step) % 3;
             long start = System.nanoTime();
-            if (oursFirst == (step == 0)) {
+            if (variant == 0) {
                 executeReplay();
                 nanos.ours += System.nanoTime() - start;
-            } else {
+            } else if (variant == 1) {
                 rawGet();
                 nanos.raw += System.nanoTime() - start;
+            } else {
+                store.acquire("bench:replayed", HASH, LEASE);
+                nanos.store += System.nanoTime() - start;
             }
         }
     }

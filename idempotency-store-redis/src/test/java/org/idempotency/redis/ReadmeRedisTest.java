@@ -92,7 +92,8 @@ class ReadmeRedisTest {
     private static String snippet(String tag) throws IOException {
         String source = Files.readString(Path.of("src/test/java/org/idempotency/redis/ReadmeRedisTest.java"));
         String start = "// tag::" + tag + "[]\n";
-        String region = source.substring(source.indexOf(start) + start.length(), source.indexOf("// end::" + tag + "[]"));
+        String region = source.substring(source.indexOf(start) + start.length(),
+                source.indexOf("// end::" + tag + "[]"));
         String[] lines = region.split("\n");
         int indent = lines[0].length() - lines[0].stripLeading().length();
         StringBuilder out = new StringBuilder();

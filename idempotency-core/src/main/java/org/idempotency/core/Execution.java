@@ -172,7 +172,25 @@ public final class Execution<T> implements AutoCloseable {
         if (unprotected) {
             return false;
         }
-        StoredResult stored = encode(result, statusCode);
+        return store(encode(result, statusCode), writer);
+    }
+
+    /**
+     * Closes the record without a result, when the work ran (so it must not run again) but what it produced
+     * cannot be kept, such as an HTTP response over a buffer limit. Replays get
+     * {@link org.idempotency.api.IdempotencyResultNotKeptException}; listeners see {@code RESULT_NOT_KEPT}.
+     *
+     * @return {@code true} if the record was closed; {@code false} as for {@link #complete(Object)}
+     */
+    public boolean completeWithoutResult(int statusCode) {
+        finish("complete");
+        if (unprotected) {
+            return false;
+        }
+        return store(new StoredResult(null, statusCode), null);
+    }
+
+    private boolean store(StoredResult stored, @Nullable CompletionWriter writer) {
         boolean completed;
         if (writer != null) {
             try {

@@ -56,6 +56,20 @@ class ExecutionTest {
     }
 
     @Test
+    @DisplayName("completing without a result closes the record, and replays say the result was not kept")
+    void completeWithoutResult() {
+        Execution<String> execution = op.begin("k", "h");
+
+        assertThat(execution.completeWithoutResult(413)).isTrue();
+
+        StoredResult stored = store.find("manual:k").orElseThrow().result();
+        assertThat(stored.kept()).isFalse();
+        assertThat(stored.statusCode()).isEqualTo(413);
+        assertThatThrownBy(() -> op.begin("k", "h"))
+                .isInstanceOf(org.idempotency.api.IdempotencyResultNotKeptException.class);
+    }
+
+    @Test
     @DisplayName("closing an unfinished execution releases the key")
     void closeReleases() {
         try (Execution<String> execution = op.begin("k", "h")) {

@@ -32,7 +32,6 @@ import org.idempotency.api.IdempotencyKeyReusedException;
 import org.idempotency.api.IdempotencyReplayedFailureException;
 import org.idempotency.api.IdempotencyResultNotKeptException;
 import org.idempotency.api.IdempotencyStoreException;
-import org.idempotency.api.StoredResult;
 import org.idempotency.core.Execution;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotencyKeys;
@@ -288,8 +287,7 @@ public final class IdempotencyFilter implements Filter {
 
     /** Closes the record with nothing kept: the work ran and must not run again, but cannot be replayed. */
     private void completeWithoutResponse(Execution<StoredResponse> execution, int status) {
-        execution.complete(null, status, (storedKey, token, result, retention) ->
-                engine.store().complete(storedKey, token, new StoredResult(null, result.statusCode()), retention));
+        execution.completeWithoutResult(status);
     }
 
     private Problem problemFor(IdempotencyException e) {

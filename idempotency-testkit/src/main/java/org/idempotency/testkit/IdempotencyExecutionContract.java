@@ -451,7 +451,7 @@ public abstract class IdempotencyExecutionContract {
         @Test
         @DisplayName("lost by a stalled owner keep its late result from overwriting the new owner's")
         void staleOwnerCannotOverwrite() throws Exception {
-            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(300)))
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(600)))
                     .operation(newOperation(), String.class);
             String key = newKey();
             store.failAlways(FaultInjectingStore.Operation.EXTEND); // the stalled owner cannot renew
@@ -481,7 +481,11 @@ public abstract class IdempotencyExecutionContract {
             }
             store.heal();
             assertThat(op.execute(key, "h", () -> "x")).isEqualTo("fresh");
-            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.TAKEOVER, IdempotencyEvent.Type.LEASE_LOST);
+            // the new owner normally takes the expired lease over; on a badly stalled machine the abandoned
+            // record may even outlive its takeover window and be acquired afresh: both are a new token
+            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.LEASE_LOST);
+            assertThat(eventTypes(key)).filteredOn(type -> type == IdempotencyEvent.Type.TAKEOVER
+                    || type == IdempotencyEvent.Type.ACQUIRED).hasSize(2);
         }
     }
 

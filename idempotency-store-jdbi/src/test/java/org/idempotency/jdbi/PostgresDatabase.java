@@ -59,13 +59,20 @@ final class PostgresDatabase {
      * {@code pg_stat_activity} (and terminate only those).
      */
     HikariDataSource pool(String applicationName, int size) {
+        return pool(applicationName, size, new Properties());
+    }
+
+    /** A pool as above, with more driver properties (such as {@code currentSchema}). */
+    HikariDataSource pool(String applicationName, int size, Properties driverProperties) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(url);
         config.setPoolName(applicationName);
         config.setMaximumPoolSize(size);
         config.setMinimumIdle(1);
         config.setConnectionTimeout(30_000);
-        config.setDataSourceProperties(properties(applicationName));
+        Properties properties = properties(applicationName);
+        properties.putAll(driverProperties);
+        config.setDataSourceProperties(properties);
         return new HikariDataSource(config);
     }
 

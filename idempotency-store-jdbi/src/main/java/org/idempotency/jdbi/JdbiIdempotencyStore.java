@@ -181,8 +181,8 @@ public final class JdbiIdempotencyStore
                     .bind("key", key)
                     .bind("request_hash", requestHash)
                     .bind("lease_us", leaseMicros)
-                    .map((rs, ctx) -> Optional.ofNullable(Rows.acquireOutcome(key, rs, 1)))
-                    .one())
+                    .map((rs, ctx) -> Rows.acquireOutcome(key, rs, 1))
+                    .findOne())
                     .orElse(null);
             if (result != null) {
                 return result;

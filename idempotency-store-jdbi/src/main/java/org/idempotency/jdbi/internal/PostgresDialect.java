@@ -20,20 +20,20 @@ import java.util.regex.Pattern;
  * acquire, or the rows of a batch) could see different times. In an auto-commit statement all three agree.
  *
  * <h2>Acquire</h2>
- * One statement, one round trip. A first CTE reads the current row by primary key and decides whether it
- * <em>holds</em> the key (visible, and not an expired lease with a matching request hash). Only when it does
- * not does the data-modifying part propose a row: {@code INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE
- * <expired or takeover-able>}, whose conflict check and {@code WHERE} run against the latest committed row
- * under its row lock, so of concurrent contenders exactly one inserts or takes over. A replay or a live lease
- * therefore costs one primary-key lookup: nothing is inserted, no row is locked, no token is drawn, no
- * transaction id is assigned. A takeover draws its token while it holds the row lock, so the token of a key
- * only grows.
+ * One statement, one round trip. Its data-modifying CTE proposes a row only if no row <em>holds</em> the key
+ * (visible, and not an expired lease with a matching request hash): {@code INSERT ... SELECT ... WHERE NOT
+ * EXISTS (<a holding row>) ON CONFLICT (key) DO UPDATE ... WHERE <expired or takeover-able>}. The conflict
+ * check and that {@code WHERE} run against the latest committed row under its row lock, so of concurrent
+ * contenders exactly one inserts or takes over. The main query returns the claimed token, or else the holding
+ * row. A replay or a live lease therefore costs primary-key lookups: nothing is inserted, no row is locked, no
+ * token is drawn, no transaction id is assigned. A takeover draws its token while it holds the row lock, so the
+ * token of a key only grows.
  *
  * <p>READ COMMITTED gives each statement one snapshot, taken when it starts, but {@code ON CONFLICT} sees
  * rows committed after it. When another transaction inserts the key (or takes it over) between the two, the
- * first CTE saw no holding row and the upsert found a live one: the statement returns neither outcome (all
- * columns {@code NULL}), and the store runs it again with a fresh snapshot, which sees the row. Each rerun
- * needs yet another concurrent change of the key, so the store bounds the reruns.
+ * reads saw no holding row and the upsert found a live one: the statement returns no row, and the store runs
+ * it again with a fresh snapshot, which sees the row. Each rerun needs yet another concurrent change of the
+ * key, so the store bounds the reruns.
  */
 public final class PostgresDialect implements SqlDialect {
 
@@ -75,34 +75,44 @@ public final class PostgresDialect implements SqlDialect {
                             OR r.request_hash = excluded.request_hash))
             """;
 
+    /** Whether the row {@code c} holds the key against request hash {@code hash}: visible, and not taken over. */
+    private static final String HOLDS = """
+            c.expires_at > statement_timestamp()
+                      AND NOT (c.status = 'IN_PROGRESS'
+                               AND c.lease_expires_at <= statement_timestamp()
+                               AND (c.request_hash IS NULL OR {hash} IS NULL OR c.request_hash = {hash}))""";
+
+    /*
+     * Both reads of the table see the statement's snapshot, so they agree; the second one only runs when
+     * nothing was claimed. No row comes back when a concurrent change hid the key from both.
+     */
     private static final String ACQUIRE = """
-            WITH current_row AS (
-                SELECT request_hash, status, fencing_token, lease_expires_at, expires_at, status_code, response,
-                       error_type, error_message,
-                       expires_at > statement_timestamp()
-                           AND NOT (status = 'IN_PROGRESS'
-                                    AND lease_expires_at <= statement_timestamp()
-                                    AND (request_hash IS NULL OR CAST(:request_hash AS text) IS NULL
-                                         OR request_hash = CAST(:request_hash AS text))) AS holds
-                FROM {table}
-                WHERE idempotency_key = CAST(:key AS text)
-            ),
-            claimed AS (
+            WITH claimed AS (
                 INSERT INTO {table} AS r (idempotency_key, request_hash, status, fencing_token, attempt,
                                           created_at, lease_expires_at, expires_at)
                 SELECT CAST(:key AS text), CAST(:request_hash AS text), 'IN_PROGRESS', nextval('{sequence}'), 1,
                        statement_timestamp(), {lease_end}, {visible_until}
-                WHERE NOT EXISTS (SELECT 1 FROM current_row WHERE holds)
+                WHERE NOT EXISTS (SELECT 1 FROM {table} AS c
+                                  WHERE c.idempotency_key = CAST(:key AS text)
+                                    AND {holds})
             {claim}
                 RETURNING fencing_token, attempt
             )
-            SELECT claimed.fencing_token AS acquired_token, claimed.attempt AS acquired_attempt,
-                   held.request_hash, held.status, held.fencing_token, held.lease_expires_at, held.expires_at,
-                   held.status_code, held.response, held.error_type, held.error_message
-            FROM (VALUES (1)) AS one (x)
-            LEFT JOIN claimed ON true
-            LEFT JOIN current_row AS held ON held.holds AND claimed.fencing_token IS NULL
-            """;
+            SELECT fencing_token AS acquired_token, attempt AS acquired_attempt,
+                   CAST(NULL AS text) AS request_hash, CAST(NULL AS varchar) AS status,
+                   CAST(NULL AS bigint) AS fencing_token, CAST(NULL AS timestamptz) AS lease_expires_at,
+                   CAST(NULL AS timestamptz) AS expires_at, CAST(NULL AS integer) AS status_code,
+                   CAST(NULL AS bytea) AS response, CAST(NULL AS varchar) AS error_type,
+                   CAST(NULL AS varchar) AS error_message
+            FROM claimed
+            UNION ALL
+            SELECT NULL, NULL, c.request_hash, c.status, c.fencing_token, c.lease_expires_at, c.expires_at,
+                   c.status_code, c.response, c.error_type, c.error_message
+            FROM {table} AS c
+            WHERE c.idempotency_key = CAST(:key AS text)
+              AND {holds}
+              AND NOT EXISTS (SELECT 1 FROM claimed)
+            """.replace("{holds}", HOLDS.replace("{hash}", "CAST(:request_hash AS text)"));
 
     /*
      * Rows are proposed in key order, so two batches that overlap take their locks in the same order and
@@ -115,15 +125,11 @@ public final class PostgresDialect implements SqlDialect {
                      WITH ORDINALITY AS k (idempotency_key, request_hash, ord)
             ),
             current_row AS (
-                SELECT q.ord, r.request_hash, r.status, r.fencing_token, r.lease_expires_at, r.expires_at,
-                       r.status_code, r.response, r.error_type, r.error_message,
-                       r.expires_at > statement_timestamp()
-                           AND NOT (r.status = 'IN_PROGRESS'
-                                    AND r.lease_expires_at <= statement_timestamp()
-                                    AND (r.request_hash IS NULL OR q.request_hash IS NULL
-                                         OR r.request_hash = q.request_hash)) AS holds
+                SELECT q.ord, c.request_hash, c.status, c.fencing_token, c.lease_expires_at, c.expires_at,
+                       c.status_code, c.response, c.error_type, c.error_message,
+                       {holds} AS holds
                 FROM request AS q
-                JOIN {table} AS r ON r.idempotency_key = q.idempotency_key
+                JOIN {table} AS c ON c.idempotency_key = q.idempotency_key
             ),
             claimed AS (
                 INSERT INTO {table} AS r (idempotency_key, request_hash, status, fencing_token, attempt,
@@ -143,7 +149,7 @@ public final class PostgresDialect implements SqlDialect {
             LEFT JOIN claimed ON claimed.idempotency_key = q.idempotency_key
             LEFT JOIN current_row AS held ON held.ord = q.ord AND held.holds AND claimed.idempotency_key IS NULL
             ORDER BY q.ord
-            """;
+            """.replace("{holds}", HOLDS.replace("{hash}", "q.request_hash"));
 
     /** The condition every finishing statement shares: the row is visible, in progress and holds the token. */
     private static final String OWNED = """

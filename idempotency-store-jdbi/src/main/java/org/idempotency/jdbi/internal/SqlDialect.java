@@ -11,13 +11,14 @@ import java.sql.SQLException;
  * Parameters are named ({@code :name}); durations are whole microseconds. Every statement is one atomic
  * statement that decides with the database clock, and the acquiring ones also issue the fencing tokens.
  * <ul>
- *   <li>{@code acquire(:key, :request_hash, :lease_us)} returns exactly one row: {@code acquired_token} and
- *       {@code acquired_attempt} when the key was claimed (attempt 1 for a new record, more for a takeover);
- *       otherwise the {@linkplain #RECORD_COLUMNS record columns} of the visible record that holds the key;
- *       or all columns {@code NULL} when a concurrent change made the statement see neither, in which case
+ *   <li>{@code acquire(:key, :request_hash, :lease_us)} returns one row: {@code acquired_token} and
+ *       {@code acquired_attempt} when the key was claimed (attempt 1 for a new record, more for a takeover),
+ *       otherwise {@code NULL} there and the {@linkplain #RECORD_COLUMNS record columns} of the visible record
+ *       that holds the key; or no row when a concurrent change made the statement see neither, in which case
  *       the store runs it again.</li>
  *   <li>{@code acquireAll(:keys, :request_hashes, :lease_us)} takes two text arrays of equal length and
- *       returns one row per element, in order: {@code ord} (1-based), then the columns of {@code acquire}.</li>
+ *       returns one row per element, in order: {@code ord} (1-based), then the columns of {@code acquire}, all
+ *       {@code NULL} for a key that a concurrent change hid.</li>
  *   <li>{@code complete(:key, :token, :retention_us, :status_code, :response)},
  *       {@code fail(:key, :token, :retention_us, :error_type, :error_message)}, {@code release(:key, :token)}
  *       and {@code extend(:key, :token, :lease_us)} change at most one row, only if it is visible, in

@@ -4,6 +4,9 @@
  */
 module org.idempotency.benchmarks {
     requires org.idempotency.core;
+    requires org.idempotency.jdbi;
+    requires com.zaxxer.hikari;
+    requires java.sql;
     requires jmh.core;
 
     opens org.idempotency.benchmarks to com.fasterxml.jackson.databind;

@@ -21,6 +21,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -43,6 +44,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>Each measured method is named after the case it belongs to ({@code firstCall...}, {@code replay...},
  * {@code transactional...}), so JMH runs the engine and its floor back to back.
  *
+ * <p>Commits wait for the WAL to reach the disk ({@code synchronousCommit=on}, PostgreSQL's default), so the
+ * first-call and transactional cases mostly measure the disk, which other work on the machine shares. Run them
+ * with {@code -p synchronousCommit=off} to compare the statements themselves.
+ *
  * <p>The database comes from {@code IDEMPOTENCY_POSTGRES_URL} (a JDBC URL with credentials), else
  * {@code jdbc:postgresql://127.0.0.1:5432/test?user=postgres}. The tables are created for the run and dropped
  * after it.
@@ -61,6 +66,10 @@ public class JdbiBenchmark {
 
     private static final Order ORDER = new Order("ord-1", "cust-42", 1999, List.of("book", "pen"));
     private static final String HASH = "5d41402abc4b2a76b9719d911017c592ae4f1a5b0c4c6f5c7e2b1f9a3c2d1e0f";
+
+    /** The session's {@code synchronous_commit}: {@code on} (the default) or {@code off}. */
+    @Param({"on"})
+    public String synchronousCommit;
 
     private HikariDataSource pool;
     private Jdbi jdbi;
@@ -86,6 +95,10 @@ public class JdbiBenchmark {
         config.setJdbcUrl(url);
         config.setPoolName("idempotency-benchmark");
         config.setMaximumPoolSize(4);
+        if (!synchronousCommit.equals("on") && !synchronousCommit.equals("off")) {
+            throw new IllegalArgumentException("synchronousCommit is on or off, was " + synchronousCommit);
+        }
+        config.setConnectionInitSql("SET synchronous_commit = " + synchronousCommit);
         pool = new HikariDataSource(config);
         jdbi = Jdbi.create(pool);
         String suffix = UUID.randomUUID().toString().replace("-", "").substring(0, 10);

@@ -3,12 +3,11 @@ package org.idempotency.jdbi;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.IdempotencyStoreException;
@@ -46,8 +45,9 @@ import org.slf4j.LoggerFactory;
  * <p>What it guarantees, beyond the {@link org.idempotency.api.spi.IdempotencyStore} contract:
  * <ul>
  *   <li><b>One statement per operation.</b> Acquire, takeover of an expired lease included, is one SQL
- *       statement (one round trip); a replay costs about a primary-key lookup and writes nothing. Complete, fail,
- *       release and extend are each one conditional statement on key, fencing token, status and visibility.</li>
+ *       statement (one round trip); a replay reads the row by primary key and writes nothing (no insert, no row
+ *       lock, no token drawn). Complete, fail, release and extend are each one conditional statement on key,
+ *       fencing token, status and visibility.</li>
  *   <li><b>The database clock decides</b> ({@code statement_timestamp()}: one instant per statement, current
  *       even inside a long transaction), so clock skew between application nodes cannot cause a double
  *       execution.</li>
@@ -203,10 +203,10 @@ public final class JdbiIdempotencyStore
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
         Objects.requireNonNull(requests, "requests must not be null");
-        Map<String, Integer> positions = new HashMap<>();
-        for (int i = 0; i < requests.size(); i++) {
-            AcquireRequest request = Objects.requireNonNull(requests.get(i), "requests must not contain null");
-            if (positions.put(request.key(), i) != null) {
+        Set<String> distinct = new HashSet<>();
+        for (AcquireRequest request : requests) {
+            Objects.requireNonNull(request, "requests must not contain null");
+            if (!distinct.add(request.key())) {
                 throw new IllegalArgumentException("acquireAll needs distinct keys; '" + request.key()
                         + "' appears twice");
             }
@@ -259,7 +259,7 @@ public final class JdbiIdempotencyStore
             }
             pending = again;
         }
-        return Arrays.asList(results);
+        return List.of(results);
     }
 
     @Override

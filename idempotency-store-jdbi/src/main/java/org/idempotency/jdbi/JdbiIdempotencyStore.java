@@ -52,7 +52,8 @@ import org.slf4j.LoggerFactory;
  *       even inside a long transaction), so clock skew between application nodes cannot cause a double
  *       execution.</li>
  *   <li><b>Fencing tokens</b> come from a sequence of the table: never issued twice, and growing for a key
- *       across takeovers, releases and expiries.</li>
+ *       across takeovers, releases and expiries. A released record is expired rather than deleted (invisible
+ *       at once, removed by the next purge), so that the next owner's token is drawn under its row lock.</li>
  *   <li><b>Transactional completion</b> ({@link #transactional}): the work's database effects and the record's
  *       completion commit in one transaction, with the fencing check inside it.</li>
  *   <li><b>Purging</b> ({@link #purgeExpired()}) deletes expired rows in short batches of

@@ -297,6 +297,28 @@ class JdbiIdempotencyStoreTest {
         }
 
         @Test
+        @DisplayName("after a release come from replacing the expired row, which purging removes later")
+        void releaseExpiresTheRow() {
+            String key = newKey();
+            long released = acquireFresh(key);
+            assertThat(store.release(key, released)).isTrue();
+
+            assertThat(store.find(key)).isEmpty();
+            assertThat(store.release(key, released)).isFalse();
+            assertThat(table.database.admin().<Integer, RuntimeException>withHandle(h -> h.createQuery(
+                    "SELECT count(*) FROM " + quoted() + " WHERE idempotency_key = :k AND expires_at <= now()")
+                    .bind("k", key).mapTo(Integer.class).one())).as("the expired row, until purged").isEqualTo(1);
+
+            AcquireResult again = store.acquire(key, "other", LEASE);
+
+            assertThat(again).isInstanceOfSatisfying(AcquireResult.Acquired.class, acquired -> {
+                assertThat(acquired.takeover()).isFalse();
+                assertThat(acquired.fencingToken()).isGreaterThan(released);
+            });
+            assertThat(store.find(key).orElseThrow().requestHash()).isEqualTo("other");
+        }
+
+        @Test
         @DisplayName("count the owners of a key in the attempt column")
         void attempts() {
             String key = newKey();

@@ -26,8 +26,15 @@ import java.util.regex.Pattern;
  * check and that {@code WHERE} run against the latest committed row under its row lock, so of concurrent
  * contenders exactly one inserts or takes over. The main query returns the claimed token, or else the holding
  * row. A replay or a live lease therefore costs primary-key lookups: nothing is inserted, no row is locked, no
- * token is drawn, no transaction id is assigned. A takeover draws its token while it holds the row lock, so the
- * token of a key only grows.
+ * token is drawn, no transaction id is assigned.
+ *
+ * <h2>Fencing tokens</h2>
+ * Tokens come from a sequence of the table, so none is issued twice. A takeover, and the replacement of an
+ * expired row, draw theirs in the {@code DO UPDATE}, while holding the row lock, so they follow every token
+ * the row had. Release does not delete the row but expires it, for the same reason: the next acquire replaces
+ * it under the lock. Only an insert into an empty slot draws its token before taking the slot; the slot is
+ * empty only once purging removed the key's last row, which happens a retention or a takeover window after
+ * that row's token was drawn.
  *
  * <p>READ COMMITTED gives each statement one snapshot, taken when it starts, but {@code ON CONFLICT} sees
  * rows committed after it. When another transaction inserts the key (or takes it over) between the two, the
@@ -177,8 +184,14 @@ public final class PostgresDialect implements SqlDialect {
                 error_message = CAST(:error_message AS text)
             """ + OWNED;
 
+    /*
+     * Release expires the row instead of deleting it: it is invisible at once, and the next acquire of the key
+     * replaces it under its row lock, so the new token is drawn after the old one (see the class comment).
+     */
     private static final String RELEASE = """
-            DELETE FROM {table}
+            UPDATE {table}
+            SET lease_expires_at = statement_timestamp(),
+                expires_at = statement_timestamp()
             """ + OWNED;
 
     private static final String EXTEND = """

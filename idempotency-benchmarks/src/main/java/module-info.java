@@ -5,9 +5,12 @@
 module org.idempotency.benchmarks {
     requires org.idempotency.core;
     requires org.idempotency.redis;
+    requires org.idempotency.jdbi;
     requires org.idempotency.servlet;
     requires org.eclipse.jetty.ee10.servlet;
     requires java.net.http;
+    requires com.zaxxer.hikari;
+    requires java.sql;
     requires jmh.core;
 
     opens org.idempotency.benchmarks to com.fasterxml.jackson.databind;

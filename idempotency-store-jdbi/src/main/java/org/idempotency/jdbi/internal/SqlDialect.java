@@ -1,0 +1,75 @@
+package org.idempotency.jdbi.internal;
+
+import java.sql.SQLException;
+
+/**
+ * Where all SQL text of the store lives, so that another database can be added by writing one more dialect,
+ * without touching the store logic ({@code JdbiIdempotencyStore} binds the parameters and reads the columns
+ * named below, and nothing else).
+ *
+ * <h2>The contract of the statements</h2>
+ * Parameters are named ({@code :name}); durations are whole microseconds. Every statement is one atomic
+ * statement that decides with the database clock, and the acquiring ones also issue the fencing tokens.
+ * <ul>
+ *   <li>{@code acquire(:key, :request_hash, :lease_us)} returns one row: {@code acquired_token} and
+ *       {@code acquired_attempt} when the key was claimed (attempt 1 for a new record, more for a takeover),
+ *       otherwise {@code NULL} there and the {@linkplain #RECORD_COLUMNS record columns} of the visible record
+ *       that holds the key; or no row when a concurrent change made the statement see neither, in which case
+ *       the store runs it again.</li>
+ *   <li>{@code acquireAll(:keys, :request_hashes, :lease_us)} takes two text arrays of equal length and
+ *       returns one row per element, in order: {@code ord} (1-based), then the columns of {@code acquire}, all
+ *       {@code NULL} for a key that a concurrent change hid.</li>
+ *   <li>{@code complete(:key, :token, :retention_us, :status_code, :response)},
+ *       {@code fail(:key, :token, :retention_us, :error_type, :error_message)}, {@code release(:key, :token)}
+ *       and {@code extend(:key, :token, :lease_us)} change at most one row, only if it is visible, in
+ *       progress and holds the token; the update count says whether it did.</li>
+ *   <li>{@code find(:key)} returns the record columns of the visible record, or no row.</li>
+ *   <li>{@code purgeBatch(:batch_size)} deletes at most that many expired rows without waiting for locked
+ *       ones, and returns the update count.</li>
+ *   <li>{@code schemaLock(:lock_name)} serialises schema creation for one table within a transaction.</li>
+ * </ul>
+ *
+ * <p>Implementations are immutable and thread-safe.
+ */
+public interface SqlDialect {
+
+    /**
+     * The columns of a record, in this order, after the acquire columns: request_hash, status, fencing_token,
+     * lease_expires_at, expires_at, status_code, response, error_type, error_message.
+     */
+    String RECORD_COLUMNS = "request_hash, status, fencing_token, lease_expires_at, expires_at, status_code,"
+            + " response, error_type, error_message";
+
+    /** The dialect's name, for messages. */
+    String name();
+
+    /** The statements for one table. */
+    Statements statements(TableName table);
+
+    /** The schema script (table, sequence, index) rendered for one table, ready to execute. */
+    String schemaScript(TableName table);
+
+    /**
+     * Whether a failed single-statement transaction changed nothing and may simply be run again: a
+     * serialization failure or a deadlock, for example. Connection failures are not transient in this sense:
+     * whether the statement took effect is unknown.
+     */
+    boolean isRetryable(SQLException error);
+
+    /**
+     * The SQL of each store operation for one table.
+     *
+     * @param acquire claims one key, or returns the record that holds it
+     * @param acquireAll claims many keys
+     * @param complete completes an owned record
+     * @param fail records a permanent failure on an owned record
+     * @param release deletes an owned record
+     * @param extend renews the lease of an owned record
+     * @param find reads a visible record
+     * @param purgeBatch deletes one batch of expired records
+     * @param schemaLock serialises schema creation
+     */
+    record Statements(String acquire, String acquireAll, String complete, String fail, String release,
+            String extend, String find, String purgeBatch, String schemaLock) {
+    }
+}

@@ -9,14 +9,23 @@ import org.idempotency.core.IdempotencyStores;
 import org.idempotency.core.InMemoryIdempotencyStore;
 
 /**
- * Builds the store named by the demo's {@code --store} flag. The one place to touch when a store module
- * joins the examples: add it as a dependency of this module and its provider is discovered here, configured
- * by {@code -Didempotency.<provider>.<setting>=...} system properties.
+ * Builds the store named by the demo's {@code --store} flag. Redis and PostgreSQL are found through their
+ * providers ({@code redis}, {@code jdbi}), with settings for a development machine's local services, each of
+ * which a {@code -Didempotency.<provider>.<setting>=...} system property overrides.
  */
 final class DemoStores {
 
     /** The names the flag accepts. */
     static final List<String> NAMES = List.of("memory", "redis", "postgres");
+
+    /** Settings for the services of a development machine; each can be overridden with a system property. */
+    private static final Map<String, String> DEFAULTS = Map.of(
+            "idempotency.redis.address", "redis://127.0.0.1:6379",
+            "idempotency.redis.key-prefix", "idempotency-demo:",
+            "idempotency.jdbi.url", "jdbc:postgresql://127.0.0.1:5432/test",
+            "idempotency.jdbi.user", "postgres",
+            "idempotency.jdbi.table", "idempotency_demo",
+            "idempotency.jdbi.create-schema", "true");
 
     private DemoStores() {
     }
@@ -40,7 +49,7 @@ final class DemoStores {
                     + " idempotency-examples (its '" + provider + "' provider is then found here) and pass its"
                     + " settings as -Didempotency." + provider + ".<setting>=<value>");
         }
-        Map<String, String> settings = new TreeMap<>();
+        Map<String, String> settings = new TreeMap<>(DEFAULTS);
         System.getProperties().stringPropertyNames().stream()
                 .filter(property -> property.startsWith("idempotency."))
                 .forEach(property -> settings.put(property, System.getProperty(property)));

@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -286,29 +285,41 @@ public final class IdempotentConsumerLoop<K, V> implements Runnable, AutoCloseab
         if (records.isEmpty()) {
             return;
         }
-        Map<TopicPartition, List<ConsumerRecord<K, V>>> byPartition = new LinkedHashMap<>();
-        List<ConsumerRecord<K, V>> ordered = new ArrayList<>(records.count());
-        for (TopicPartition partition : records.partitions()) {
-            List<ConsumerRecord<K, V>> partitionRecords = records.records(partition);
-            byPartition.put(partition, partitionRecords);
-            ordered.addAll(partitionRecords);
+        List<ConsumerRecord<K, V>> ordered;
+        if (records.partitions().size() == 1) {
+            ordered = records.records(records.partitions().iterator().next());
+        } else {
+            ordered = new ArrayList<>(records.count());
+            for (TopicPartition partition : records.partitions()) {
+                ordered.addAll(records.records(partition));
+            }
         }
-        IdempotentRecordHandler.Claims<K, V> claims = batchClaims ? claim(ordered) : null;
+        IdempotentRecordHandler.Claims claims = batchClaims ? claim(ordered) : null;
         try {
-            for (Map.Entry<TopicPartition, List<ConsumerRecord<K, V>>> entry : byPartition.entrySet()) {
-                TopicPartition partition = entry.getKey();
-                List<ConsumerRecord<K, V>> partitionRecords = entry.getValue();
-                for (int i = 0; i < partitionRecords.size(); i++) {
+            int index = 0;
+            for (TopicPartition partition : records.partitions()) {
+                int end = index + records.records(partition).size();
+                ConsumerRecord<K, V> lastFinished = null;
+                for (; index < end; index++) {
                     if (stopRequested.get()) {
-                        return;
+                        break;
                     }
-                    if (!processRecord(partition, partitionRecords.get(i), claims)) {
+                    ConsumerRecord<K, V> record = ordered.get(index);
+                    if (!processRecord(partition, record, claims == null ? null : claims.get(index))) {
                         if (claims != null) { // let others take the rest of this partition's batch at once
-                            claims.discard(partitionRecords.subList(i + 1, partitionRecords.size()));
+                            claims.discard(index + 1, end);
                         }
                         break;
                     }
+                    lastFinished = record;
                 }
+                if (lastFinished != null) {
+                    finish(partition, lastFinished);
+                }
+                if (stopRequested.get()) {
+                    return;
+                }
+                index = end;
             }
         } finally {
             if (claims != null) {
@@ -317,7 +328,7 @@ public final class IdempotentConsumerLoop<K, V> implements Runnable, AutoCloseab
         }
     }
 
-    private IdempotentRecordHandler.@Nullable Claims<K, V> claim(List<ConsumerRecord<K, V>> records) {
+    private IdempotentRecordHandler.@Nullable Claims claim(List<ConsumerRecord<K, V>> records) {
         try {
             return handler.claimAll(records);
         } catch (RuntimeException e) {
@@ -327,17 +338,21 @@ public final class IdempotentConsumerLoop<K, V> implements Runnable, AutoCloseab
         }
     }
 
-    /** Processes one record; {@code false} if its partition must wait (or stopped) at it. */
+    /**
+     * Processes one record; {@code true} if it is finished (its offset may be committed, which the caller records),
+     * {@code false} if its partition must wait (or stopped) at it.
+     */
     private boolean processRecord(TopicPartition partition, ConsumerRecord<K, V> record,
-            IdempotentRecordHandler.@Nullable Claims<K, V> claims) {
-        IdempotentRecordHandler.Claim claim = claims == null ? null : claims.of(record);
+            IdempotentRecordHandler.@Nullable Claim claim) {
         try {
             if (claim != null) {
                 handler.handle(record, claim);
             } else {
                 handler.handle(record);
             }
-            finish(partition, record);
+            if (!retries.isEmpty()) {
+                retries.remove(partition);
+            }
             return true;
         } catch (IdempotencyInProgressException e) {
             Retry retry = retry(partition, record.offset()).waited();
@@ -379,8 +394,8 @@ public final class IdempotentConsumerLoop<K, V> implements Runnable, AutoCloseab
             return false;
         }
         if (deadLetter(deadLetterProducer, record, error, why, attempts)) {
-            finish(partition, record);
-            return true;
+            retries.remove(partition);
+            return true; // finished: the caller records its offset
         }
         retries.put(partition, previous.failed()); // the next failure goes to the dead-letter topic at once
         retryLater(partition, record.offset(), maxBackoffNanos);
@@ -459,11 +474,11 @@ public final class IdempotentConsumerLoop<K, V> implements Runnable, AutoCloseab
         headers.add(name, value.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** Records that the partition's records up to this one are finished: its next offset may be committed. */
     private void finish(TopicPartition partition, ConsumerRecord<K, V> record) {
         OffsetAndMetadata next = new OffsetAndMetadata(record.offset() + 1, record.leaderEpoch(), "");
         finished.put(partition, next);
         uncommitted.put(partition, next);
-        retries.remove(partition);
     }
 
     private Retry retry(TopicPartition partition, long offset) {

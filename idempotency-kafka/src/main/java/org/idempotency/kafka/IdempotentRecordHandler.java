@@ -2,7 +2,6 @@ package org.idempotency.kafka;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -102,10 +101,15 @@ public final class IdempotentRecordHandler<K, V> {
      * @throws Exception whatever the handler threw, after the key was released
      */
     public RecordOutcome handle(ConsumerRecord<K, V> record) throws Exception {
-        Identity identity = identify(record);
+        return handle(record, identify(record));
+    }
+
+    private RecordOutcome handle(ConsumerRecord<K, V> record, Identity identity) throws Exception {
         Execution<Void> execution;
         try {
             execution = operation.begin(identity.key(), identity.hash());
+        } catch (InvalidIdempotencyKeyException e) {
+            throw invalidKey(record, e);
         } catch (IdempotencyKeyReusedException e) {
             return keyReused(record, e);
         } catch (IdempotencyResultNotKeptException | IdempotencyCodecException e) {
@@ -115,49 +119,52 @@ public final class IdempotentRecordHandler<K, V> {
     }
 
     /** Claims every record's key at once, in as few store round trips as the store allows. */
-    Claims<K, V> claimAll(List<ConsumerRecord<K, V>> records) {
-        Map<String, Integer> firstByKey = new HashMap<>();
-        List<IdentityOrFailure> identities = new ArrayList<>(records.size());
-        List<IdempotentOperation.Request> requests = new ArrayList<>();
-        List<Integer> requestOf = new ArrayList<>(records.size());
-        for (ConsumerRecord<K, V> record : records) {
+    Claims claimAll(List<ConsumerRecord<K, V>> records) {
+        int size = records.size();
+        Claim[] claims = new Claim[size];
+        Map<String, Boolean> keys = new HashMap<>(size * 2);
+        List<IdempotentOperation.Request> requests = new ArrayList<>(size);
+        int[] requestOf = new int[size];
+        for (int i = 0; i < size; i++) {
+            ConsumerRecord<K, V> record = records.get(i);
+            requestOf[i] = -1;
             Identity identity;
             try {
                 identity = identify(record);
             } catch (RecordIdentityException e) {
-                identities.add(new IdentityOrFailure(null, e));
-                requestOf.add(-1);
+                claims[i] = new Claim(e);
                 continue;
             }
-            identities.add(new IdentityOrFailure(identity, null));
-            if (firstByKey.putIfAbsent(identity.key(), requests.size()) == null) {
-                requestOf.add(requests.size());
+            claims[i] = new Claim(identity);
+            if (keys.putIfAbsent(identity.key(), Boolean.TRUE) == null) {
+                requestOf[i] = requests.size();
                 requests.add(new IdempotentOperation.Request(identity.key(), identity.hash()));
-            } else {
-                requestOf.add(-1); // a second delivery within the batch: begun on its own, after the first
-            }
+            } // else: a second delivery within the batch, begun on its own after the first
         }
         List<BeginOutcome<Void>> outcomes = operation.beginAll(requests);
-        List<Claim> claims = new ArrayList<>(records.size());
-        for (int i = 0; i < records.size(); i++) {
-            int request = requestOf.get(i);
-            claims.add(new Claim(identities.get(i), request < 0 ? null : outcomes.get(request)));
+        for (int i = 0; i < size; i++) {
+            if (requestOf[i] >= 0) {
+                claims[i].outcome = outcomes.get(requestOf[i]);
+            }
         }
-        return new Claims<>(records, claims);
+        return new Claims(claims);
     }
 
     /** Processes a record with the outcome claimed for it by {@link #claimAll}. */
     RecordOutcome handle(ConsumerRecord<K, V> record, Claim claim) throws Exception {
-        if (claim.identity.failure() != null) {
-            throw claim.identity.failure();
+        if (claim.failure != null) {
+            throw claim.failure;
         }
         BeginOutcome<Void> outcome = claim.take();
         if (outcome == null) {
-            return handle(record);
+            Identity identity = Objects.requireNonNull(claim.identity);
+            return handle(record, identity);
         }
         Execution<Void> execution;
         try {
             execution = outcome.execution();
+        } catch (InvalidIdempotencyKeyException e) {
+            throw invalidKey(record, e);
         } catch (IdempotencyKeyReusedException e) {
             return keyReused(record, e);
         } catch (IdempotencyResultNotKeptException | IdempotencyCodecException e) {
@@ -214,29 +221,31 @@ public final class IdempotentRecordHandler<K, V> {
             throw new RecordIdentityException("Record " + RecordTexts.coordinates(record) + " has no message key"
                     + " (the key strategy found none); it cannot be deduplicated", null);
         }
-        try {
-            IdempotencyKeys.validate(key);
-        } catch (InvalidIdempotencyKeyException e) {
-            throw new RecordIdentityException("The message key of record " + RecordTexts.coordinates(record)
-                    + " breaks a key rule: " + e.getMessage(), e);
-        }
-        return new Identity(key, hash);
+        return new Identity(key, hash); // the key rules are checked when the key is claimed
+    }
+
+    private static RecordIdentityException invalidKey(ConsumerRecord<?, ?> record, InvalidIdempotencyKeyException e) {
+        return new RecordIdentityException("The message key of record " + RecordTexts.coordinates(record)
+                + " breaks a key rule: " + e.getMessage(), e);
     }
 
     private record Identity(String key, @Nullable String hash) {
     }
 
-    private record IdentityOrFailure(@Nullable Identity identity, @Nullable RecordIdentityException failure) {
-    }
-
     /** The claim of one record of a batch: begun (or failed) up front, or to be begun at its turn. */
     static final class Claim {
-        private final IdentityOrFailure identity;
+        private final @Nullable Identity identity;
+        private final @Nullable RecordIdentityException failure;
         private @Nullable BeginOutcome<Void> outcome;
 
-        private Claim(IdentityOrFailure identity, @Nullable BeginOutcome<Void> outcome) {
+        private Claim(Identity identity) {
             this.identity = identity;
-            this.outcome = outcome;
+            this.failure = null;
+        }
+
+        private Claim(RecordIdentityException failure) {
+            this.identity = null;
+            this.failure = failure;
         }
 
         private @Nullable BeginOutcome<Void> take() {
@@ -254,35 +263,32 @@ public final class IdempotentRecordHandler<K, V> {
         }
     }
 
-    /** The claims of one batch, in record order. Not thread-safe: used by the consumer's thread. */
-    static final class Claims<K, V> {
-        private final Map<ConsumerRecord<K, V>, Claim> byRecord = new IdentityHashMap<>();
+    /**
+     * The claims of one batch, in the order of the records given to {@link #claimAll}. Not thread-safe: used by
+     * the consumer's thread.
+     */
+    static final class Claims {
+        private final Claim[] claims;
 
-        private Claims(List<ConsumerRecord<K, V>> records, List<Claim> claims) {
-            for (int i = 0; i < records.size(); i++) {
-                byRecord.put(records.get(i), claims.get(i));
-            }
+        private Claims(Claim[] claims) {
+            this.claims = claims;
         }
 
-        @Nullable Claim of(ConsumerRecord<K, V> record) {
-            return byRecord.get(record);
+        /** The claim of the record at {@code index} in the batch. */
+        Claim get(int index) {
+            return claims[index];
         }
 
-        /** Releases the unused claims of the given records. */
-        void discard(Iterable<ConsumerRecord<K, V>> records) {
-            for (ConsumerRecord<K, V> record : records) {
-                Claim claim = byRecord.get(record);
-                if (claim != null) {
-                    claim.discard();
-                }
+        /** Releases the unused claims of the records from {@code from} (inclusive) to {@code to} (exclusive). */
+        void discard(int from, int to) {
+            for (int i = from; i < to; i++) {
+                claims[i].discard();
             }
         }
 
         /** Releases every unused claim. */
         void discardAll() {
-            for (Claim claim : byRecord.values()) {
-                claim.discard();
-            }
+            discard(0, claims.length);
         }
     }
 

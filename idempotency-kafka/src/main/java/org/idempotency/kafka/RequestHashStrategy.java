@@ -4,8 +4,8 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.utils.Bytes;
-import org.idempotency.core.RequestHashes;
 import org.idempotency.kafka.internal.RecordTexts;
+import org.idempotency.kafka.internal.Sha256;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -32,8 +32,8 @@ public interface RequestHashStrategy<K, V> {
     @Nullable String requestHash(ConsumerRecord<K, V> record);
 
     /**
-     * SHA-256 of the value's bytes, in hex: {@code byte[]}, {@link ByteBuffer} and {@link Bytes} values as they
-     * are, {@code CharSequence} values as UTF-8 (which is what {@code StringDeserializer} decoded, so the hash
+     * SHA-256 of the value's bytes, in hex (the text {@code RequestHashes.sha256} gives): {@code byte[]},
+     * {@link ByteBuffer} and {@link Bytes} values as they are, {@code CharSequence} values as UTF-8 (which is what {@code StringDeserializer} decoded, so the hash
      * equals that of the bytes on the wire). A {@code null} value (a tombstone) hashes to
      * {@link #NULL_VALUE_HASH}. Headers and the record key are not part of the hash.
      *
@@ -47,19 +47,16 @@ public interface RequestHashStrategy<K, V> {
                 return NULL_VALUE_HASH;
             }
             if (value instanceof byte[] bytes) {
-                return RequestHashes.sha256(bytes);
+                return Sha256.hex(bytes);
             }
             if (value instanceof CharSequence text) {
-                return RequestHashes.sha256(text.toString().getBytes(StandardCharsets.UTF_8));
+                return Sha256.hex(text.toString().getBytes(StandardCharsets.UTF_8));
             }
             if (value instanceof Bytes bytes) {
-                return RequestHashes.sha256(bytes.get());
+                return Sha256.hex(bytes.get());
             }
             if (value instanceof ByteBuffer buffer) {
-                ByteBuffer copy = buffer.duplicate();
-                byte[] bytes = new byte[copy.remaining()];
-                copy.get(bytes);
-                return RequestHashes.sha256(bytes);
+                return Sha256.hex(buffer);
             }
             throw new RecordIdentityException("The value of record " + RecordTexts.coordinates(record) + " is a "
                     + value.getClass().getName() + ", which has no canonical bytes to hash; configure a request"

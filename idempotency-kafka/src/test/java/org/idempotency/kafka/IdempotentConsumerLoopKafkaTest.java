@@ -2,7 +2,10 @@ package org.idempotency.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -448,6 +451,65 @@ class IdempotentConsumerLoopKafkaTest {
         assertThat(effects.of("h-b")).isEqualTo(1);
         assertThat(effects.of("h-c")).isEqualTo(1);
         assertThat(effects.total()).isEqualTo(3);
+    }
+
+    @Test
+    @DisplayName("the README example processes each message once and closes")
+    void readmeExample() throws Exception {
+        String topic = broker.createTopic("orders", 2);
+        String group = KafkaTestBroker.group("ship-orders");
+        broker.send(List.of(message(topic, 0, "o-1", "order 1"), message(topic, 1, "o-1", "order 1"),
+                message(topic, 1, "o-2", "order 2")));
+        KafkaConsumer<String, String> consumer = broker.consumer(group);
+        KafkaProducer<String, String> producer = broker.producer();
+        resources.add(producer);
+        Idempotency idempotency = engine(store);
+        List<String> shipped = new CopyOnWriteArrayList<>();
+        Shipping shipping = shipped::add;
+        ExecutorService executor = threads;
+
+        // tag::loop[]
+        IdempotentRecordHandler<String, String> handler = IdempotentRecordHandler
+                .builder(idempotency, "ship-orders", (ConsumerRecord<String, String> record) -> shipping.ship(record.value()))
+                .messageKey(MessageKeyStrategy.header("message-id"))
+                .build();
+        IdempotentConsumerLoop<String, String> loop = IdempotentConsumerLoop
+                .builder(consumer, handler) // a KafkaConsumer with enable.auto.commit=false
+                .topics(topic)
+                .deadLetter(producer) // optional: failing records go to <topic>.DLT instead of stopping their partition
+                .build();
+        executor.submit(loop); // runs until loop.close()
+        // end::loop[]
+        resources.add(loop);
+
+        broker.awaitFullyCommitted(group, topic, 2, WAIT);
+        loop.close();
+        assertThat(shipped).containsExactlyInAnyOrder("order 1", "order 2");
+        assertThat(readme()).contains(snippet("loop"));
+    }
+
+    /** What the README's example calls. */
+    interface Shipping {
+        void ship(String order);
+    }
+
+    static String readme() throws IOException {
+        return Files.readString(Path.of("..", "README.md"));
+    }
+
+    /** The tagged region of this file, with the indentation of its first line removed from every line. */
+    static String snippet(String tag) throws IOException {
+        String source = Files.readString(Path.of(
+                "src/test/java/org/idempotency/kafka/IdempotentConsumerLoopKafkaTest.java"));
+        String start = "// tag::" + tag + "[]\n";
+        String region = source.substring(source.indexOf(start) + start.length(), source.indexOf("// end::" + tag + "[]"));
+        String[] lines = region.split("\n");
+        int indent = lines[0].length() - lines[0].stripLeading().length();
+        StringBuilder out = new StringBuilder();
+        for (String line : lines) {
+            out.append(line.length() >= indent ? line.substring(indent) : line.strip()).append('\n');
+        }
+        return out.toString().stripTrailing();
     }
 
     private static Map<TopicPartition, Long> committed(String group, String topic) {

@@ -216,14 +216,14 @@ class IdempotentRecordHandlerTest {
             List<ConsumerRecord<String, String>> records = List.of(record(0, 1, "m-1", "A"), record(0, 2, "done", "D"),
                     record(1, 1, "m-2", "B"), record(1, 2, "m-1", "A"), new ConsumerRecord<>("orders", 1, 3, "k", "v"));
 
-            IdempotentRecordHandler.Claims<String, String> claims = handler.claimAll(records);
+            IdempotentRecordHandler.Claims claims = handler.claimAll(records);
             assertThat(store.batches.get()).isEqualTo(1);
             assertThat(store.acquires.get()).isZero();
 
             List<Object> outcomes = new ArrayList<>();
-            for (ConsumerRecord<String, String> record : records) {
+            for (int i = 0; i < records.size(); i++) {
                 try {
-                    outcomes.add(handler.handle(record, claims.of(record)));
+                    outcomes.add(handler.handle(records.get(i), claims.get(i)));
                 } catch (RecordIdentityException e) {
                     outcomes.add("unidentifiable");
                 }
@@ -242,7 +242,7 @@ class IdempotentRecordHandlerTest {
             IdempotentRecordHandler<String, String> handler = handler(KeyReusePolicy.FAIL);
             List<ConsumerRecord<String, String>> records = List.of(record(0, 1, "m-1", "A"), record(0, 2, "m-2", "B"));
 
-            IdempotentRecordHandler.Claims<String, String> claims = handler.claimAll(records);
+            IdempotentRecordHandler.Claims claims = handler.claimAll(records);
             assertThat(store.find("orders:m-2").orElseThrow().status()).isEqualTo(RecordStatus.IN_PROGRESS);
             claims.discardAll();
 

@@ -31,6 +31,10 @@ public final class RecordTexts {
      * @return the text, or {@code null} if the bytes are not well-formed UTF-8
      */
     public static @Nullable String strictUtf8(ByteBuffer bytes) {
+        if (bytes.hasArray() && isAscii(bytes)) { // the common case, without a decoder
+            return new String(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining(),
+                    StandardCharsets.US_ASCII);
+        }
         try {
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
@@ -40,6 +44,17 @@ public final class RecordTexts {
         } catch (CharacterCodingException e) {
             return null;
         }
+    }
+
+    private static boolean isAscii(ByteBuffer bytes) {
+        byte[] array = bytes.array();
+        int end = bytes.arrayOffset() + bytes.limit();
+        for (int i = bytes.arrayOffset() + bytes.position(); i < end; i++) {
+            if (array[i] < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A throwable as {@code class: message}, the message cut to {@code maxLength} characters. */

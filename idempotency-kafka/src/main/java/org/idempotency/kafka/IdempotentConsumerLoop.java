@@ -339,8 +339,8 @@ public final class IdempotentConsumerLoop<K, V> implements Runnable, AutoCloseab
     }
 
     /**
-     * Processes one record; {@code true} if it is finished (its offset may be committed, which the caller records),
-     * {@code false} if its partition must wait (or stopped) at it.
+     * Processes one record; {@code true} if it is finished (its offset may be committed, which the caller
+     * records), {@code false} if its partition must wait (or stopped) at it.
      */
     private boolean processRecord(TopicPartition partition, ConsumerRecord<K, V> record,
             IdempotentRecordHandler.@Nullable Claim claim) {
@@ -748,7 +748,10 @@ public final class IdempotentConsumerLoop<K, V> implements Runnable, AutoCloseab
             return this;
         }
 
-        /** How many times a failing handler is tried before the record is dead-lettered or its partition stops (default 5). */
+        /**
+         * How many times a failing handler is tried before the record is dead-lettered or its partition stops
+         * (default 5).
+         */
         public Builder<K, V> maxAttempts(int maxAttempts) {
             if (maxAttempts < 1) {
                 throw new IllegalArgumentException("maxAttempts must be at least 1, was " + maxAttempts);

@@ -33,9 +33,10 @@ public interface RequestHashStrategy<K, V> {
 
     /**
      * SHA-256 of the value's bytes, in hex (the text {@code RequestHashes.sha256} gives): {@code byte[]},
-     * {@link ByteBuffer} and {@link Bytes} values as they are, {@code CharSequence} values as UTF-8 (which is what {@code StringDeserializer} decoded, so the hash
-     * equals that of the bytes on the wire). A {@code null} value (a tombstone) hashes to
-     * {@link #NULL_VALUE_HASH}. Headers and the record key are not part of the hash.
+     * {@link ByteBuffer} and {@link Bytes} values as they are, {@code CharSequence} values as UTF-8 (which is
+     * what {@code StringDeserializer} decoded, so the hash equals that of the bytes on the wire). A {@code null}
+     * value (a tombstone) hashes to {@link #NULL_VALUE_HASH}. Headers and the record key are not part of the
+     * hash.
      *
      * @throws RecordIdentityException (when applied) for values of other types: deserialized objects have no
      *     canonical bytes, so hash them with a function of your own (for JSON, {@code JsonFingerprint})

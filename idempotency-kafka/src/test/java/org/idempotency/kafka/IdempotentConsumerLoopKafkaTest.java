@@ -469,8 +469,9 @@ class IdempotentConsumerLoopKafkaTest {
         ExecutorService executor = threads;
 
         // tag::loop[]
+        RecordHandler<String, String> shipOrder = record -> shipping.ship(record.value());
         IdempotentRecordHandler<String, String> handler = IdempotentRecordHandler
-                .builder(idempotency, "ship-orders", (ConsumerRecord<String, String> record) -> shipping.ship(record.value()))
+                .builder(idempotency, "ship-orders", shipOrder)
                 .messageKey(MessageKeyStrategy.header("message-id"))
                 .build();
         IdempotentConsumerLoop<String, String> loop = IdempotentConsumerLoop
@@ -502,7 +503,8 @@ class IdempotentConsumerLoopKafkaTest {
         String source = Files.readString(Path.of(
                 "src/test/java/org/idempotency/kafka/IdempotentConsumerLoopKafkaTest.java"));
         String start = "// tag::" + tag + "[]\n";
-        String region = source.substring(source.indexOf(start) + start.length(), source.indexOf("// end::" + tag + "[]"));
+        String region = source.substring(source.indexOf(start) + start.length(),
+                source.indexOf("// end::" + tag + "[]"));
         String[] lines = region.split("\n");
         int indent = lines[0].length() - lines[0].stripLeading().length();
         StringBuilder out = new StringBuilder();

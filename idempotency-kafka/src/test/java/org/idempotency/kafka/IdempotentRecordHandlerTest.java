@@ -121,7 +121,7 @@ class IdempotentRecordHandlerTest {
     class Hashes {
 
         @Test
-        @DisplayName("the payload hash is SHA-256 of the value's bytes, whatever their holder; tombstones have their own")
+        @DisplayName("the payload hash is SHA-256 of the value bytes, whatever holds them; tombstones have their own")
         void payloadSha256() {
             byte[] bytes = "payload".getBytes(StandardCharsets.UTF_8);
             String expected = RequestHashes.sha256(bytes);

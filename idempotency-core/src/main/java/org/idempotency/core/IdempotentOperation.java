@@ -193,7 +193,7 @@ public final class IdempotentOperation<T> {
         long start = System.nanoTime();
         int size = requests.size();
         List<BeginOutcome<T>> outcomes = new ArrayList<>(Collections.nCopies(size, null));
-        Set<String> seen = new HashSet<>();
+        Set<String> seen = new HashSet<>(Math.max(16, size * 2));
         List<Integer> valid = new ArrayList<>(size);
         List<AcquireRequest> toAcquire = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {

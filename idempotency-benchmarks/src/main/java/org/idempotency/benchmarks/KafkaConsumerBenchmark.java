@@ -73,7 +73,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * records expired and purged between iterations, as in a long-running consumer) or, with
  * {@code -p store=<name>}, the store discovered by {@link IdempotencyStores} from system properties
  * ({@code -jvmArgsAppend -Didempotency.redis.address=...}); its module must be on the class path. Every
- * iteration uses a fresh operation name, so a persistent store starts from new keys.
+ * iteration of every run uses a fresh operation name, so a persistent store starts from new keys.
  */
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -97,6 +97,8 @@ public class KafkaConsumerBenchmark {
     private String topic;
     private List<TopicPartition> partitions;
     private int iteration;
+    /** Makes operation names unique per run, so a persistent store never holds this run's keys already. */
+    private final String run = UUID.randomUUID().toString().substring(0, 8);
 
     private final MovableClock clock = new MovableClock();
     private InMemoryIdempotencyStore memoryStore;
@@ -184,8 +186,8 @@ public class KafkaConsumerBenchmark {
         rawConsumer = consumer();
         idempotencyStore = "memory".equals(store) ? warmMemoryStore() : discoveredStore();
         idempotency = Idempotency.builder(idempotencyStore).purgeInterval(Duration.ZERO).build();
-        loop = loop("bench-" + iteration + "-single", false);
-        batchLoop = loop("bench-" + iteration + "-batch", true);
+        loop = loop("bench-" + run + "-" + iteration + "-single", false);
+        batchLoop = loop("bench-" + run + "-" + iteration + "-batch", true);
     }
 
     /**

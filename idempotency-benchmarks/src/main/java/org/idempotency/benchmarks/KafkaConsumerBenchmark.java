@@ -85,6 +85,9 @@ import org.openjdk.jmh.infra.Blackhole;
 public class KafkaConsumerBenchmark {
 
     static final int RECORDS = 200_000;
+
+    /** How many records each pass consumes: {@value #RECORDS} under JMH; the paired run may take fewer. */
+    private int records = RECORDS;
     private static final int PARTITIONS = 4;
     private static final String HEADER = "message-id";
 
@@ -150,8 +153,8 @@ public class KafkaConsumerBenchmark {
         byte[] payload = new byte[100];
         Arrays.fill(payload, (byte) 'x');
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config)) {
-            List<Future<?>> acks = new ArrayList<>(RECORDS);
-            for (int i = 0; i < RECORDS; i++) {
+            List<Future<?>> acks = new ArrayList<>(records);
+            for (int i = 0; i < records; i++) {
                 String id = "msg-" + i;
                 ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, i % PARTITIONS, id, payload);
                 record.headers().add(HEADER, id.getBytes(StandardCharsets.UTF_8));
@@ -245,7 +248,7 @@ public class KafkaConsumerBenchmark {
         IdempotentRecordHandler<String, byte[]> handler = IdempotentRecordHandler
                 .<String, byte[]>builder(idempotency, operation, record -> {
                     sink.accept(record.value());
-                    if (++handled == RECORDS) {
+                    if (++handled == records) {
                         self.get().wakeup();
                     }
                 })
@@ -280,7 +283,7 @@ public class KafkaConsumerBenchmark {
     @Benchmark
     public int rawLoop() {
         int count = 0;
-        while (count < RECORDS) {
+        while (count < records) {
             ConsumerRecords<String, byte[]> records = rawConsumer.poll(Duration.ofMillis(500));
             Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
             for (ConsumerRecord<String, byte[]> record : records) {
@@ -316,13 +319,15 @@ public class KafkaConsumerBenchmark {
      * The same three loops outside JMH, interleaved: each round runs raw, per-record and batch once, in a rotating
      * order, on fresh consumers, so that load from other processes falls on all three alike, and the ratios are
      * taken per round (paired). The first rounds warm up and are not counted. Arguments: rounds (default 25),
-     * warm-up rounds (default 5), store (default {@code memory}).
+     * warm-up rounds (default 5), store (default {@code memory}), records per pass (default {@value #RECORDS}).
      */
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 25;
         int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 5;
         KafkaConsumerBenchmark benchmark = new KafkaConsumerBenchmark();
         benchmark.store = args.length > 2 ? args[2] : "memory";
+        benchmark.records = args.length > 3 ? Integer.parseInt(args[3]) : RECORDS;
+        int records = benchmark.records;
         long[] sink = new long[1];
         benchmark.startBrokerAndProduce();
         List<double[]> measured = new ArrayList<>();
@@ -342,8 +347,8 @@ public class KafkaConsumerBenchmark {
                     benchmark.closeConsumers();
                 }
                 System.out.printf("round %2d%s: raw %6.0f rec/s, per-record %6.0f rec/s (%.2fx), batch %6.0f rec/s"
-                        + " (%.2fx)%n", round + 1, round < warmup ? " (warm-up)" : "", RECORDS / seconds[0],
-                        RECORDS / seconds[1], seconds[0] / seconds[1], RECORDS / seconds[2], seconds[0] / seconds[2]);
+                        + " (%.2fx)%n", round + 1, round < warmup ? " (warm-up)" : "", records / seconds[0],
+                        records / seconds[1], seconds[0] / seconds[1], records / seconds[2], seconds[0] / seconds[2]);
                 if (round >= warmup) {
                     measured.add(seconds);
                 }
@@ -352,10 +357,10 @@ public class KafkaConsumerBenchmark {
             benchmark.stopBroker();
         }
         System.out.printf("%n%d rounds of %d records, store %s (mean ± 99.9%% confidence half-width; median)%n",
-                rounds, RECORDS, benchmark.store);
-        report("raw loop, rec/s", measured, m -> RECORDS / m[0]);
-        report("idempotent loop, rec/s", measured, m -> RECORDS / m[1]);
-        report("idempotent loop with batch claims, rec/s", measured, m -> RECORDS / m[2]);
+                rounds, records, benchmark.store);
+        report("raw loop, rec/s", measured, m -> records / m[0]);
+        report("idempotent loop, rec/s", measured, m -> records / m[1]);
+        report("idempotent loop with batch claims, rec/s", measured, m -> records / m[2]);
         report("idempotent / raw", measured, m -> m[0] / m[1]);
         report("idempotent with batch claims / raw", measured, m -> m[0] / m[2]);
         System.out.println("(checksum " + sink[0] + ")");

@@ -1,11 +1,14 @@
 /**
- * JMH benchmarks of the idempotency stores against their raw floors. Nothing is exported: the benchmarks run
- * from the shaded jar on the class path.
+ * JMH benchmarks of the idempotency stores and adapters against their raw floors. Nothing is exported: the
+ * benchmarks run from the shaded jar on the class path.
  */
 module org.idempotency.benchmarks {
     requires org.idempotency.core;
     requires org.idempotency.redis;
     requires org.idempotency.jdbi;
+    requires org.idempotency.kafka;
+    requires kafka.clients;
+    requires kafka.test.common.runtime;
     requires org.idempotency.servlet;
     requires org.eclipse.jetty.ee10.servlet;
     requires java.net.http;

@@ -2,22 +2,31 @@ package org.idempotency.core;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.idempotency.api.IdempotencyCodecException;
 import org.idempotency.api.IdempotencyEvent;
+import org.idempotency.api.IdempotencyException;
 import org.idempotency.api.IdempotencyInProgressException;
 import org.idempotency.api.IdempotencyKeyReusedException;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.IdempotencyReplayedFailureException;
 import org.idempotency.api.IdempotencyResultNotKeptException;
 import org.idempotency.api.IdempotencyStoreException;
+import org.idempotency.api.InvalidIdempotencyKeyException;
 import org.idempotency.api.ResultCodec;
 import org.idempotency.api.StoredResult;
 import org.idempotency.api.TypeRef;
+import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -149,37 +158,150 @@ public final class IdempotentOperation<T> {
             } catch (RuntimeException e) {
                 return storeFailed(key, storedKey, start, e);
             }
-            if (acquired instanceof AcquireResult.Acquired owned) {
-                return Execution.owned(this, key, storedKey, owned.fencingToken(), owned.takeover(), start);
+            Execution<T> settled = settle(key, storedKey, requestHash, acquired, start);
+            if (settled != null) {
+                return settled;
             }
-            IdempotencyRecord record = ((AcquireResult.Existing) acquired).record();
-            if (!record.matchesRequest(requestHash)) {
-                engine.emit(IdempotencyEvent.Type.KEY_REUSED, name, key, 0, start, null);
-                Idempotency.LOG.debug("Key reused with a different request: operation={} key={}", name, key);
-                throw new IdempotencyKeyReusedException(storedKey, record.status());
+            long now = System.nanoTime();
+            if (now - deadline < 0) {
+                if (sleep(Math.min(pollNanos, deadline - now))) {
+                    pollNanos = Math.min(pollNanos * 2, engine.pollInterval.toNanos() * 10);
+                    continue;
+                }
             }
-            switch (record.status()) {
-                case COMPLETED:
-                    return replay(key, storedKey, record.result(), start);
-                case FAILED:
-                    engine.emit(IdempotencyEvent.Type.FAILURE_REPLAYED, name, key, 0, start, null);
-                    Idempotency.LOG.debug("Replaying a recorded failure: operation={} key={}", name, key);
-                    throw new IdempotencyReplayedFailureException(storedKey, record.failure());
-                default:
-                    long now = System.nanoTime();
-                    if (now - deadline < 0) {
-                        if (sleep(Math.min(pollNanos, deadline - now))) {
-                            pollNanos = Math.min(pollNanos * 2, engine.pollInterval.toNanos() * 10);
-                            continue;
-                        }
-                    }
-                    engine.emit(IdempotencyEvent.Type.IN_PROGRESS, name, key, 0, start, null);
-                    Idempotency.LOG.debug("Key in progress elsewhere: operation={} key={}", name, key);
-                    Duration waited = engine.inProgressWait.isZero() ? Duration.ZERO
-                            : Duration.ofNanos(Math.max(0, System.nanoTime() - start));
-                    throw new IdempotencyInProgressException(storedKey, retryAfter(record), waited);
+            throw inProgress(key, storedKey, ((AcquireResult.Existing) acquired).record(), start,
+                    !engine.inProgressWait.isZero());
+        }
+    }
+
+    /**
+     * Begins many executions at once, for consumers that claim a whole batch of messages: with a store that
+     * offers {@link BatchAcquiringIdempotencyStore}, every key is acquired in one {@code acquireAll} call
+     * (one round trip where the store allows it); otherwise each key is acquired in turn. Each outcome is what
+     * {@link #begin} would have returned or thrown for that key, with one difference: a key held by a running
+     * execution is reported at once ({@link IdempotencyInProgressException}), without the configured wait.
+     *
+     * <p>Owned executions are renewed in the background like those of {@link #begin}; the caller must finish
+     * (or {@link Execution#close() close}) every one of them, including those it decides not to run.
+     *
+     * @param requests the keys and request hashes; the keys must be distinct; may be empty
+     * @return one outcome per request, in request order
+     * @throws IllegalArgumentException if a key appears twice
+     */
+    public List<BeginOutcome<T>> beginAll(List<Request> requests) {
+        Objects.requireNonNull(requests, "requests must not be null");
+        long start = System.nanoTime();
+        int size = requests.size();
+        List<BeginOutcome<T>> outcomes = new ArrayList<>(Collections.nCopies(size, null));
+        Set<String> seen = new HashSet<>(Math.max(16, size * 2));
+        List<Integer> valid = new ArrayList<>(size);
+        List<AcquireRequest> toAcquire = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            Request request = requests.get(i);
+            if (!seen.add(request.key())) {
+                throw new IllegalArgumentException("beginAll needs distinct keys; '"
+                        + IdempotencyException.safeKey(request.key()) + "' appears twice");
+            }
+            String storedKey;
+            try {
+                storedKey = storedKey(request.key());
+            } catch (InvalidIdempotencyKeyException e) {
+                outcomes.set(i, BeginOutcome.failed(e));
+                continue;
+            }
+            valid.add(i);
+            toAcquire.add(new AcquireRequest(storedKey, request.requestHash()));
+        }
+        if (toAcquire.isEmpty()) {
+            return outcomes;
+        }
+        List<AcquireResult> results = null;
+        RuntimeException batchFault = null;
+        if (engine.store instanceof BatchAcquiringIdempotencyStore batchStore) {
+            try {
+                results = batchStore.acquireAll(toAcquire, engine.lease);
+                if (results.size() != toAcquire.size()) {
+                    throw new IllegalStateException("acquireAll returned " + results.size() + " outcomes for "
+                            + toAcquire.size() + " keys");
+                }
+            } catch (RuntimeException e) {
+                batchFault = e;
             }
         }
+        for (int j = 0; j < valid.size(); j++) {
+            int i = valid.get(j);
+            Request request = requests.get(i);
+            String storedKey = toAcquire.get(j).key();
+            try {
+                Execution<T> execution;
+                if (batchFault != null) {
+                    execution = storeFailed(request.key(), storedKey, start, batchFault);
+                } else {
+                    execution = results != null
+                            ? settleWithoutWaiting(request, storedKey, results.get(j), start)
+                            : acquireWithoutWaiting(request, storedKey, start);
+                }
+                outcomes.set(i, BeginOutcome.begun(execution));
+            } catch (RuntimeException e) {
+                outcomes.set(i, BeginOutcome.failed(e));
+            }
+        }
+        return outcomes;
+    }
+
+    /**
+     * Turns the answer of the store into an execution (owned or replayed), throws for a reused key or a
+     * recorded failure, and returns {@code null} for a key held by a running execution.
+     */
+    private @Nullable Execution<T> settle(String key, String storedKey, @Nullable String requestHash,
+            AcquireResult acquired, long start) {
+        if (acquired instanceof AcquireResult.Acquired owned) {
+            return Execution.owned(this, key, storedKey, owned.fencingToken(), owned.takeover(), start);
+        }
+        IdempotencyRecord record = ((AcquireResult.Existing) acquired).record();
+        if (!record.matchesRequest(requestHash)) {
+            engine.emit(IdempotencyEvent.Type.KEY_REUSED, name, key, 0, start, null);
+            Idempotency.LOG.debug("Key reused with a different request: operation={} key={}", name, key);
+            throw new IdempotencyKeyReusedException(storedKey, record.status());
+        }
+        switch (record.status()) {
+            case COMPLETED:
+                return replay(key, storedKey, record.result(), start);
+            case FAILED:
+                engine.emit(IdempotencyEvent.Type.FAILURE_REPLAYED, name, key, 0, start, null);
+                Idempotency.LOG.debug("Replaying a recorded failure: operation={} key={}", name, key);
+                throw new IdempotencyReplayedFailureException(storedKey, record.failure());
+            default:
+                return null;
+        }
+    }
+
+    /** The in-progress error; {@code waited} says whether the caller waited (a wait is configured). */
+    private IdempotencyInProgressException inProgress(String key, String storedKey, IdempotencyRecord record,
+            long start, boolean waited) {
+        engine.emit(IdempotencyEvent.Type.IN_PROGRESS, name, key, 0, start, null);
+        Idempotency.LOG.debug("Key in progress elsewhere: operation={} key={}", name, key);
+        return new IdempotencyInProgressException(storedKey, retryAfter(record),
+                waited ? Duration.ofNanos(Math.max(0, System.nanoTime() - start)) : Duration.ZERO);
+    }
+
+    private Execution<T> acquireWithoutWaiting(Request request, String storedKey, long start) {
+        AcquireResult acquired;
+        try {
+            acquired = engine.store.acquire(storedKey, request.requestHash(), engine.lease);
+        } catch (RuntimeException e) {
+            return storeFailed(request.key(), storedKey, start, e);
+        }
+        return settleWithoutWaiting(request, storedKey, acquired, start);
+    }
+
+    private Execution<T> settleWithoutWaiting(Request request, String storedKey, AcquireResult acquired,
+            long start) {
+        Execution<T> settled = settle(request.key(), storedKey, request.requestHash(), acquired, start);
+        if (settled == null) {
+            throw inProgress(request.key(), storedKey, ((AcquireResult.Existing) acquired).record(), start, false);
+        }
+        return settled;
     }
 
     /** Reads this operation's record for a key, for inspection. */
@@ -238,6 +360,19 @@ public final class IdempotentOperation<T> {
             return Duration.ofSeconds(1);
         }
         return left.compareTo(engine.lease) > 0 ? engine.lease : left;
+    }
+
+    /**
+     * One key to begin in {@link #beginAll}: the caller's key (validated like {@link #begin}'s) and its request
+     * hash, or {@code null} to skip the reuse check.
+     *
+     * @param key the caller's idempotency key
+     * @param requestHash a hash of the request, or {@code null}
+     */
+    public record Request(String key, @Nullable String requestHash) {
+        public Request {
+            Objects.requireNonNull(key, "key must not be null");
+        }
     }
 
     private static boolean sleep(long nanos) {

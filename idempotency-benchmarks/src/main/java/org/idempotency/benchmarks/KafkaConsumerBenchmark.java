@@ -1,0 +1,392 @@
+package org.idempotency.benchmarks;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.api.spi.ProviderSettings;
+import org.idempotency.core.Idempotency;
+import org.idempotency.core.IdempotencyStores;
+import org.idempotency.core.InMemoryIdempotencyStore;
+import org.idempotency.kafka.IdempotentConsumerLoop;
+import org.idempotency.kafka.IdempotentRecordHandler;
+import org.idempotency.kafka.MessageKeyStrategy;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * Records per second through a consumer loop, on one broker and one set of records, measured in one run:
+ * <ul>
+ *   <li>{@code rawLoop}: the plain kafka-clients loop (poll, a trivial handler per record, commit after each
+ *       poll), the floor;</li>
+ *   <li>{@code idempotentLoop}: {@link IdempotentConsumerLoop} claiming each record's key on its own;</li>
+ *   <li>{@code idempotentLoopBatch}: the same loop claiming a whole poll's keys with one {@code beginAll}.</li>
+ * </ul>
+ * Each invocation consumes the same {@value #RECORDS} records (4 partitions, 100-byte payloads, a
+ * {@code message-id} header) from the beginning and then closes its consumer, with partitions assigned
+ * directly so that no group rebalance is measured; the score is the time per record (records/s = 1 / score).
+ *
+ * <p>The broker is the one named by the system property {@code idempotency.kafka.bootstrap}, or one KRaft
+ * node started inside the benchmark JVM. The store is {@code memory} (one in-memory store for the trial, its
+ * records expired and purged between iterations, as in a long-running consumer) or, with
+ * {@code -p store=<name>}, the store discovered by {@link IdempotencyStores} from system properties
+ * ({@code -jvmArgsAppend -Didempotency.redis.address=...}); its module must be on the class path. Every
+ * iteration of every run uses a fresh operation name, so a persistent store starts from new keys.
+ */
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@OperationsPerInvocation(KafkaConsumerBenchmark.RECORDS)
+@Warmup(iterations = 5, batchSize = 1)
+@Measurement(iterations = 15, batchSize = 1)
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@State(Scope.Benchmark)
+public class KafkaConsumerBenchmark {
+
+    static final int RECORDS = 200_000;
+
+    /** How many records each pass consumes: {@value #RECORDS} under JMH; the paired run may take fewer. */
+    private int records = RECORDS;
+    private static final int PARTITIONS = 4;
+    private static final String HEADER = "message-id";
+
+    /** {@code memory}, or the name of a store provider configured by system properties. */
+    @Param({"memory"})
+    public String store;
+
+    private KafkaClusterTestKit cluster;
+    private String bootstrap;
+    private String topic;
+    private List<TopicPartition> partitions;
+    private int iteration;
+    /** Makes operation names unique per run, so a persistent store never holds this run's keys already. */
+    private final String run = UUID.randomUUID().toString().substring(0, 8);
+
+    private final MovableClock clock = new MovableClock();
+    private InMemoryIdempotencyStore memoryStore;
+    private IdempotencyStore idempotencyStore;
+    private Idempotency idempotency;
+    private KafkaConsumer<String, byte[]> rawConsumer;
+    private IdempotentConsumerLoop<String, byte[]> loop;
+    private IdempotentConsumerLoop<String, byte[]> batchLoop;
+    private int handled;
+    private java.util.function.Consumer<Object> sink = value -> { };
+
+    @Setup(Level.Trial)
+    public void startBrokerAndProduce() throws Exception {
+        bootstrap = System.getProperty("idempotency.kafka.bootstrap");
+        if (bootstrap == null || bootstrap.isBlank()) {
+            TestKitNodes.Builder nodes = new TestKitNodes.Builder()
+                    .setCombined(true)
+                    .setNumBrokerNodes(1)
+                    .setNumControllerNodes(1);
+            latestProductionMetadata(nodes);
+            cluster = new KafkaClusterTestKit.Builder(nodes.build())
+                    .setConfigProp("offsets.topic.replication.factor", "1")
+                    .setConfigProp("offsets.topic.num.partitions", "1")
+                    .setConfigProp("transaction.state.log.replication.factor", "1")
+                    .setConfigProp("transaction.state.log.min.isr", "1")
+                    .setConfigProp("group.initial.rebalance.delay.ms", "0")
+                    .build();
+            cluster.format();
+            cluster.startup();
+            cluster.waitForReadyBrokers();
+            bootstrap = cluster.bootstrapServers();
+        }
+        topic = "bench-" + UUID.randomUUID();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            admin.createTopics(List.of(new NewTopic(topic, PARTITIONS, (short) 1))).all().get(60, TimeUnit.SECONDS);
+        }
+        partitions = new ArrayList<>();
+        for (int p = 0; p < PARTITIONS; p++) {
+            partitions.add(new TopicPartition(topic, p));
+        }
+        Thread.sleep(1000); // let the new partitions' leaders settle before producing
+        Map<String, Object> config = new HashMap<>();
+        config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
+        config.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
+        config.put(ProducerConfig.LINGER_MS_CONFIG, 10);
+        byte[] payload = new byte[100];
+        Arrays.fill(payload, (byte) 'x');
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config)) {
+            List<Future<?>> acks = new ArrayList<>(records);
+            for (int i = 0; i < records; i++) {
+                String id = "msg-" + i;
+                ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, i % PARTITIONS, id, payload);
+                record.headers().add(HEADER, id.getBytes(StandardCharsets.UTF_8));
+                acks.add(producer.send(record));
+            }
+            for (Future<?> ack : acks) {
+                ack.get(60, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /**
+     * {@code nodes.setBootstrapMetadataVersion(MetadataVersion.latestProduction())}, by reflection: the jar of
+     * {@code MetadataVersion} shares packages with kafka-clients, so it cannot be read as a module by this one.
+     */
+    private static void latestProductionMetadata(TestKitNodes.Builder nodes) throws ReflectiveOperationException {
+        Class<?> metadataVersion = Class.forName("org.apache.kafka.server.common.MetadataVersion");
+        Object latestProduction = metadataVersion.getMethod("latestProduction").invoke(null);
+        TestKitNodes.Builder.class.getMethod("setBootstrapMetadataVersion", metadataVersion)
+                .invoke(nodes, latestProduction);
+    }
+
+    @Setup(Level.Iteration)
+    public void newConsumers(Blackhole blackhole) {
+        prepare(blackhole::consume);
+    }
+
+    private void prepare(java.util.function.Consumer<Object> sink) {
+        this.sink = sink;
+        iteration++;
+        handled = 0;
+        rawConsumer = consumer();
+        idempotencyStore = "memory".equals(store) ? warmMemoryStore() : discoveredStore();
+        idempotency = Idempotency.builder(idempotencyStore).purgeInterval(Duration.ZERO).build();
+        loop = loop("bench-" + run + "-" + iteration + "-single", false);
+        batchLoop = loop("bench-" + run + "-" + iteration + "-batch", true);
+    }
+
+    /**
+     * The in-memory store as a long-running consumer has it: one store for the whole trial, whose records of the
+     * previous iteration have expired (its clock is moved past their retention) and been purged, so its table is
+     * already sized instead of growing from empty in the measurement.
+     */
+    private IdempotencyStore warmMemoryStore() {
+        if (memoryStore == null) {
+            memoryStore = InMemoryIdempotencyStore.withClock(clock);
+        }
+        clock.advance(Duration.ofDays(2));
+        memoryStore.purgeExpired();
+        return memoryStore;
+    }
+
+    /** The system clock plus an offset that setup moves forward. */
+    private static final class MovableClock implements InstantSource {
+        private volatile Duration offset = Duration.ZERO;
+
+        void advance(Duration by) {
+            offset = offset.plus(by);
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.now().plus(offset);
+        }
+    }
+
+    private IdempotencyStore discoveredStore() {
+        Properties settings = new Properties();
+        settings.putAll(System.getProperties());
+        settings.setProperty(ProviderSettings.STORE, store);
+        return IdempotencyStores.fromSettings(ProviderSettings.of(settings));
+    }
+
+    private KafkaConsumer<String, byte[]> consumer() {
+        Map<String, Object> config = new HashMap<>();
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-" + UUID.randomUUID());
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        // closing waits for a fetch parked at the end of the log; keep that fixed cost small for every loop
+        config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
+        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config);
+        consumer.assign(partitions);
+        consumer.seekToBeginning(partitions);
+        return consumer;
+    }
+
+    private IdempotentConsumerLoop<String, byte[]> loop(String operation, boolean batch) {
+        AtomicReference<IdempotentConsumerLoop<String, byte[]>> self = new AtomicReference<>();
+        IdempotentRecordHandler<String, byte[]> handler = IdempotentRecordHandler
+                .<String, byte[]>builder(idempotency, operation, record -> {
+                    sink.accept(record.value());
+                    if (++handled == records) {
+                        self.get().wakeup();
+                    }
+                })
+                .messageKey(MessageKeyStrategy.header(HEADER))
+                .build();
+        self.set(IdempotentConsumerLoop.builder(consumer(), handler).batchClaims(batch).build());
+        return self.get();
+    }
+
+    @TearDown(Level.Iteration)
+    public void closeConsumers() throws Exception {
+        rawConsumer.close();
+        loop.close();
+        batchLoop.close();
+        idempotency.close();
+        if (idempotencyStore != memoryStore && idempotencyStore instanceof AutoCloseable closeable) {
+            closeable.close();
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void stopBroker() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    /**
+     * The floor: poll, a trivial handler per record, an asynchronous commit after each poll; at the end a
+     * synchronous commit and closing the consumer, as the idempotent loop does when it stops.
+     */
+    @Benchmark
+    public int rawLoop() {
+        int count = 0;
+        while (count < records) {
+            ConsumerRecords<String, byte[]> records = rawConsumer.poll(Duration.ofMillis(500));
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            for (ConsumerRecord<String, byte[]> record : records) {
+                sink.accept(record.value());
+                count++;
+                offsets.put(new TopicPartition(record.topic(), record.partition()),
+                        new OffsetAndMetadata(record.offset() + 1, record.leaderEpoch(), ""));
+            }
+            if (!offsets.isEmpty()) {
+                rawConsumer.commitAsync(offsets, null);
+            }
+        }
+        rawConsumer.commitSync();
+        rawConsumer.close();
+        return count;
+    }
+
+    /** The idempotent loop, one acquire per record. */
+    @Benchmark
+    public int idempotentLoop() {
+        loop.run();
+        return handled;
+    }
+
+    /** The idempotent loop, one {@code beginAll} per poll. */
+    @Benchmark
+    public int idempotentLoopBatch() {
+        batchLoop.run();
+        return handled;
+    }
+
+    /**
+     * The same three loops outside JMH, interleaved: each round runs raw, per-record and batch once, in a rotating
+     * order, on fresh consumers, so that load from other processes falls on all three alike, and the ratios are
+     * taken per round (paired). The first rounds warm up and are not counted. Arguments: rounds (default 25),
+     * warm-up rounds (default 5), store (default {@code memory}), records per pass (default {@value #RECORDS}).
+     */
+    public static void main(String[] args) throws Exception {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 25;
+        int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        KafkaConsumerBenchmark benchmark = new KafkaConsumerBenchmark();
+        benchmark.store = args.length > 2 ? args[2] : "memory";
+        benchmark.records = args.length > 3 ? Integer.parseInt(args[3]) : RECORDS;
+        int records = benchmark.records;
+        long[] sink = new long[1];
+        benchmark.startBrokerAndProduce();
+        List<double[]> measured = new ArrayList<>();
+        try {
+            for (int round = 0; round < warmup + rounds; round++) {
+                double[] seconds = new double[3];
+                for (int i = 0; i < 3; i++) {
+                    int mode = (round + i) % 3;
+                    benchmark.prepare(value -> sink[0] += ((byte[]) value).length);
+                    long start = System.nanoTime();
+                    switch (mode) {
+                        case 0 -> benchmark.rawLoop();
+                        case 1 -> benchmark.idempotentLoop();
+                        default -> benchmark.idempotentLoopBatch();
+                    }
+                    seconds[mode] = (System.nanoTime() - start) / 1e9;
+                    benchmark.closeConsumers();
+                }
+                System.out.printf("round %2d%s: raw %6.0f rec/s, per-record %6.0f rec/s (%.2fx), batch %6.0f rec/s"
+                        + " (%.2fx)%n", round + 1, round < warmup ? " (warm-up)" : "", records / seconds[0],
+                        records / seconds[1], seconds[0] / seconds[1], records / seconds[2], seconds[0] / seconds[2]);
+                if (round >= warmup) {
+                    measured.add(seconds);
+                }
+            }
+        } finally {
+            benchmark.stopBroker();
+        }
+        System.out.printf("%n%d rounds of %d records, store %s (mean ± 99.9%% confidence half-width; median)%n",
+                rounds, records, benchmark.store);
+        report("raw loop, rec/s", measured, m -> records / m[0]);
+        report("idempotent loop, rec/s", measured, m -> records / m[1]);
+        report("idempotent loop with batch claims, rec/s", measured, m -> records / m[2]);
+        report("idempotent / raw", measured, m -> m[0] / m[1]);
+        report("idempotent with batch claims / raw", measured, m -> m[0] / m[2]);
+        System.out.println("(checksum " + sink[0] + ")");
+        System.exit(0);
+    }
+
+    private static void report(String name, List<double[]> rounds, java.util.function.ToDoubleFunction<double[]> f) {
+        double[] values = rounds.stream().mapToDouble(f).sorted().toArray();
+        double mean = Arrays.stream(values).average().orElse(Double.NaN);
+        double variance = Arrays.stream(values).map(v -> (v - mean) * (v - mean)).sum() / (values.length - 1);
+        double halfWidth = studentT999(values.length - 1) * Math.sqrt(variance / values.length);
+        double median = values.length % 2 == 1 ? values[values.length / 2]
+                : (values[values.length / 2 - 1] + values[values.length / 2]) / 2;
+        System.out.printf("  %-42s %10.2f ± %8.2f   median %10.2f%n", name, mean, halfWidth, median);
+    }
+
+    /** The two-sided 99.9 % quantile of Student's t (rounded down to a tabulated degree of freedom). */
+    private static double studentT999(int degrees) {
+        int[] df = {5, 10, 15, 20, 25, 30, 40, 60, 120};
+        double[] t = {6.869, 4.587, 4.073, 3.850, 3.725, 3.646, 3.551, 3.460, 3.373};
+        double quantile = 8.610; // 4 degrees of freedom and fewer: the value for 4
+        for (int i = 0; i < df.length; i++) {
+            if (degrees >= df[i]) {
+                quantile = t[i];
+            }
+        }
+        return degrees > 120 ? 3.291 : quantile;
+    }
+}

@@ -1,0 +1,524 @@
+package org.idempotency.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.idempotency.api.IdempotencyEvent;
+import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.core.Execution;
+import org.idempotency.core.Idempotency;
+import org.idempotency.core.InMemoryIdempotencyStore;
+import org.idempotency.core.RequestHashes;
+import org.idempotency.testkit.FaultInjectingStore;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The consumer loop and the deduplicator against a real broker (started in this JVM once for the class): each
+ * test uses its own topic, group and operation, and the in-memory store shared by the test's consumers.
+ */
+class IdempotentConsumerLoopKafkaTest {
+
+    static final String HEADER = "message-id";
+    static final String OPERATION = "kafka-test";
+    static final Duration WAIT = Duration.ofSeconds(60);
+
+    private static KafkaTestBroker broker;
+
+    private final InMemoryIdempotencyStore store = InMemoryIdempotencyStore.create();
+    private final Effects effects = new Effects();
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+
+    @BeforeAll
+    static void startBroker() throws Exception {
+        broker = KafkaTestBroker.start();
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    @AfterEach
+    void closeResources() throws Exception {
+        Collections.reverse(resources);
+        for (AutoCloseable resource : resources) {
+            resource.close();
+        }
+        threads.shutdownNow();
+        assertThat(threads.awaitTermination(30, TimeUnit.SECONDS)).as("loop threads ended").isTrue();
+    }
+
+    private Idempotency engine(IdempotencyStore storeToUse) {
+        Idempotency idempotency = Idempotency.builder(storeToUse).build();
+        resources.add(idempotency);
+        return idempotency;
+    }
+
+    private IdempotentRecordHandler.Builder<String, String> handler(Idempotency idempotency,
+            RecordHandler<String, String> work) {
+        return IdempotentRecordHandler.builder(idempotency, OPERATION, work)
+                .messageKey(MessageKeyStrategy.header(HEADER));
+    }
+
+    private IdempotentConsumerLoop<String, String> start(IdempotentConsumerLoop<String, String> loop) {
+        resources.add(loop);
+        threads.submit(loop);
+        return loop;
+    }
+
+    static ProducerRecord<String, String> message(String topic, int partition, String id, String payload) {
+        ProducerRecord<String, String> record = new ProducerRecord<>(topic, partition, id, payload);
+        record.headers().add(HEADER, id.getBytes(StandardCharsets.UTF_8));
+        return record;
+    }
+
+    static String id(ConsumerRecord<String, String> record) {
+        Header header = record.headers().lastHeader(HEADER);
+        return new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    static String header(ConsumerRecord<String, String> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    @DisplayName("the same message produced three times has its effect once; different messages all have theirs")
+    void sameMessageProducedThreeTimes() throws Exception {
+        String topic = broker.createTopic("three-times", 3);
+        String group = KafkaTestBroker.group("three-times");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            records.add(message(topic, i % 3, "m-" + i, "payload-" + i));
+        }
+        for (int partition = 0; partition < 3; partition++) { // the same message, produced three times
+            records.add(message(topic, partition, "m-dup", "the same payload"));
+        }
+        broker.send(records);
+
+        Idempotency idempotency = engine(store);
+        start(IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> effects.record(id(record))).build()).topics(topic).build());
+
+        broker.awaitFullyCommitted(group, topic, 3, WAIT);
+        assertThat(effects.of("m-dup")).isEqualTo(1);
+        for (int i = 0; i < 30; i++) {
+            assertThat(effects.of("m-" + i)).as("m-" + i).isEqualTo(1);
+        }
+        assertThat(effects.total()).isEqualTo(31);
+    }
+
+    @Test
+    @DisplayName("a handler that fails twice then succeeds runs to completion once; the offset passes it only after")
+    void failsTwiceThenSucceeds() throws Exception {
+        String topic = broker.createTopic("fails-twice", 1);
+        String group = KafkaTestBroker.group("fails-twice");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            records.add(message(topic, 0, "r-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        TopicPartition partition = new TopicPartition(topic, 0);
+        AtomicInteger attempts = new AtomicInteger();
+        List<Long> committedWhileFailing = new CopyOnWriteArrayList<>();
+        List<String> order = new CopyOnWriteArrayList<>();
+
+        Idempotency idempotency = engine(store);
+        start(IdempotentConsumerLoop.builder(broker.consumer(group), handler(idempotency, record -> {
+            if (id(record).equals("r-3") && attempts.incrementAndGet() <= 2) {
+                committedWhileFailing.add(broker.committed(group, topic).getOrDefault(partition, 0L));
+                throw new IllegalStateException("transient failure " + attempts.get());
+            }
+            effects.record(id(record));
+            order.add(id(record));
+        }).build()).topics(topic).maxAttempts(3).backoff(Duration.ofMillis(50), Duration.ofMillis(200)).build());
+
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(attempts.get()).isEqualTo(3);
+        assertThat(committedWhileFailing).hasSize(2).allSatisfy(offset -> assertThat(offset).isLessThanOrEqualTo(3));
+        assertThat(order).containsExactly("r-0", "r-1", "r-2", "r-3", "r-4", "r-5", "r-6", "r-7", "r-8", "r-9");
+        assertThat(effects.repeated()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("a handler that always fails stops its partition at the record: nothing is committed past it")
+    void alwaysFailingStopsThePartition() throws Exception {
+        String topic = broker.createTopic("always-fails", 2);
+        String group = KafkaTestBroker.group("always-fails");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            records.add(message(topic, 0, "a-" + i, "payload-a-" + i));
+            records.add(message(topic, 1, "b-" + i, "payload-b-" + i));
+        }
+        broker.send(records);
+        AtomicInteger attempts = new AtomicInteger();
+
+        Idempotency idempotency = engine(store);
+        IdempotentConsumerLoop<String, String> loop = start(IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> {
+                    if (id(record).equals("a-4")) {
+                        attempts.incrementAndGet();
+                        throw new IllegalStateException("poison");
+                    }
+                    effects.record(id(record));
+                }).build()).topics(topic).maxAttempts(3).backoff(Duration.ofMillis(20), Duration.ofMillis(50)).build());
+
+        TopicPartition stoppedPartition = new TopicPartition(topic, 0);
+        Await.until(WAIT, () -> loop.stoppedPartitions().containsKey(stoppedPartition),
+                () -> "partition 0 stopped; stopped: " + loop.stoppedPartitions());
+        Await.until(WAIT, () -> committed(group, topic).equals(Map.of(stoppedPartition, 4L,
+                new TopicPartition(topic, 1), 10L)), () -> "committed " + committed(group, topic));
+
+        PartitionStop stop = loop.stoppedPartitions().get(stoppedPartition);
+        assertThat(stop.offset()).isEqualTo(4);
+        assertThat(stop.attempts()).isEqualTo(3);
+        assertThat(stop.error()).contains("IllegalStateException: poison");
+        assertThat(attempts.get()).isEqualTo(3);
+        for (int i = 0; i < 10; i++) {
+            assertThat(effects.of("a-" + i)).as("a-" + i).isEqualTo(i < 4 ? 1 : 0);
+            assertThat(effects.of("b-" + i)).as("b-" + i).isEqualTo(1);
+        }
+        loop.close();
+        assertThat(loop.awaitTermination(Duration.ZERO)).isTrue();
+        assertThat(committed(group, topic).get(stoppedPartition)).isEqualTo(4);
+        assertThat(store.find(OPERATION + ":a-5")).as("claims of records after the stop are released").isEmpty();
+    }
+
+    @Test
+    @DisplayName("with a dead-letter topic, failing and key-reusing records go there with headers saying why")
+    void deadLetterTopic() throws Exception {
+        String topic = broker.createTopic("dead-letter", 1);
+        String deadLetters = topic + ".DLT";
+        broker.admin().createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(deadLetters, 1, (short) 1)))
+                .all().get(30, TimeUnit.SECONDS);
+        String group = KafkaTestBroker.group("dead-letter");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            records.add(message(topic, 0, "d-" + i, "payload-" + i));
+        }
+        records.add(message(topic, 0, "d-2", "a different payload")); // offset 10: the key of d-2, reused
+        records.add(message(topic, 0, "d-11", "payload-11"));
+        broker.send(records);
+        AtomicInteger attempts = new AtomicInteger();
+        KafkaProducer<String, String> producer = broker.producer();
+        resources.add(producer);
+
+        Idempotency idempotency = engine(store);
+        IdempotentConsumerLoop<String, String> loop = start(IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> {
+                    if (id(record).equals("d-4")) {
+                        attempts.incrementAndGet();
+                        throw new IllegalStateException("poison");
+                    }
+                    effects.record(id(record));
+                }).build()).topics(topic).maxAttempts(3).backoff(Duration.ofMillis(20), Duration.ofMillis(50))
+                .deadLetter(producer).build());
+
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(loop.stoppedPartitions()).isEmpty();
+        assertThat(attempts.get()).isEqualTo(3);
+        assertThat(effects.of("d-4")).isZero();
+        assertThat(effects.of("d-2")).isEqualTo(1);
+        assertThat(effects.of("d-11")).isEqualTo(1);
+        assertThat(effects.total()).isEqualTo(10);
+
+        List<ConsumerRecord<String, String>> dead = broker.readAll(deadLetters, 1, 2, WAIT);
+        assertThat(dead).hasSize(2);
+        ConsumerRecord<String, String> failed = dead.get(0);
+        assertThat(failed.key()).isEqualTo("d-4");
+        assertThat(failed.value()).isEqualTo("payload-4");
+        assertThat(id(failed)).isEqualTo("d-4");
+        assertThat(header(failed, DeadLetterHeaders.REASON)).isEqualTo("handler-failed");
+        assertThat(header(failed, DeadLetterHeaders.ATTEMPTS)).isEqualTo("3");
+        assertThat(header(failed, DeadLetterHeaders.ORIGINAL_TOPIC)).isEqualTo(topic);
+        assertThat(header(failed, DeadLetterHeaders.ORIGINAL_PARTITION)).isEqualTo("0");
+        assertThat(header(failed, DeadLetterHeaders.ORIGINAL_OFFSET)).isEqualTo("4");
+        assertThat(header(failed, DeadLetterHeaders.CONSUMER_GROUP)).isEqualTo(group);
+        assertThat(header(failed, DeadLetterHeaders.EXCEPTION_CLASS)).isEqualTo(IllegalStateException.class.getName());
+        assertThat(header(failed, DeadLetterHeaders.EXCEPTION_MESSAGE)).isEqualTo("poison");
+        ConsumerRecord<String, String> reused = dead.get(1);
+        assertThat(reused.value()).isEqualTo("a different payload");
+        assertThat(header(reused, DeadLetterHeaders.REASON)).isEqualTo("key-reused");
+        assertThat(header(reused, DeadLetterHeaders.ATTEMPTS)).isEqualTo("1");
+        assertThat(header(reused, DeadLetterHeaders.ORIGINAL_OFFSET)).isEqualTo("10");
+    }
+
+    @Test
+    @DisplayName("shutting down while a record is processed commits the finished records only, and frees the rest")
+    void shutdownWhileProcessing() throws Exception {
+        String topic = broker.createTopic("shutdown", 1);
+        String group = KafkaTestBroker.group("shutdown");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            records.add(message(topic, 0, "s-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+
+        Idempotency idempotency = engine(store);
+        IdempotentConsumerLoop<String, String> loop = start(IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> {
+                    effects.record(id(record));
+                    if (id(record).equals("s-5")) {
+                        entered.countDown();
+                        assertThat(release.await(60, TimeUnit.SECONDS)).isTrue();
+                    }
+                }).build()).topics(topic).closeTimeout(Duration.ofSeconds(30)).build());
+
+        assertThat(entered.await(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(store.find(OPERATION + ":s-6")).as("s-6 is claimed with the batch").isPresent();
+        loop.wakeup(); // asks the loop to stop; close() below waits for it
+        Future<?> closing = threads.submit(loop::close);
+        release.countDown();
+        closing.get(60, TimeUnit.SECONDS);
+
+        assertThat(loop.awaitTermination(Duration.ZERO)).isTrue();
+        assertThat(committed(group, topic)).isEqualTo(Map.of(new TopicPartition(topic, 0), 6L));
+        for (int i = 0; i < 20; i++) {
+            assertThat(effects.of("s-" + i)).as("s-" + i).isEqualTo(i <= 5 ? 1 : 0);
+        }
+        assertThat(store.find(OPERATION + ":s-6")).as("unstarted claims are released").isEmpty();
+        assertThat(store.find(OPERATION + ":s-19")).isEmpty();
+    }
+
+    @Test
+    @DisplayName("close() stops a loop waiting in a long poll at once, and wakeup() ends run()")
+    void closeAndWakeupAreBounded() throws Exception {
+        String topic = broker.createTopic("idle", 1);
+        CountDownLatch assigned = new CountDownLatch(2);
+        ConsumerRebalanceListener onAssigned = new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            }
+
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                if (!partitions.isEmpty()) {
+                    assigned.countDown();
+                }
+            }
+        };
+        Idempotency idempotency = engine(store);
+        IdempotentConsumerLoop<String, String> closed = start(IdempotentConsumerLoop.builder(
+                broker.consumer(KafkaTestBroker.group("idle-a")), handler(idempotency, record -> { }).build())
+                .topics(topic).pollTimeout(Duration.ofSeconds(60)).closeTimeout(Duration.ofSeconds(30))
+                .rebalanceListener(onAssigned).build());
+        IdempotentConsumerLoop<String, String> wokenUp = IdempotentConsumerLoop.builder(
+                broker.consumer(KafkaTestBroker.group("idle-b")), handler(idempotency, record -> { }).build())
+                .topics(topic).pollTimeout(Duration.ofSeconds(60)).closeTimeout(Duration.ofSeconds(30))
+                .rebalanceListener(onAssigned).build();
+        resources.add(wokenUp);
+        CompletableFuture<Void> running = CompletableFuture.runAsync(wokenUp, threads);
+        assertThat(assigned.await(60, TimeUnit.SECONDS)).isTrue();
+
+        long start = System.nanoTime();
+        closed.close();
+        long closeMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertThat(closed.awaitTermination(Duration.ZERO)).isTrue();
+        assertThat(closeMillis).as("close() took %d ms; a 60 s poll was woken up", closeMillis).isLessThan(20_000);
+
+        wokenUp.wakeup();
+        running.get(20, TimeUnit.SECONDS);
+        assertThat(wokenUp.awaitTermination(Duration.ZERO)).isTrue();
+    }
+
+    @Test
+    @DisplayName("while the store fails, records wait (not skipped, not dead-lettered) and are processed once after")
+    void storeFaultsMakeRecordsWait() throws Exception {
+        String topic = broker.createTopic("store-fault", 1);
+        String group = KafkaTestBroker.group("store-fault");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            records.add(message(topic, 0, "f-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        FaultInjectingStore faulty = FaultInjectingStore.wrap(store).failNext(FaultInjectingStore.Operation.ACQUIRE, 4);
+
+        Idempotency idempotency = engine(faulty);
+        IdempotentConsumerLoop<String, String> loop = start(IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> effects.record(id(record))).build())
+                .topics(topic).maxAttempts(1).backoff(Duration.ofMillis(20), Duration.ofMillis(100)).build());
+
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(loop.stoppedPartitions()).isEmpty();
+        for (int i = 0; i < 5; i++) {
+            assertThat(effects.of("f-" + i)).as("f-" + i).isEqualTo(1);
+        }
+        assertThat(faulty.calls(FaultInjectingStore.Operation.ACQUIRE)).isGreaterThanOrEqualTo(9);
+    }
+
+    @Test
+    @DisplayName("a record held by another member is retried later, never skipped, and its partition keeps its order")
+    void inProgressElsewhereWaits() throws Exception {
+        String topic = broker.createTopic("in-progress", 1);
+        String group = KafkaTestBroker.group("in-progress");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            records.add(message(topic, 0, "w-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        AtomicInteger conflicts = new AtomicInteger();
+        Idempotency idempotency = Idempotency.builder(store).listener(event -> {
+            if (event.type() == IdempotencyEvent.Type.IN_PROGRESS) {
+                conflicts.incrementAndGet();
+            }
+        }).build();
+        resources.add(idempotency);
+        // another member is processing w-2
+        Execution<Void> elsewhere = idempotency.operation(OPERATION).begin("w-2", RequestHashes.sha256("payload-2"));
+
+        start(IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> effects.record(id(record))).build())
+                .topics(topic).backoff(Duration.ofMillis(20), Duration.ofMillis(100))
+                .maxInProgressDelay(Duration.ofMillis(100)).build());
+
+        Await.until(WAIT, () -> conflicts.get() >= 3 && committed(group, topic).getOrDefault(
+                new TopicPartition(topic, 0), 0L) == 2L, () -> conflicts + " conflicts, committed "
+                + committed(group, topic));
+        assertThat(effects.of("w-2")).isZero();
+        assertThat(effects.of("w-3")).as("records after it wait too").isZero();
+
+        elsewhere.release(); // the other member gave up
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        for (int i = 0; i < 5; i++) {
+            assertThat(effects.of("w-" + i)).as("w-" + i).isEqualTo(1);
+        }
+    }
+
+    @Test
+    @DisplayName("a hand-written loop with isDuplicate/markProcessed has each message's effect once")
+    void handWrittenLoopWithDeduplicator() throws Exception {
+        String topic = broker.createTopic("hand-written", 2);
+        String group = KafkaTestBroker.group("hand-written");
+        broker.send(List.of(message(topic, 0, "h-a", "A"), message(topic, 1, "h-a", "A"), message(topic, 0, "h-b", "B"),
+                message(topic, 1, "h-a", "A"), message(topic, 1, "h-c", "C")));
+        Idempotency idempotency = engine(store);
+        int seen = 0;
+        try (MessageDeduplicator dedup = MessageDeduplicator.builder(idempotency, "hand-written").build();
+                KafkaConsumer<String, String> consumer = broker.consumer(group,
+                        Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2))) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (seen < 5 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
+                    seen++;
+                    String messageId = id(record);
+                    if (dedup.isDuplicate(messageId, RequestHashes.sha256(record.value()))) {
+                        continue;
+                    }
+                    effects.record(messageId);
+                    assertThat(dedup.markProcessed(messageId)).isTrue();
+                }
+                consumer.commitSync();
+            }
+            assertThat(dedup.claimsHeld()).isZero();
+        }
+        assertThat(seen).isEqualTo(5);
+        assertThat(effects.of("h-a")).isEqualTo(1);
+        assertThat(effects.of("h-b")).isEqualTo(1);
+        assertThat(effects.of("h-c")).isEqualTo(1);
+        assertThat(effects.total()).isEqualTo(3);
+    }
+
+    @Test
+    @DisplayName("the README example processes each message once and closes")
+    void readmeExample() throws Exception {
+        String topic = broker.createTopic("orders", 2);
+        String group = KafkaTestBroker.group("ship-orders");
+        broker.send(List.of(message(topic, 0, "o-1", "order 1"), message(topic, 1, "o-1", "order 1"),
+                message(topic, 1, "o-2", "order 2")));
+        KafkaConsumer<String, String> consumer = broker.consumer(group);
+        KafkaProducer<String, String> producer = broker.producer();
+        resources.add(producer);
+        Idempotency idempotency = engine(store);
+        List<String> shipped = new CopyOnWriteArrayList<>();
+        Shipping shipping = shipped::add;
+        ExecutorService executor = threads;
+
+        // tag::loop[]
+        RecordHandler<String, String> shipOrder = record -> shipping.ship(record.value());
+        IdempotentRecordHandler<String, String> handler = IdempotentRecordHandler
+                .builder(idempotency, "ship-orders", shipOrder)
+                .messageKey(MessageKeyStrategy.header("message-id"))
+                .build();
+        IdempotentConsumerLoop<String, String> loop = IdempotentConsumerLoop
+                .builder(consumer, handler) // a KafkaConsumer with enable.auto.commit=false
+                .topics(topic)
+                .deadLetter(producer) // optional: failing records go to <topic>.DLT instead of stopping their partition
+                .build();
+        executor.submit(loop); // runs until loop.close()
+        // end::loop[]
+        resources.add(loop);
+
+        broker.awaitFullyCommitted(group, topic, 2, WAIT);
+        loop.close();
+        assertThat(shipped).containsExactlyInAnyOrder("order 1", "order 2");
+        assertThat(readme()).contains(snippet("loop"));
+    }
+
+    /** What the README's example calls. */
+    interface Shipping {
+        void ship(String order);
+    }
+
+    static String readme() throws IOException {
+        return Files.readString(Path.of("..", "README.md"));
+    }
+
+    /** The tagged region of this file, with the indentation of its first line removed from every line. */
+    static String snippet(String tag) throws IOException {
+        String source = Files.readString(Path.of(
+                "src/test/java/org/idempotency/kafka/IdempotentConsumerLoopKafkaTest.java"));
+        String start = "// tag::" + tag + "[]\n";
+        String region = source.substring(source.indexOf(start) + start.length(),
+                source.indexOf("// end::" + tag + "[]"));
+        String[] lines = region.split("\n");
+        int indent = lines[0].length() - lines[0].stripLeading().length();
+        StringBuilder out = new StringBuilder();
+        for (String line : lines) {
+            out.append(line.length() >= indent ? line.substring(indent) : line.strip()).append('\n');
+        }
+        return out.toString().stripTrailing();
+    }
+
+    private static Map<TopicPartition, Long> committed(String group, String topic) {
+        try {
+            return broker.committed(group, topic);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

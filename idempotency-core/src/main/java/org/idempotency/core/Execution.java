@@ -1,7 +1,8 @@
 package org.idempotency.core;
 
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.StoredFailure;
@@ -45,7 +46,17 @@ public final class Execution<T> implements AutoCloseable {
     private final boolean unprotected;
     private final @Nullable T replayed;
     private final long startNanos;
-    private final AtomicBoolean finished = new AtomicBoolean();
+    private static final VarHandle FINISHED;
+
+    static {
+        try {
+            FINISHED = MethodHandles.lookup().findVarHandle(Execution.class, "finished", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private volatile boolean finished;
     private volatile long lastRenewedNanos;
 
     private Execution(IdempotentOperation<T> operation, String key, String storedKey, long fencingToken,
@@ -62,13 +73,13 @@ public final class Execution<T> implements AutoCloseable {
         this.startNanos = startNanos;
         this.lastRenewedNanos = startNanos;
         if (replay || unprotected) {
-            finished.set(true);
+            finished = true;
         }
     }
 
     static <T> Execution<T> replayed(IdempotentOperation<T> operation, String key, String storedKey,
-            @Nullable T value) {
-        return new Execution<>(operation, key, storedKey, 0, false, true, false, value, System.nanoTime());
+            @Nullable T value, long startNanos) {
+        return new Execution<>(operation, key, storedKey, 0, false, true, false, value, startNanos);
     }
 
     static <T> Execution<T> unprotected(IdempotentOperation<T> operation, String key, String storedKey) {
@@ -196,7 +207,7 @@ public final class Execution<T> implements AutoCloseable {
             try {
                 completed = writer.complete(storedKey, fencingToken, stored, engine.retention);
             } catch (RuntimeException e) {
-                finished.set(false); // nothing was written: the caller may still release or fail it
+                finished = false; // nothing was written: the caller may still release or fail it
                 throw e;
             }
         } else {
@@ -284,7 +295,7 @@ public final class Execution<T> implements AutoCloseable {
     /** Releases the key if this owned execution was not finished; otherwise does nothing. */
     @Override
     public void close() {
-        if (finished.compareAndSet(false, true)) {
+        if (FINISHED.compareAndSet(this, false, true)) {
             stopRenewal();
             doRelease(null);
         }
@@ -314,7 +325,7 @@ public final class Execution<T> implements AutoCloseable {
         if (replay) {
             throw new IllegalStateException("Cannot " + action + " a replayed execution (key '" + storedKey + "')");
         }
-        if (!finished.compareAndSet(false, true) && !unprotected) {
+        if (!FINISHED.compareAndSet(this, false, true) && !unprotected) {
             throw new IllegalStateException("Execution for key '" + storedKey + "' is already finished; cannot "
                     + action + " it");
         }
@@ -324,7 +335,7 @@ public final class Execution<T> implements AutoCloseable {
     private StoredResult encode(@Nullable T result, int statusCode) {
         byte[] bytes;
         try {
-            bytes = operation.codec.encode(result);
+            bytes = result == null ? operation.encodedNull() : operation.codec.encode(result);
         } catch (RuntimeException e) {
             Idempotency.LOG.warn("The result of operation={} key={} could not be encoded; the record is closed"
                     + " without it, replays will get 'result not kept': {}", operation.name(), key, e.toString());
@@ -356,7 +367,7 @@ public final class Execution<T> implements AutoCloseable {
 
     private void startRenewal() {
         engine.renewer.register(this);
-        if (finished.get()) {
+        if (finished) {
             stopRenewal();
         }
     }
@@ -371,7 +382,7 @@ public final class Execution<T> implements AutoCloseable {
 
     /** Called by the engine's {@link LeaseRenewer} when the lease is due for renewal. */
     void renew(long nowNanos) {
-        if (finished.get()) {
+        if (finished) {
             stopRenewal();
             return;
         }
@@ -387,7 +398,7 @@ public final class Execution<T> implements AutoCloseable {
             engine.emit(IdempotencyEvent.Type.LEASE_RENEWED, operation.name(), key, fencingToken, startNanos, null);
         } else {
             stopRenewal();
-            if (!finished.get()) {
+            if (!finished) {
                 leaseLost("renewal");
             }
         }

@@ -50,12 +50,23 @@ public final class IdempotentOperation<T> {
     private final String name;
     private final TypeRef<T> type;
     final ResultCodec.Typed<T> codec;
+    private volatile byte @Nullable [] encodedNull;
 
     IdempotentOperation(Idempotency engine, String name, TypeRef<T> type) {
         this.engine = engine;
         this.name = name;
         this.type = type;
         this.codec = engine.codec.forType(type);
+    }
+
+    /** The encoding of a {@code null} result, computed once: work without a result is common (message handlers). */
+    byte[] encodedNull() {
+        byte[] bytes = encodedNull;
+        if (bytes == null) {
+            bytes = codec.encode(null);
+            encodedNull = bytes;
+        }
+        return bytes;
     }
 
     /** The operation name, which namespaces its keys. */
@@ -335,7 +346,7 @@ public final class IdempotentOperation<T> {
         }
         engine.emit(IdempotencyEvent.Type.REPLAYED, name, key, 0, start, null);
         Idempotency.LOG.debug("Replayed a stored result: operation={} key={}", name, key);
-        return Execution.replayed(this, key, storedKey, value);
+        return Execution.replayed(this, key, storedKey, value, start);
     }
 
     private Execution<T> storeFailed(String key, String storedKey, long start, RuntimeException cause) {

@@ -25,7 +25,7 @@ import org.jspecify.annotations.Nullable;
  * The embedded default store: records in a {@link ConcurrentHashMap}, for single-instance services and
  * tests. Every operation is atomic per key; replays of finished records are served without locking.
  *
- * <p>Time comes from an injectable {@link InstantSource}, so tests can move it. Fencing tokens come from one
+ * <p>Time comes from an injectable {@link InstantSource}, so tests can move it; it is read in milliseconds. Fencing tokens come from one
  * counter for the whole store, so they strictly increase for every key and are never reused. Expired records
  * are invisible at once; {@link #purgeExpired()} removes them (the {@link Idempotency} engine schedules it by
  * default), which bounds memory.
@@ -55,12 +55,14 @@ public final class InMemoryIdempotencyStore implements PurgeableIdempotencyStore
 
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
-        Instant now = clock.instant();
+        long nowMillis = clock.millis(); // cheaper than an Instant on the system clock
         IdempotencyRecord current = records.get(key);
-        if (current != null && now.isBefore(current.expiresAt())
-                && (current.status() != RecordStatus.IN_PROGRESS || now.isBefore(current.leaseExpiresAt()))) {
+        if (current != null && nowMillis < current.expiresAt().toEpochMilli()
+                && (current.status() != RecordStatus.IN_PROGRESS
+                        || nowMillis < current.leaseExpiresAt().toEpochMilli())) {
             return new AcquireResult.Existing(current); // replays and live leases: answered without a lock
         }
+        Instant now = Instant.ofEpochMilli(nowMillis);
         AcquireResult[] outcome = new AcquireResult[1];
         records.compute(key, (k, existing) -> {
             if (existing == null || !now.isBefore(existing.expiresAt())) {
@@ -124,13 +126,13 @@ public final class InMemoryIdempotencyStore implements PurgeableIdempotencyStore
     @Override
     public Optional<IdempotencyRecord> find(String key) {
         IdempotencyRecord record = records.get(key);
-        return record != null && clock.instant().isBefore(record.expiresAt()) ? Optional.of(record)
+        return record != null && clock.millis() < record.expiresAt().toEpochMilli() ? Optional.of(record)
                 : Optional.empty();
     }
 
     @Override
     public long purgeExpired() {
-        Instant now = clock.instant();
+        Instant now = Instant.ofEpochMilli(clock.millis());
         long[] removed = new long[1];
         for (String key : records.keySet()) {
             records.computeIfPresent(key, (k, record) -> {
@@ -155,7 +157,7 @@ public final class InMemoryIdempotencyStore implements PurgeableIdempotencyStore
 
     /** Applies a transition to the in-progress record owned by the token; false if not owned or not visible. */
     private boolean replaceOwned(String key, long fencingToken, Transition transition) {
-        Instant now = clock.instant();
+        Instant now = Instant.ofEpochMilli(clock.millis());
         boolean[] applied = new boolean[1];
         records.computeIfPresent(key, (k, existing) -> {
             if (existing.fencingToken() != fencingToken

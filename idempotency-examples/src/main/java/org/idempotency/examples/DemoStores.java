@@ -18,14 +18,29 @@ final class DemoStores {
     /** The names the flag accepts. */
     static final List<String> NAMES = List.of("memory", "redis", "postgres");
 
-    /** Settings for the services of a development machine; each can be overridden with a system property. */
-    private static final Map<String, String> DEFAULTS = Map.of(
-            "idempotency.redis.address", "redis://127.0.0.1:6379",
-            "idempotency.redis.key-prefix", "idempotency-demo:",
-            "idempotency.jdbi.url", "jdbc:postgresql://127.0.0.1:5432/test",
-            "idempotency.jdbi.user", "postgres",
-            "idempotency.jdbi.table", "idempotency_demo",
-            "idempotency.jdbi.create-schema", "true");
+    /**
+     * Settings for the services of a development machine, or for those named by the environment variables the
+     * tests use ({@code IDEMPOTENCY_REDIS_URL}, {@code IDEMPOTENCY_POSTGRES_URL}, a JDBC URL carrying its
+     * credentials); each can be overridden with a system property.
+     */
+    private static final Map<String, String> DEFAULTS = defaults(System.getenv());
+
+    static Map<String, String> defaults(Map<String, String> environment) {
+        Map<String, String> defaults = new TreeMap<>();
+        defaults.put("idempotency.redis.address",
+                environment.getOrDefault("IDEMPOTENCY_REDIS_URL", "redis://127.0.0.1:6379"));
+        defaults.put("idempotency.redis.key-prefix", "idempotency-demo:");
+        String postgres = environment.get("IDEMPOTENCY_POSTGRES_URL");
+        if (postgres == null) {
+            defaults.put("idempotency.jdbi.url", "jdbc:postgresql://127.0.0.1:5432/test");
+            defaults.put("idempotency.jdbi.user", "postgres");
+        } else {
+            defaults.put("idempotency.jdbi.url", postgres);
+        }
+        defaults.put("idempotency.jdbi.table", "idempotency_demo");
+        defaults.put("idempotency.jdbi.create-schema", "true");
+        return Map.copyOf(defaults);
+    }
 
     private DemoStores() {
     }

@@ -120,11 +120,11 @@ public final class RedisScripts {
             """);
 
     /**
-     * Complete. ARGV: the token field, retention (ms), the keep_ms field (the retention), the op field, and
-     * the fields from takeover on ({@code -}, code, {@code --}, payload or {@code -} when not kept). Returns 1
-     * if completed, 0 if not owned.
+     * Complete and fail differ only in the status they write ({@code {status}}, whose byte is {@code {byte}}): a
+     * repeat by the same owner and operation answers 1 again, anything else not in progress or not owned
+     * answers 0.
      */
-    public static final Script COMPLETE = script("complete", """
+    private static final String FINISH = """
             local v = redis.call('GET', key)
             if not v then
               return 0
@@ -134,42 +134,30 @@ public final class RedisScripts {
             if r[1] ~= ARGV[1] then
               return 0
             end
-            if s == 67 and r[6] == ARGV[4] then
+            if s == {byte} and r[6] == ARGV[4] then
               return 1
             end
             if s ~= 80 then
               return 0
             end
-            redis.call('SET', key, 'C' .. r[1] .. field(clock()) .. r[3] .. ARGV[3] .. r[5] .. ARGV[4] .. ARGV[5],
+            redis.call('SET', key, '{status}' .. r[1] .. field(clock()) .. r[3] .. ARGV[3] .. r[5] .. ARGV[4] .. ARGV[5],
               'PX', ARGV[2])
             return 1
-            """);
+            """;
+
+    /**
+     * Complete. ARGV: the token field, retention (ms), the keep_ms field (the retention), the op field, and
+     * the fields from takeover on ({@code -}, code, {@code --}, payload or {@code -} when not kept). Returns 1
+     * if completed, 0 if not owned.
+     */
+    public static final Script COMPLETE = script("complete", finish('C'));
 
     /**
      * Fail. ARGV: the token field, retention (ms), the keep_ms field (the retention), the op field, and the
      * fields from takeover on ({@code --}, error_type, error_message or {@code -}, {@code -}). Returns 1 if
      * recorded, 0 if not owned.
      */
-    public static final Script FAIL = script("fail", """
-            local v = redis.call('GET', key)
-            if not v then
-              return 0
-            end
-            local s = string.byte(v, 1)
-            local r = decode(v, 6)
-            if r[1] ~= ARGV[1] then
-              return 0
-            end
-            if s == 70 and r[6] == ARGV[4] then
-              return 1
-            end
-            if s ~= 80 then
-              return 0
-            end
-            redis.call('SET', key, 'F' .. r[1] .. field(clock()) .. r[3] .. ARGV[3] .. r[5] .. ARGV[4] .. ARGV[5],
-              'PX', ARGV[2])
-            return 1
-            """);
+    public static final Script FAIL = script("fail", finish('F'));
 
     /**
      * Release: replaces the record by a tombstone that keeps only the token, for one lease (at least a
@@ -231,6 +219,10 @@ public final class RedisScripts {
     public static final List<Script> ALL = List.of(ACQUIRE, COMPLETE, FAIL, RELEASE, EXTEND, FIND);
 
     private RedisScripts() {
+    }
+
+    private static String finish(char status) {
+        return FINISH.replace("{status}", String.valueOf(status)).replace("{byte}", String.valueOf((int) status));
     }
 
     private static Script script(String name, String body) {

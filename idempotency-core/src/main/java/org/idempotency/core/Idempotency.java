@@ -45,8 +45,8 @@ public final class Idempotency implements AutoCloseable {
     final Duration lease;
     final Duration retention;
     final Duration renewInterval;
-    final Duration inProgressWait;
-    final Duration pollInterval;
+    final long inProgressWaitNanos;
+    final long pollIntervalNanos;
     final Predicate<Throwable> permanentFailure;
     final int maxResultBytes;
     final boolean failOpen;
@@ -62,8 +62,8 @@ public final class Idempotency implements AutoCloseable {
         this.lease = b.lease;
         this.retention = b.retention;
         this.renewInterval = b.renewInterval != null ? b.renewInterval : b.lease.dividedBy(3);
-        this.inProgressWait = b.inProgressWait;
-        this.pollInterval = b.pollInterval;
+        this.inProgressWaitNanos = b.inProgressWait.toNanos();
+        this.pollIntervalNanos = b.pollInterval.toNanos();
         this.permanentFailure = b.permanentFailure;
         this.maxResultBytes = b.maxResultBytes;
         this.failOpen = b.failOpen;

@@ -160,8 +160,8 @@ public final class IdempotentOperation<T> {
     public Execution<T> begin(String key, @Nullable String requestHash) {
         String storedKey = storedKey(key);
         long start = System.nanoTime();
-        long deadline = start + engine.inProgressWait.toNanos();
-        long pollNanos = engine.pollInterval.toNanos();
+        long deadline = 0;
+        long pollNanos = 0;
         while (true) {
             AcquireResult acquired;
             try {
@@ -173,15 +173,20 @@ public final class IdempotentOperation<T> {
             if (settled != null) {
                 return settled;
             }
-            long now = System.nanoTime();
-            if (now - deadline < 0) {
-                if (sleep(Math.min(pollNanos, deadline - now))) {
-                    pollNanos = Math.min(pollNanos * 2, engine.pollInterval.toNanos() * 10);
+            if (engine.inProgressWaitNanos > 0) {
+                // the wait's bookkeeping starts only when there is something to wait for
+                if (pollNanos == 0) {
+                    deadline = start + engine.inProgressWaitNanos;
+                    pollNanos = engine.pollIntervalNanos;
+                }
+                long now = System.nanoTime();
+                if (now - deadline < 0 && sleep(Math.min(pollNanos, deadline - now))) {
+                    pollNanos = Math.min(pollNanos * 2, engine.pollIntervalNanos * 10);
                     continue;
                 }
             }
             throw inProgress(key, storedKey, ((AcquireResult.Existing) acquired).record(), start,
-                    !engine.inProgressWait.isZero());
+                    engine.inProgressWaitNanos > 0);
         }
     }
 

@@ -14,6 +14,9 @@ module org.idempotency.benchmarks {
     requires java.net.http;
     requires com.zaxxer.hikari;
     requires java.sql;
+    requires java.management;
+    requires jdk.jfr;
+    requires camel.sql;
     requires jmh.core;
 
     opens org.idempotency.benchmarks to com.fasterxml.jackson.databind;

@@ -1,11 +1,16 @@
 package org.idempotency.benchmarks;
 
+import static org.idempotency.benchmarks.BenchData.HASH;
+import static org.idempotency.benchmarks.BenchData.ORDER;
+
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.idempotency.api.IdempotencyInProgressException;
 import org.idempotency.api.ResultCodec;
 import org.idempotency.api.TypeRef;
+import org.idempotency.benchmarks.BenchData.Order;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotentOperation;
 import org.idempotency.core.InMemoryIdempotencyStore;
@@ -24,103 +29,100 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The in-memory store through the whole engine ({@code execute}), next to its raw floor measured in the same
- * run: the same {@link ConcurrentHashMap} operations, with and without encoding the same value with the same
- * codec. One thread.
+ * The in-memory store through the whole engine ({@code execute}) next to its floor, measured in the same run:
+ * the same {@link ConcurrentHashMap} operations plus encoding or decoding the same value with the same codec.
+ * Every thread of a run shares one engine and one map.
+ *
+ * <ul>
+ *   <li>{@code firstCall}: validate, acquire, work, encode, complete; floor: {@code putIfAbsent} of a marker,
+ *       encode, {@code put};</li>
+ *   <li>{@code replay}: acquire finds the completed record, hash check, decode; floor: {@code get}, decode;</li>
+ *   <li>{@code contention}: {@value BenchData#CALLS_PER_CONTENDED_KEY} consecutive calls share a key (see
+ *       {@link BenchData#CALLS_PER_CONTENDED_KEY}): one runs the work, the others replay it or, while it runs,
+ *       get the in-progress answer; floor: {@code putIfAbsent}, then encode and {@code put} for the winner,
+ *       {@code get} and decode (or see the marker) for the others.</li>
+ * </ul>
+ *
+ * <p>Each iteration starts from an empty store and an empty map, so that memory stays flat.
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
-@State(Scope.Thread)
+@Fork(value = 1, jvmArgsAppend = {"-Xms4g", "-Xmx4g", "-XX:+AlwaysPreTouch"})
+@State(Scope.Benchmark)
 public class InMemoryBenchmark {
 
-    /** A typical small result. */
-    public record Order(String id, String customer, long amountCents, List<String> items) {
-    }
+    private static final Object IN_PROGRESS = new Object();
 
-    private static final int KEYS_PER_STORE = 200_000;
-    private static final Order ORDER = new Order("ord-1", "cust-42", 1999, List.of("book", "pen"));
-    private static final String HASH = "5d41402abc4b2a76b9719d911017c592ae4f1a5b0c4c6f5c7e2b1f9a3c2d1e0f";
-
+    private final AtomicLong sequence = new AtomicLong();
+    private final ResultCodec.Typed<Order> codec = JacksonResultCodec.create().forType(TypeRef.of(Order.class));
     private Idempotency idempotency;
     private IdempotentOperation<Order> operation;
-    private ResultCodec.Typed<Order> codec;
-    private ConcurrentHashMap<String, Object> rawMap;
-    private String[] keys;
-    private int next;
+    private ConcurrentHashMap<String, Object> floorMap;
 
-    @Setup(Level.Trial)
-    public void setUp() {
-        keys = new String[KEYS_PER_STORE];
-        for (int i = 0; i < keys.length; i++) {
-            keys[i] = "key-" + i;
-        }
-        codec = JacksonResultCodec.create().forType(TypeRef.of(Order.class));
-        freshStores();
-        operation.execute("replayed", HASH, () -> ORDER);
-        rawMap.put("raw:replayed", codec.encode(ORDER));
-    }
-
-    /** Starts from empty maps every so many first calls, so memory stays flat; the cost is amortised. */
-    private void freshStores() {
-        if (idempotency != null) {
-            idempotency.close();
-        }
+    @Setup(Level.Iteration)
+    public void freshStores() {
+        tearDown();
         idempotency = Idempotency.builder(InMemoryIdempotencyStore.create())
                 .purgeInterval(Duration.ZERO)
                 .build();
         operation = idempotency.operation("bench", Order.class);
         operation.execute("replayed", HASH, () -> ORDER);
-        rawMap = new ConcurrentHashMap<>();
-        rawMap.put("raw:replayed", codec.encode(ORDER));
-        next = 0;
+        floorMap = new ConcurrentHashMap<>();
+        floorMap.put("replayed", codec.encode(ORDER));
+    }
+
+    @TearDown(Level.Iteration)
+    public void tearDown() {
+        if (idempotency != null) {
+            idempotency.close();
+            idempotency = null;
+        }
     }
 
     private String nextKey() {
-        if (next == keys.length) {
-            freshStores();
-        }
-        return keys[next++];
+        return "k" + sequence.getAndIncrement();
     }
 
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        idempotency.close();
-    }
-
-    /** A replay through the engine: validate, acquire (finds the completed record), check the hash, decode. */
     @Benchmark
-    public Order executeReplay() {
-        return operation.execute("replayed", HASH, () -> ORDER);
-    }
-
-    /** A first call through the engine: validate, acquire, renewal scheduled and cancelled, encode, complete. */
-    @Benchmark
-    public Order executeFirstCall() {
+    public Order firstCall() {
         return operation.execute(nextKey(), HASH, () -> ORDER);
     }
 
-    /** The floor of a first call: {@code putIfAbsent} then {@code put}. */
     @Benchmark
-    public Object rawPutIfAbsentThenPut() {
+    public Object firstCallFloor() {
         String key = nextKey();
-        rawMap.putIfAbsent(key, Boolean.TRUE);
-        return rawMap.put(key, ORDER);
+        floorMap.putIfAbsent(key, IN_PROGRESS);
+        return floorMap.put(key, codec.encode(ORDER));
     }
 
-    /** The floor of a first call with the same codec work: {@code putIfAbsent}, encode, {@code put}. */
     @Benchmark
-    public Object rawPutIfAbsentEncodePut() {
-        String key = nextKey();
-        rawMap.putIfAbsent(key, Boolean.TRUE);
-        return rawMap.put(key, codec.encode(ORDER));
+    public Order replay() {
+        return operation.execute("replayed", HASH, () -> ORDER);
     }
 
-    /** The floor of a replay: {@code get} then decode. */
     @Benchmark
-    public Order rawGetDecode() {
-        return codec.decode((byte[]) rawMap.get("raw:replayed"));
+    public Order replayFloor() {
+        return codec.decode((byte[]) floorMap.get("replayed"));
+    }
+
+    @Benchmark
+    public Order contention() {
+        try {
+            return operation.execute(BenchData.contendedKey("", sequence.getAndIncrement()), HASH, () -> ORDER);
+        } catch (IdempotencyInProgressException e) {
+            return null;
+        }
+    }
+
+    @Benchmark
+    public Object contentionFloor() {
+        String key = BenchData.contendedKey("", sequence.getAndIncrement());
+        Object found = floorMap.putIfAbsent(key, IN_PROGRESS);
+        if (found == null) {
+            return floorMap.put(key, codec.encode(ORDER));
+        }
+        return found instanceof byte[] bytes ? codec.decode(bytes) : null;
     }
 }

@@ -1,0 +1,314 @@
+package org.idempotency.benchmarks;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.util.Statistics;
+
+/**
+ * Runs every store benchmark ({@link InMemoryBenchmark}, {@link RedisBenchmark}, {@link PostgresBenchmark}) with
+ * 1 and 8 threads, then the allocation run (JMH's GC profiler), and writes one Markdown report: for each case,
+ * ours next to its floor (and the seed design's flow or Camel's repository where they overlap), with ops/s,
+ * p50 and p99 latency and the throughput ratio to the floor. The report is printed and written to a file.
+ *
+ * <pre>
+ * java -cp benchmarks.jar org.idempotency.benchmarks.BenchmarkReport [options]
+ *   --out FILE            where the report goes (default benchmark-report.md)
+ *   --threads 1,8         thread counts
+ *   --include REGEX       which benchmarks (matched against Class.method), default all of the three stores
+ *   --warmup N --iterations N --seconds N   per benchmark: warm-up and measured iterations, seconds each
+ *   --pg-synchronous-commit on|off           PostgreSQL's synchronous_commit for the run (default off)
+ *   --no-allocation       skip the allocation run
+ * </pre>
+ *
+ * <p>Each benchmark runs twice per thread count: in JMH's throughput mode, for the ops/s of all threads together,
+ * and in its sample-time mode, for the p50 and p99 latency of one call. Their means differ: timing single calls
+ * of a fraction of a microsecond costs time of its own, and a rare long pause (a garbage collection) weighs
+ * more in a sampled mean.
+ */
+public final class BenchmarkReport {
+
+    private static final String ALL = "\\.(InMemoryBenchmark|RedisBenchmark|PostgresBenchmark)"
+            + "\\.(firstCall|replay|contention|transactional|claim)\\w*$";
+    private static final String ALLOCATION = "\\.(InMemoryBenchmark|RedisBenchmark)\\.(firstCall|replay)\\w*$";
+
+    /** The cases in report order, with the variant every other variant of the case is compared with. */
+    private static final Map<String, String> CASES = new LinkedHashMap<>();
+
+    static {
+        CASES.put("firstCall", "first call (claim, work, complete)");
+        CASES.put("replay", "replay of a completed key");
+        CASES.put("contention", "8 calls per key, arriving together");
+        CASES.put("transactional", "transactional completion, work inserts 1 row");
+        CASES.put("claimNew", "claim a new message id (vs Camel)");
+        CASES.put("claimDuplicate", "claim an id already claimed (vs Camel)");
+        CASES.put("claimContended", "8 claims per id, arriving together (vs Camel)");
+    }
+
+    /** What each floor does, by store and case. */
+    private static final Map<String, String> FLOORS = Map.of(
+            "InMemory.firstCall", "putIfAbsent, encode, put",
+            "InMemory.replay", "get, decode",
+            "InMemory.contention", "putIfAbsent, then encode and put, or decode",
+            "Redis.firstCall", "SET NX PX, SET XX PX",
+            "Redis.replay", "GET",
+            "Redis.contention", "SET NX PX, then SET XX PX or GET",
+            "Postgres.firstCall", "INSERT ON CONFLICT DO NOTHING, UPDATE",
+            "Postgres.replay", "SELECT by primary key",
+            "Postgres.contention", "INSERT ON CONFLICT DO NOTHING, then UPDATE or SELECT",
+            "Postgres.transactional", "the insert in its own transaction");
+
+    private BenchmarkReport() {
+    }
+
+    public static void main(String[] args) throws RunnerException, IOException {
+        Path out = Path.of("benchmark-report.md");
+        List<Integer> threadCounts = List.of(1, 8);
+        String include = ALL;
+        int warmup = 3;
+        int iterations = 5;
+        int seconds = 1;
+        String synchronousCommit = "off";
+        boolean allocation = true;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            switch (arg) {
+                case "--out" -> out = Path.of(value(args, ++i, arg));
+                case "--threads" -> threadCounts = parseThreads(value(args, ++i, arg));
+                case "--include" -> include = value(args, ++i, arg);
+                case "--warmup" -> warmup = positive(value(args, ++i, arg), arg, 0);
+                case "--iterations" -> iterations = positive(value(args, ++i, arg), arg, 1);
+                case "--seconds" -> seconds = positive(value(args, ++i, arg), arg, 1);
+                case "--pg-synchronous-commit" -> synchronousCommit = value(args, ++i, arg);
+                case "--no-allocation" -> allocation = false;
+                default -> throw new IllegalArgumentException("unknown option " + arg
+                        + "; options: --out, --threads, --include, --warmup, --iterations, --seconds,"
+                        + " --pg-synchronous-commit, --no-allocation");
+            }
+        }
+        if (!synchronousCommit.equals("on") && !synchronousCommit.equals("off")) {
+            throw new IllegalArgumentException("--pg-synchronous-commit is on or off, was " + synchronousCommit);
+        }
+
+        String loadBefore = loadAverage();
+        Instant started = Instant.now();
+        List<Row> rows = new ArrayList<>();
+        for (int threads : threadCounts) {
+            ChainedOptionsBuilder options = options(include, threads, warmup, iterations, seconds)
+                    .mode(Mode.Throughput)
+                    .mode(Mode.SampleTime)
+                    .param("synchronousCommit", synchronousCommit);
+            Map<String, RunResult> throughput = new HashMap<>();
+            List<RunResult> samples = new ArrayList<>();
+            for (RunResult result : new Runner(options.build()).run()) {
+                if (result.getParams().getMode() == Mode.Throughput) {
+                    throughput.put(Row.shortName(result), result);
+                } else {
+                    samples.add(result);
+                }
+            }
+            for (RunResult sample : samples) {
+                RunResult ops = throughput.get(Row.shortName(sample));
+                if (ops != null) {
+                    rows.add(Row.of(ops, sample, threads));
+                }
+            }
+        }
+        Map<String, Double> allocated = new TreeMap<>();
+        if (allocation) {
+            Collection<RunResult> results = new Runner(options(ALLOCATION, 1, warmup, iterations, seconds)
+                    .addProfiler(GCProfiler.class)
+                    .build()).run();
+            for (RunResult result : results) {
+                result.getSecondaryResults().forEach((label, secondary) -> {
+                    if (label.endsWith("gc.alloc.rate.norm")) {
+                        allocated.put(Row.shortName(result), secondary.getScore());
+                    }
+                });
+            }
+        }
+        String report = render(rows, allocated, started, loadBefore, loadAverage(), threadCounts, warmup,
+                iterations, seconds, synchronousCommit);
+        Files.writeString(out, report, StandardCharsets.UTF_8);
+        System.out.println();
+        System.out.println(report);
+        System.out.println("Written to " + out.toAbsolutePath());
+    }
+
+    private static ChainedOptionsBuilder options(String include, int threads, int warmup, int iterations,
+            int seconds) {
+        return new OptionsBuilder()
+                .include(include)
+                .threads(threads)
+                .warmupIterations(warmup)
+                .warmupTime(TimeValue.seconds(seconds))
+                .measurementIterations(iterations)
+                .measurementTime(TimeValue.seconds(seconds))
+                .forks(1)
+                .shouldFailOnError(true);
+    }
+
+    /** One benchmark at one thread count: its throughput run and its sample-time run. */
+    record Row(String store, String scenario, String variant, int threads, double opsPerSecond,
+            double opsError, double p50Micros, double p99Micros) {
+
+        static Row of(RunResult throughput, RunResult sample, int threads) {
+            String name = shortName(throughput);
+            String store = name.substring(0, name.indexOf('.')).replace("Benchmark", "");
+            String method = name.substring(name.indexOf('.') + 1);
+            String variant = "ours";
+            for (String suffix : List.of("Floor", "Seed", "Camel")) {
+                if (method.endsWith(suffix)) {
+                    variant = suffix.toLowerCase(Locale.ROOT);
+                    method = method.substring(0, method.length() - suffix.length());
+                }
+            }
+            // throughput is in operations per time unit, samples in time units per operation
+            double unitsPerSecond = (double) TimeUnit.SECONDS.toNanos(1)
+                    / throughput.getParams().getTimeUnit().toNanos(1);
+            double microsPerUnit = sample.getParams().getTimeUnit().toNanos(1) / 1000.0;
+            Statistics stats = sample.getPrimaryResult().getStatistics();
+            return new Row(store, method, variant, threads,
+                    throughput.getPrimaryResult().getScore() * unitsPerSecond,
+                    throughput.getPrimaryResult().getScoreError() * unitsPerSecond,
+                    stats.getPercentile(50) * microsPerUnit, stats.getPercentile(99) * microsPerUnit);
+        }
+
+        static String shortName(RunResult result) {
+            String full = result.getParams().getBenchmark();
+            String[] parts = full.split("\\.");
+            return parts[parts.length - 2] + "." + parts[parts.length - 1];
+        }
+    }
+
+    private static String render(List<Row> rows, Map<String, Double> allocated, Instant started,
+            String loadBefore, String loadAfter, List<Integer> threadCounts, int warmup, int iterations,
+            int seconds, String synchronousCommit) {
+        StringBuilder md = new StringBuilder();
+        md.append("Measured ").append(started.truncatedTo(ChronoUnit.MINUTES))
+                .append(" on ").append(Runtime.getRuntime().availableProcessors()).append(" cores (")
+                .append(System.getProperty("java.vm.name")).append(' ').append(System.getProperty("java.version"))
+                .append("), load average ").append(loadBefore).append(" before and ").append(loadAfter)
+                .append(" after; per benchmark ").append(warmup).append(" warm-up and ").append(iterations)
+                .append(" measured iterations of ").append(seconds)
+                .append(" s, one fork, in throughput and in sample-time mode, threads ")
+                .append(threadCounts).append("; PostgreSQL synchronous_commit=").append(synchronousCommit)
+                .append(".\n\n");
+        md.append("| store | case | threads | variant | ops/s | p50 (µs) | p99 (µs) | ratio to floor |\n");
+        md.append("|---|---|---|---|---|---|---|---|\n");
+        for (String store : List.of("InMemory", "Redis", "Postgres")) {
+            for (Map.Entry<String, String> scenario : CASES.entrySet()) {
+                for (int threads : threadCounts) {
+                    List<Row> group = rows.stream().filter(r -> r.store().equals(store)
+                            && r.scenario().equals(scenario.getKey()) && r.threads() == threads).toList();
+                    if (group.isEmpty()) {
+                        continue;
+                    }
+                    boolean peer = scenario.getKey().startsWith("claim");
+                    String reference = peer ? "camel" : "floor";
+                    Row base = group.stream().filter(r -> r.variant().equals(reference)).findFirst().orElse(null);
+                    for (String variant : List.of("ours", "seed", "floor", "camel")) {
+                        for (Row row : group) {
+                            if (!row.variant().equals(variant)) {
+                                continue;
+                            }
+                            md.append("| ").append(storeName(store)).append(" | ").append(scenario.getValue())
+                                    .append(" | ").append(threads).append(" | ").append(variantName(variant, store, scenario.getKey()))
+                                    .append(" | ").append(String.format(Locale.ROOT, "%,.0f", row.opsPerSecond()))
+                                    .append(Double.isNaN(row.opsError()) ? "" : String.format(Locale.ROOT,
+                                            " ± %,.0f", row.opsError()))
+                                    .append(" | ").append(micros(row.p50Micros()))
+                                    .append(" | ").append(micros(row.p99Micros()))
+                                    .append(" | ").append(base == null ? "" : String.format(Locale.ROOT, "%.2f",
+                                            row.opsPerSecond() / base.opsPerSecond()))
+                                    .append(" |\n");
+                        }
+                    }
+                }
+            }
+        }
+        md.append("\nRatio: the row's ops/s over the floor's (over Camel's for the \"vs Camel\" cases);"
+                + " above 1 is faster. ops/s: all threads together, from the throughput run (± its 99.9 % confidence"
+                + " half-width); p50 and p99: from the sample-time run, per call.\n");
+        if (!allocated.isEmpty()) {
+            md.append("\n| benchmark (1 thread) | bytes allocated per call |\n|---|---|\n");
+            allocated.forEach((name, bytes) -> md.append("| `").append(name).append("` | ")
+                    .append(String.format(Locale.ROOT, "%,.0f", bytes)).append(" |\n"));
+        }
+        return md.toString();
+    }
+
+    private static String storeName(String store) {
+        return switch (store) {
+            case "InMemory" -> "in-memory";
+            case "Postgres" -> "PostgreSQL";
+            default -> store;
+        };
+    }
+
+    private static String variantName(String variant, String store, String scenario) {
+        return switch (variant) {
+            case "ours" -> "**ours**";
+            case "seed" -> "seed design (GET, SET NX, SET)";
+            case "camel" -> "Camel JdbcMessageIdRepository";
+            default -> "floor (" + FLOORS.get(store + "." + scenario) + ")";
+        };
+    }
+
+    private static String micros(double value) {
+        return String.format(Locale.ROOT, value < 10 ? "%.2f" : value < 100 ? "%.1f" : "%,.0f", value);
+    }
+
+    private static String loadAverage() {
+        double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return load < 0 ? "unknown" : String.format(Locale.ROOT, "%.2f", load);
+    }
+
+    private static String value(String[] args, int index, String option) {
+        if (index >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[index];
+    }
+
+    private static int positive(String value, String option, int min) {
+        try {
+            int parsed = Integer.parseInt(value);
+            if (parsed < min) {
+                throw new IllegalArgumentException(option + " must be at least " + min + ", was " + value);
+            }
+            return parsed;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " must be a whole number, was " + value, e);
+        }
+    }
+
+    private static List<Integer> parseThreads(String value) {
+        List<Integer> counts = new ArrayList<>();
+        for (String part : value.split(",")) {
+            counts.add(positive(part.trim(), "--threads", 1));
+        }
+        return List.copyOf(counts);
+    }
+}

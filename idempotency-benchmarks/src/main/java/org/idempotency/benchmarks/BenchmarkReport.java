@@ -53,7 +53,7 @@ public final class BenchmarkReport {
             + "\\.(firstCall|replay|contention|transactional|claim)\\w*$";
     private static final String ALLOCATION = "\\.(InMemoryBenchmark|RedisBenchmark)\\.(firstCall|replay)\\w*$";
 
-    /** The cases in report order, with the variant every other variant of the case is compared with. */
+    /** The cases in report order, with how the report names them. */
     private static final Map<String, String> CASES = new LinkedHashMap<>();
 
     static {

@@ -1,48 +1,75 @@
 package org.idempotency.testkit;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.StoredFailure;
 import org.idempotency.api.StoredResult;
+import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
 import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.api.spi.OwnedKey;
+import org.idempotency.api.spi.PurgeableIdempotencyStore;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Wraps a store and makes chosen operations fail or slow down, so error paths (fail closed, fail open, a
- * lost completion, a renewal that cannot reach the store) can be tested without breaking a real service.
- * It also counts calls per operation, to check that bad input never reaches the store.
+ * lost completion, a renewal that cannot reach the store, a purge that takes longer than a lease) can be tested
+ * without breaking a real service. It also counts calls per operation, to check that bad input never reaches
+ * the store.
  *
  * <pre>{@code
  * FaultInjectingStore store = FaultInjectingStore.wrap(InMemoryIdempotencyStore.create());
  * store.failNext(Operation.COMPLETE, 1);      // the next completion throws IdempotencyStoreException
  * store.failAlways(Operation.EXTEND);         // renewals never reach the store
  * store.delay(Operation.ACQUIRE, Duration.ofMillis(50));
+ * store.delay(Operation.EXTEND, Duration.ofSeconds(5), key -> key.endsWith(":slow")); // one key only
  * store.heal();
  * }</pre>
  *
+ * <p>The wrapper offers every optional ability of the SPI ({@link PurgeableIdempotencyStore},
+ * {@link BatchAcquiringIdempotencyStore}, {@link BatchExtendingIdempotencyStore}): it passes each call to the
+ * wrapped store's own implementation when it has one, and otherwise performs a batch key by key through the
+ * single-key methods (the same outcomes, one call per key) and purges nothing. A delay or a fault of a batch
+ * operation applies once per batch; the single-key operations it falls back to are not delayed again.
+ *
  * <p>Thread-safe.
  */
-public final class FaultInjectingStore implements IdempotencyStore {
+public final class FaultInjectingStore
+        implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore, BatchExtendingIdempotencyStore {
 
     /** The store operations that can be made to fail or be delayed. */
     public enum Operation {
-        ACQUIRE, COMPLETE, FAIL, RELEASE, EXTEND, FIND
+        ACQUIRE, COMPLETE, FAIL, RELEASE, EXTEND, FIND,
+        /** {@link BatchAcquiringIdempotencyStore#acquireAll}. */
+        ACQUIRE_ALL,
+        /** {@link BatchExtendingIdempotencyStore#extendAll}. */
+        EXTEND_ALL,
+        /** {@link PurgeableIdempotencyStore#purgeExpired}. */
+        PURGE
+    }
+
+    private record Delay(Duration duration, Predicate<String> keys) {
     }
 
     private final IdempotencyStore delegate;
     private final Map<Operation, AtomicInteger> failuresLeft = new EnumMap<>(Operation.class);
     private final Map<Operation, AtomicLong> calls = new EnumMap<>(Operation.class);
-    private final Map<Operation, Duration> delays = new ConcurrentHashMap<>();
+    private final Map<Operation, Delay> delays = new ConcurrentHashMap<>();
     private volatile Supplier<? extends RuntimeException> fault =
             () -> new IdempotencyStoreException("Injected store fault", null, null);
 
@@ -76,7 +103,20 @@ public final class FaultInjectingStore implements IdempotencyStore {
 
     /** Each call of the operation waits this long before reaching the store. */
     public FaultInjectingStore delay(Operation operation, Duration delay) {
-        delays.put(operation, Objects.requireNonNull(delay, "delay"));
+        return delay(operation, delay, key -> true);
+    }
+
+    /**
+     * Each call of the operation for a key that {@code keys} accepts waits this long before reaching the store
+     * (a slow shard, a slow row). A batch call waits if any of its keys is accepted; a purge has no key and
+     * waits whatever the predicate.
+     */
+    public FaultInjectingStore delay(Operation operation, Duration delay, Predicate<String> keys) {
+        Objects.requireNonNull(delay, "delay");
+        if (delay.isNegative()) {
+            throw new IllegalArgumentException("a delay must not be negative, was " + delay);
+        }
+        delays.put(operation, new Delay(delay, Objects.requireNonNull(keys, "keys")));
         return this;
     }
 
@@ -112,15 +152,15 @@ public final class FaultInjectingStore implements IdempotencyStore {
         return delegate;
     }
 
-    private void before(Operation operation) {
+    private void before(Operation operation, @Nullable String key) {
+        before(operation, key == null ? List.of() : List.of(key), key == null);
+    }
+
+    private void before(Operation operation, List<String> keys, boolean keyless) {
         calls.get(operation).incrementAndGet();
-        Duration delay = delays.get(operation);
-        if (delay != null) {
-            try {
-                Thread.sleep(delay.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        Delay delay = delays.get(operation);
+        if (delay != null && (keyless || keys.stream().anyMatch(delay.keys()))) {
+            sleep(delay.duration());
         }
         AtomicInteger left = failuresLeft.get(operation);
         if (left.getAndUpdate(n -> n == Integer.MAX_VALUE || n == 0 ? n : n - 1) > 0) {
@@ -128,39 +168,98 @@ public final class FaultInjectingStore implements IdempotencyStore {
         }
     }
 
+    private static void sleep(Duration delay) {
+        long deadline = System.nanoTime() + delay.toNanos();
+        boolean interrupted = false;
+        try {
+            long left;
+            while ((left = deadline - System.nanoTime()) > 0) {
+                try {
+                    Thread.sleep(left / 1_000_000, (int) (left % 1_000_000));
+                } catch (InterruptedException e) {
+                    interrupted = true; // a slow store does not answer sooner because its caller was interrupted
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
-        before(Operation.ACQUIRE);
+        before(Operation.ACQUIRE, key);
         return delegate.acquire(key, requestHash, lease);
     }
 
     @Override
     public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
-        before(Operation.COMPLETE);
+        before(Operation.COMPLETE, key);
         return delegate.complete(key, fencingToken, result, retention);
     }
 
     @Override
     public boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention) {
-        before(Operation.FAIL);
+        before(Operation.FAIL, key);
         return delegate.fail(key, fencingToken, failure, retention);
     }
 
     @Override
     public boolean release(String key, long fencingToken) {
-        before(Operation.RELEASE);
+        before(Operation.RELEASE, key);
         return delegate.release(key, fencingToken);
     }
 
     @Override
     public boolean extend(String key, long fencingToken, Duration lease) {
-        before(Operation.EXTEND);
+        before(Operation.EXTEND, key);
         return delegate.extend(key, fencingToken, lease);
     }
 
     @Override
     public Optional<IdempotencyRecord> find(String key) {
-        before(Operation.FIND);
+        before(Operation.FIND, key);
         return delegate.find(key);
+    }
+
+    @Override
+    public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
+        before(Operation.ACQUIRE_ALL, requests.stream().map(AcquireRequest::key).toList(), false);
+        if (delegate instanceof BatchAcquiringIdempotencyStore batch) {
+            return batch.acquireAll(requests, lease);
+        }
+        requireDistinct(requests.stream().map(AcquireRequest::key).toList(), "acquireAll");
+        List<AcquireResult> results = new ArrayList<>(requests.size());
+        for (AcquireRequest request : requests) {
+            results.add(delegate.acquire(request.key(), request.requestHash(), lease));
+        }
+        return results;
+    }
+
+    @Override
+    public List<Boolean> extendAll(List<OwnedKey> keys, Duration lease) {
+        before(Operation.EXTEND_ALL, keys.stream().map(OwnedKey::key).toList(), false);
+        if (delegate instanceof BatchExtendingIdempotencyStore batch) {
+            return batch.extendAll(keys, lease);
+        }
+        requireDistinct(keys.stream().map(OwnedKey::key).toList(), "extendAll");
+        List<Boolean> results = new ArrayList<>(keys.size());
+        for (OwnedKey owned : keys) {
+            results.add(delegate.extend(owned.key(), owned.fencingToken(), lease));
+        }
+        return results;
+    }
+
+    @Override
+    public long purgeExpired() {
+        before(Operation.PURGE, null);
+        return delegate instanceof PurgeableIdempotencyStore purgeable ? purgeable.purgeExpired() : 0;
+    }
+
+    private static void requireDistinct(List<String> keys, String operation) {
+        if (new HashSet<>(keys).size() != keys.size()) {
+            throw new IllegalArgumentException(operation + " needs distinct keys; a key appears twice");
+        }
     }
 }

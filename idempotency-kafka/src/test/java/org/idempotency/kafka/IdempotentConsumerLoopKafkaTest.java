@@ -454,7 +454,7 @@ class IdempotentConsumerLoopKafkaTest {
     }
 
     @Test
-    @DisplayName("the README example processes each message once and closes")
+    @DisplayName("the guide's example processes each message once and closes")
     void readmeExample() throws Exception {
         String topic = broker.createTopic("orders", 2);
         String group = KafkaTestBroker.group("ship-orders");
@@ -489,13 +489,13 @@ class IdempotentConsumerLoopKafkaTest {
         assertThat(readme()).contains(snippet("loop"));
     }
 
-    /** What the README's example calls. */
+    /** What the guide's example calls. */
     interface Shipping {
         void ship(String order);
     }
 
     static String readme() throws IOException {
-        return Files.readString(Path.of("..", "README.md"));
+        return Files.readString(Path.of("..", "docs", "kafka.md"));
     }
 
     /** The tagged region of this file, with the indentation of its first line removed from every line. */

@@ -28,11 +28,11 @@ import org.idempotency.core.JsonFingerprint;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-/** The README's servlet snippet is this code: it compiles and serves here, and the README shows it verbatim. */
+/** The guide's servlet snippet is this code: it compiles and serves here, and the guide shows it verbatim. */
 class ReadmeSnippetTest {
 
     @Test
-    @DisplayName("the README's filter set-up requires keys on /payments and replays with ETag")
+    @DisplayName("the guide's filter set-up requires keys on /payments and replays with ETag")
     void readmeSnippet() throws Exception {
         IdempotencyStore store = InMemoryIdempotencyStore.create();
         AtomicInteger payments = new AtomicInteger();
@@ -86,7 +86,7 @@ class ReadmeSnippetTest {
             server.stop();
             idempotency.close();
         }
-        assertThat(Files.readString(Path.of("..", "README.md"))).contains(snippet());
+        assertThat(Files.readString(Path.of("..", "docs", "servlet.md"))).contains(snippet());
     }
 
     private static HttpResponse<String> send(HttpRequest.Builder request, String body)

@@ -15,17 +15,17 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The README's section on this module shows this code verbatim; here it runs, in a schema of its own (the
- * pool's search path), so that the names in the README are the real ones.
+ * The guide's section on this module shows this code verbatim; here it runs, in a schema of its own (the
+ * pool's search path), so that the names in the guide are the real ones.
  */
 class ReadmeJdbiTest {
 
-    /** The README's result type. */
+    /** The guide's result type. */
     public record Order(long id, String customer, long amountCents) {
     }
 
     @Test
-    @DisplayName("the README's setup and transactional completion work as shown, and the README shows them")
+    @DisplayName("the guide's setup and transactional completion work as shown, and the guide shows them")
     void readme() throws IOException {
         PostgresDatabase database = PostgresDatabase.get();
         String schema = PostgresDatabase.uniqueTableName("readme");
@@ -83,7 +83,7 @@ class ReadmeJdbiTest {
             database.admin().useHandle(h -> h.execute("DROP SCHEMA " + schema + " CASCADE"));
         }
 
-        String readme = Files.readString(Path.of("..", "README.md"));
+        String readme = Files.readString(Path.of("..", "docs", "sql.md"));
         assertThat(readme).contains(snippet("jdbi-setup")).contains(snippet("jdbi-transactional"));
     }
 

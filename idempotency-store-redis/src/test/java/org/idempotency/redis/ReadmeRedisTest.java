@@ -20,7 +20,7 @@ import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
 
-/** The README's Redis section shows this code and these settings verbatim, and they work. */
+/** The guide's Redis section shows this code and these settings verbatim, and they work. */
 class ReadmeRedisTest {
 
     record Receipt(String id, long amountCents) {
@@ -35,7 +35,7 @@ class ReadmeRedisTest {
     }
 
     @Test
-    @DisplayName("the README's explicit wiring runs the work once over Redis")
+    @DisplayName("the guide's explicit wiring runs the work once over Redis")
     void explicitWiring() throws IOException {
         Config config = TestRedis.config();
         Payments payments = new Payments();
@@ -69,7 +69,7 @@ class ReadmeRedisTest {
     }
 
     @Test
-    @DisplayName("the README's settings build a Redis store through discovery")
+    @DisplayName("the guide's settings build a Redis store through discovery")
     void settings() throws Exception {
         String block = readme().split("```properties\n", 2)[1].split("```", 2)[0];
         Properties properties = new Properties();
@@ -85,7 +85,7 @@ class ReadmeRedisTest {
     }
 
     private static String readme() throws IOException {
-        return Files.readString(Path.of("..", "README.md"));
+        return Files.readString(Path.of("..", "docs", "redis.md"));
     }
 
     /** The tagged region of this file, with the indentation of its first line removed from every line. */

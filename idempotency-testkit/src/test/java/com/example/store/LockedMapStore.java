@@ -15,7 +15,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A store as a third party would write one against the SPI alone: one lock around a map, the system clock.
- * It shows what the contract kit asks of a store; the README's "implement your own store" guide uses it.
+ * It shows what the contract kit asks of a store; the guide's "implement your own store" guide uses it.
  */
 public final class LockedMapStore implements IdempotencyStore {
 

@@ -7,12 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** The README's "implement your own store" guide shows these test classes verbatim. */
+/** The guide's "implement your own store" guide shows these test classes verbatim. */
 class ReadmeGuideTest {
 
     @Test
     void readmeShowsTheContractTestsOfTheExampleStore() throws IOException {
-        String readme = Files.readString(Path.of("..", "README.md"));
+        String readme = Files.readString(Path.of("..", "docs", "testkit.md"));
 
         assertThat(readme).contains(tagged("LockedMapStoreContractTest.java", "store-contract"));
         assertThat(readme).contains(tagged("LockedMapStoreExecutionTest.java", "execution-contract"));

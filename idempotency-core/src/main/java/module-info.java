@@ -5,6 +5,8 @@
 module org.idempotency.core {
     requires transitive org.idempotency.api;
     requires transitive com.fasterxml.jackson.databind;
+    requires com.fasterxml.jackson.datatype.jsr310;
+    requires com.fasterxml.jackson.datatype.jdk8;
     requires org.slf4j;
     requires static transitive org.jspecify;
 

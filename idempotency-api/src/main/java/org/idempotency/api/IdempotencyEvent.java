@@ -13,7 +13,9 @@ import org.jspecify.annotations.Nullable;
  * @param fencingToken the fencing token involved, or 0 when there is none (replays, conflicts)
  * @param elapsed time since the execution started (for renewals: since the work started)
  * @param error the exception involved, for {@link Type#STORE_ERROR}, {@link Type#FAILURE_RECORDED},
- *     {@link Type#RELEASED} and {@link Type#UNPROTECTED}; otherwise {@code null}
+ *     {@link Type#RELEASED} (what the work threw, if it threw), {@link Type#UNPROTECTED},
+ *     {@link Type#LEASE_LOST}, {@link Type#LEAKED} (when the lease ran out) and {@link Type#RESULT_NOT_KEPT}
+ *     (why it was not kept); otherwise {@code null}
  */
 public record IdempotencyEvent(Type type, String operation, String key, long fencingToken, Duration elapsed,
         @Nullable Throwable error) {
@@ -49,8 +51,19 @@ public record IdempotencyEvent(Type type, String operation, String key, long fen
         RELEASED,
         /** The background renewal extended the lease. */
         LEASE_RENEWED,
-        /** The fencing token no longer matched: another execution took the record over. */
+        /**
+         * The execution no longer owns its key, or can no longer be sure it does: a finishing call or a renewal
+         * was refused because the fencing token is no longer current (another execution took the record over,
+         * or it expired), or no renewal could be confirmed before the lease ended. The error is an
+         * {@link IdempotencyLeaseLostException}.
+         */
         LEASE_LOST,
+        /**
+         * An owned execution was never finished by its caller: it stayed open past the engine's maximum execution
+         * time (its lease is no longer renewed; the error is an {@link IdempotencyLeaseLostException}), or it was
+         * garbage-collected unfinished (its key was released).
+         */
+        LEAKED,
         /** The store failed. */
         STORE_ERROR,
         /** The store failed and, as configured (fail open), the work ran without protection. */

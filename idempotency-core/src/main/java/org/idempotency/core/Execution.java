@@ -1,9 +1,11 @@
 package org.idempotency.core;
 
+import java.lang.ref.Cleaner;
+import java.time.Duration;
 import java.util.Objects;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import org.idempotency.api.IdempotencyEvent;
+import org.idempotency.api.IdempotencyLeaseLostException;
+import org.idempotency.api.IdempotencyResultNotKeptException;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.StoredFailure;
 import org.idempotency.api.StoredResult;
@@ -30,67 +32,73 @@ import org.jspecify.annotations.Nullable;
  * <p>An execution may also be <em>unprotected</em>: the store failed and the engine is configured to fail
  * open. It is owned, and finishing it does nothing.
  *
- * <p>Finishing is thread-safe and happens once; later finishing calls throw {@link IllegalStateException}.
+ * <p><b>The lease.</b> While an owned execution is open, the engine renews its lease in the background (the
+ * renewal budget is on {@link Idempotency}). If it is lost anyway (a takeover after the store was unreachable
+ * for most of a lease, a stalled process), {@link #isLeaseLost()} turns true and {@link #onLeaseLost}
+ * callbacks run: long work checks it between steps ({@link #checkLease()}) and stops, because another caller
+ * may now run the same work.
+ *
+ * <p><b>Always finish.</b> Every owned execution must end with one of the finishing calls, in a
+ * {@code finally} block or with try-with-resources. One left open is bounded: past the engine's
+ * {@link Idempotency.Builder#maxExecutionTime maximum execution time} it is no longer renewed (its key frees
+ * itself one lease later), and one that is garbage-collected unfinished has its key released; both are reported
+ * as {@code LEAKED} events and WARN lines.
+ *
+ * <p>Thread-safe. Finishing happens once; later finishing calls throw {@link IllegalStateException}.
  *
  * @param <T> the result type
  */
 public final class Execution<T> implements AutoCloseable {
 
+    private static final Cleaner CLEANER = Cleaner.create(runnable -> {
+        Thread thread = new Thread(runnable, "idempotency-leak-detector");
+        thread.setDaemon(true);
+        return thread;
+    });
+
     private final IdempotentOperation<T> operation;
     private final Idempotency engine;
     private final String key;
     private final String storedKey;
-    private final long fencingToken;
-    private final boolean takeover;
     private final boolean replay;
-    private final boolean unprotected;
     private final @Nullable T replayed;
     private final long startNanos;
-    private static final VarHandle FINISHED;
+    /** The lease of an owned execution; {@code null} for replays and unprotected executions. */
+    private final @Nullable Lease lease;
+    private final Cleaner.@Nullable Cleanable leakCheck;
 
-    static {
-        try {
-            FINISHED = MethodHandles.lookup().findVarHandle(Execution.class, "finished", boolean.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    private volatile boolean finished;
-    private volatile long lastRenewedNanos;
-
-    private Execution(IdempotentOperation<T> operation, String key, String storedKey, long fencingToken,
-            boolean takeover, boolean replay, boolean unprotected, @Nullable T replayed, long startNanos) {
+    private Execution(IdempotentOperation<T> operation, String key, String storedKey, boolean replay,
+            @Nullable T replayed, long startNanos, @Nullable Lease lease) {
         this.operation = operation;
         this.engine = operation.engine();
         this.key = key;
         this.storedKey = storedKey;
-        this.fencingToken = fencingToken;
-        this.takeover = takeover;
         this.replay = replay;
-        this.unprotected = unprotected;
         this.replayed = replayed;
         this.startNanos = startNanos;
-        this.lastRenewedNanos = startNanos;
-        if (replay || unprotected) {
-            finished = true;
-        }
+        this.lease = lease;
+        this.leakCheck = lease == null ? null : CLEANER.register(this, new LeakCheck(lease));
     }
 
     static <T> Execution<T> replayed(IdempotentOperation<T> operation, String key, String storedKey,
             @Nullable T value, long startNanos) {
-        return new Execution<>(operation, key, storedKey, 0, false, true, false, value, startNanos);
+        return new Execution<>(operation, key, storedKey, true, value, startNanos, null);
     }
 
     static <T> Execution<T> unprotected(IdempotentOperation<T> operation, String key, String storedKey) {
-        return new Execution<>(operation, key, storedKey, 0, false, false, true, null, System.nanoTime());
+        return new Execution<>(operation, key, storedKey, false, null, System.nanoTime(), null);
     }
 
+    /**
+     * An owned execution.
+     *
+     * @param sentNanos when the acquire call that returned the token was sent: the lease is counted from then
+     */
     static <T> Execution<T> owned(IdempotentOperation<T> operation, String key, String storedKey, long token,
-            boolean takeover, long startNanos) {
-        Execution<T> execution = new Execution<>(operation, key, storedKey, token, takeover, false, false, null,
-                startNanos);
+            boolean takeover, long startNanos, long sentNanos) {
         Idempotency engine = operation.engine();
+        Lease lease = new Lease(engine, operation.name(), key, storedKey, token, takeover, startNanos, sentNanos);
+        Execution<T> execution = new Execution<>(operation, key, storedKey, false, null, startNanos, lease);
         engine.emit(takeover ? IdempotencyEvent.Type.TAKEOVER : IdempotencyEvent.Type.ACQUIRED, operation.name(),
                 key, token, startNanos, null);
         if (takeover) {
@@ -99,7 +107,7 @@ public final class Execution<T> implements AutoCloseable {
         } else {
             Idempotency.LOG.debug("Acquired: operation={} key={} token={}", operation.name(), key, token);
         }
-        execution.startRenewal();
+        engine.renewer.register(lease);
         return execution;
     }
 
@@ -115,17 +123,17 @@ public final class Execution<T> implements AutoCloseable {
 
     /** Whether the work runs without protection because the store failed and the engine fails open. */
     public boolean isUnprotected() {
-        return unprotected;
+        return !replay && lease == null;
     }
 
     /** Whether this execution took over an expired lease of an earlier owner (which may have done part of the work). */
     public boolean isTakeover() {
-        return takeover;
+        return lease != null && lease.takeover;
     }
 
     /** The fencing token of an owned execution; 0 for replays and unprotected executions. */
     public long fencingToken() {
-        return fencingToken;
+        return lease == null ? 0 : lease.fencingToken;
     }
 
     /** The caller's key. */
@@ -156,9 +164,83 @@ public final class Execution<T> implements AutoCloseable {
     }
 
     /**
-     * Stores the result and closes the record. A result that cannot be encoded, or whose encoding exceeds
-     * the size limit, still closes the record (the work is never run again) but is not kept.
+     * Whether this owned execution has lost its lease while it is open: the store answered a renewal that this
+     * execution's fencing token no longer owns the record, or no renewal could be confirmed before the lease
+     * ended (measured on this process's monotonic clock from when the last confirmed call was sent, so never
+     * later than the store's view), or the execution stayed open past the engine's maximum execution time.
+     * Another caller may then take the key over and run the same work; long work should check this between
+     * steps and stop. A lost lease is not renewed any more. Finishing the execution is still allowed: the
+     * store's fencing check decides whether it still owns the record.
      *
+     * <p>Always {@code false} for replays and unprotected executions, which hold no lease.
+     *
+     * <pre>{@code
+     * try (Execution<Report> execution = reports.begin(key, requestHash)) {
+     *     if (execution.isReplay()) {
+     *         return execution.replayedResult();
+     *     }
+     *     Report report = new Report();
+     *     for (Chunk chunk : chunks) {
+     *         execution.checkLease(); // stop before the next step if another caller may own the key
+     *         report.add(process(chunk));
+     *     }
+     *     execution.complete(report);
+     *     return report;
+     * }
+     * }</pre>
+     */
+    public boolean isLeaseLost() {
+        return lease != null && lease.isLost();
+    }
+
+    /**
+     * Throws if the lease is lost ({@link #isLeaseLost()}); for long work to call between steps.
+     *
+     * @throws IdempotencyLeaseLostException if this execution may no longer own its key
+     */
+    public void checkLease() {
+        if (isLeaseLost()) {
+            throw new IdempotencyLeaseLostException(storedKey, fencingToken());
+        }
+    }
+
+    /**
+     * Runs {@code callback} once if this execution loses its lease while open (see {@link #isLeaseLost()}), on
+     * an engine thread: keep it short (set a flag, interrupt or cancel the work). Runs it at once, on the calling
+     * thread, if the lease is already lost; never runs it for replays, unprotected or finished executions.
+     * Whatever it throws is logged and ignored.
+     *
+     * @param callback what to do when the lease is lost
+     * @return this execution
+     */
+    public Execution<T> onLeaseLost(Runnable callback) {
+        Objects.requireNonNull(callback, "callback must not be null");
+        if (lease != null) {
+            lease.onLost(callback);
+        }
+        return this;
+    }
+
+    /**
+     * How much of the lease is known to be left, by this process's monotonic clock: the lease counted from when
+     * the last call that set it (the acquire or a confirmed renewal) was sent. Zero once the lease is lost or the
+     * execution finished, and for replays and unprotected executions. Work that is about to start a step longer
+     * than this can renew nothing itself: the engine renews in the background; this says how far it got.
+     */
+    public Duration leaseRemaining() {
+        if (lease == null || !lease.isOpen()) {
+            return Duration.ZERO;
+        }
+        long left = lease.confirmedUntilNanos() - System.nanoTime();
+        return left > 0 ? Duration.ofNanos(left) : Duration.ZERO;
+    }
+
+    /**
+     * Stores the result and closes the record. A result that cannot be encoded, or whose encoding exceeds
+     * the size limit, still closes the record (the work is never run again) but is not kept; this is reported
+     * as {@code RESULT_NOT_KEPT} with the cause and a WARN line.
+     *
+     * @param result the work's result; may be {@code null}
      * @return {@code true} if the record was completed; {@code false} if this execution no longer owned it
      *     (reported as {@code LEASE_LOST}), the store failed (reported as {@code STORE_ERROR}), or the
      *     execution is unprotected
@@ -168,7 +250,13 @@ public final class Execution<T> implements AutoCloseable {
         return complete(result, 0, null);
     }
 
-    /** Like {@link #complete(Object)}, also storing a status code (such as an HTTP status) with the result. */
+    /**
+     * Like {@link #complete(Object)}, also storing a status code (such as an HTTP status) with the result.
+     *
+     * @param result the work's result; may be {@code null}
+     * @param statusCode the status code to store, 0 for none
+     * @return as for {@link #complete(Object)}
+     */
     public boolean complete(@Nullable T result, int statusCode) {
         return complete(result, statusCode, null);
     }
@@ -176,14 +264,19 @@ public final class Execution<T> implements AutoCloseable {
     /**
      * Like {@link #complete(Object, int)}, writing the completion through {@code writer} (for example inside
      * the caller's transaction). Store exceptions thrown by the writer propagate, so the caller's transaction
-     * can roll back.
+     * can roll back; the execution then stays open, to be released or failed.
+     *
+     * @param result the work's result; may be {@code null}
+     * @param statusCode the status code to store, 0 for none
+     * @param writer where the completion is written; {@code null} for the engine's store
+     * @return as for {@link #complete(Object)}
      */
     public boolean complete(@Nullable T result, int statusCode, @Nullable CompletionWriter writer) {
-        finish("complete");
-        if (unprotected) {
+        int previous = finish("complete");
+        if (lease == null) {
             return false;
         }
-        return store(encode(result, statusCode), writer);
+        return store(encode(result, statusCode), writer, previous);
     }
 
     /**
@@ -191,28 +284,35 @@ public final class Execution<T> implements AutoCloseable {
      * cannot be kept, such as an HTTP response over a buffer limit. Replays get
      * {@link org.idempotency.api.IdempotencyResultNotKeptException}; listeners see {@code RESULT_NOT_KEPT}.
      *
+     * @param statusCode the status code to store, 0 for none
      * @return {@code true} if the record was closed; {@code false} as for {@link #complete(Object)}
      */
     public boolean completeWithoutResult(int statusCode) {
-        finish("complete");
-        if (unprotected) {
+        int previous = finish("complete");
+        if (lease == null) {
             return false;
         }
-        return store(new StoredResult(null, statusCode), null);
+        return store(new Encoded(new StoredResult(null, statusCode), null), null, previous);
     }
 
-    private boolean store(StoredResult stored, @Nullable CompletionWriter writer) {
+    private boolean store(Encoded encoded, @Nullable CompletionWriter writer, int previous) {
+        Lease owned = lease;
+        StoredResult stored = encoded.result();
         boolean completed;
         if (writer != null) {
             try {
-                completed = writer.complete(storedKey, fencingToken, stored, engine.retention);
-            } catch (RuntimeException e) {
-                finished = false; // nothing was written: the caller may still release or fail it
+                completed = writer.complete(storedKey, owned.fencingToken, stored, engine.retention);
+            } catch (RuntimeException | Error e) {
+                // nothing was written: the caller may still release or fail it, and it is renewed meanwhile
+                owned.reopen(previous);
+                if (owned.isOpen()) {
+                    engine.renewer.register(owned);
+                }
                 throw e;
             }
         } else {
             try {
-                completed = engine.store.complete(storedKey, fencingToken, stored, engine.retention);
+                completed = engine.store.complete(storedKey, owned.fencingToken, stored, engine.retention);
             } catch (RuntimeException e) {
                 storeFailed("complete", e);
                 return false;
@@ -223,34 +323,39 @@ public final class Execution<T> implements AutoCloseable {
             return false;
         }
         engine.emit(stored.kept() ? IdempotencyEvent.Type.COMPLETED : IdempotencyEvent.Type.RESULT_NOT_KEPT,
-                operation.name(), key, fencingToken, startNanos, null);
-        Idempotency.LOG.debug("Completed: operation={} key={} token={}", operation.name(), key, fencingToken);
+                operation.name(), key, owned.fencingToken, startNanos, encoded.notKeptBecause());
+        Idempotency.LOG.debug("Completed: operation={} key={} token={}", operation.name(), key, owned.fencingToken);
         return true;
     }
 
     /**
-     * Records a permanent failure (error type and message), replayed to later callers.
+     * Records a permanent failure (error type and message), replayed to later callers. If the store cannot
+     * record it, the key is released instead (reported as {@code STORE_ERROR}), so that it is not left held
+     * until the lease ends.
      *
+     * @param error the failure to record
      * @return {@code true} if recorded; {@code false} if not owned any more, the store failed, or unprotected
      */
     public boolean fail(Throwable error) {
         Objects.requireNonNull(error, "error must not be null");
         finish("fail");
-        if (unprotected) {
+        if (lease == null) {
             return false;
         }
         boolean failed;
         try {
-            failed = engine.store.fail(storedKey, fencingToken, StoredFailure.of(error), engine.retention);
+            failed = engine.store.fail(storedKey, lease.fencingToken, StoredFailure.of(error), engine.retention);
         } catch (RuntimeException e) {
-            storeFailed("fail", e);
+            storeFailed("record a failure", e);
+            doRelease(error);
             return false;
         }
         if (!failed) {
             leaseLost("fail");
             return false;
         }
-        engine.emit(IdempotencyEvent.Type.FAILURE_RECORDED, operation.name(), key, fencingToken, startNanos, error);
+        engine.emit(IdempotencyEvent.Type.FAILURE_RECORDED, operation.name(), key, lease.fencingToken, startNanos,
+                error);
         Idempotency.LOG.debug("Recorded a permanent failure: operation={} key={} type={}", operation.name(), key,
                 error.getClass().getName());
         return true;
@@ -269,10 +374,12 @@ public final class Execution<T> implements AutoCloseable {
     /**
      * Finishes after the work threw: records a permanent failure if the engine's predicate says so,
      * otherwise releases the key. Never throws a store fault: the caller rethrows the work's exception.
+     *
+     * @param error what the work threw
      */
     public void abandon(Throwable error) {
         Objects.requireNonNull(error, "error must not be null");
-        if (unprotected) {
+        if (lease == null) {
             finish("abandon");
             return;
         }
@@ -295,19 +402,19 @@ public final class Execution<T> implements AutoCloseable {
     /** Releases the key if this owned execution was not finished; otherwise does nothing. */
     @Override
     public void close() {
-        if (FINISHED.compareAndSet(this, false, true)) {
-            stopRenewal();
+        if (lease != null && lease.finish() != Lease.FINISHED) {
+            stopTracking();
             doRelease(null);
         }
     }
 
     private boolean doRelease(@Nullable Throwable cause) {
-        if (unprotected) {
+        if (lease == null) {
             return false;
         }
         boolean released;
         try {
-            released = engine.store.release(storedKey, fencingToken);
+            released = engine.store.release(storedKey, lease.fencingToken);
         } catch (RuntimeException e) {
             storeFailed("release", e);
             return false;
@@ -316,90 +423,89 @@ public final class Execution<T> implements AutoCloseable {
             leaseLost("release");
             return false;
         }
-        engine.emit(IdempotencyEvent.Type.RELEASED, operation.name(), key, fencingToken, startNanos, cause);
-        Idempotency.LOG.debug("Released: operation={} key={} token={}", operation.name(), key, fencingToken);
+        engine.emit(IdempotencyEvent.Type.RELEASED, operation.name(), key, lease.fencingToken, startNanos, cause);
+        Idempotency.LOG.debug("Released: operation={} key={} token={}", operation.name(), key, lease.fencingToken);
         return true;
     }
 
-    private void finish(String action) {
+    /** Marks the execution finished, or throws if it cannot be; returns the lease's previous state. */
+    private int finish(String action) {
         if (replay) {
             throw new IllegalStateException("Cannot " + action + " a replayed execution (key '" + storedKey + "')");
         }
-        if (!FINISHED.compareAndSet(this, false, true) && !unprotected) {
+        if (lease == null) {
+            return Lease.FINISHED; // unprotected: finishing does nothing, any number of times
+        }
+        int previous = lease.finish();
+        if (previous == Lease.FINISHED) {
             throw new IllegalStateException("Execution for key '" + storedKey + "' is already finished; cannot "
                     + action + " it");
         }
-        stopRenewal();
+        stopTracking();
+        return previous;
     }
 
-    private StoredResult encode(@Nullable T result, int statusCode) {
+    /** Stops renewal and the leak check of a finished execution. */
+    private void stopTracking() {
+        engine.renewer.unregister(lease);
+        if (leakCheck != null) {
+            leakCheck.clean(); // the lease is finished, so the check does nothing but deregister
+        }
+    }
+
+    /** An encoded result, and why it was not kept when it was not. */
+    private record Encoded(StoredResult result, @Nullable Throwable notKeptBecause) {
+    }
+
+    private Encoded encode(@Nullable T result, int statusCode) {
         byte[] bytes;
         try {
             bytes = result == null ? operation.encodedNull() : operation.codec.encode(result);
         } catch (RuntimeException e) {
             Idempotency.LOG.warn("The result of operation={} key={} could not be encoded; the record is closed"
                     + " without it, replays will get 'result not kept': {}", operation.name(), key, e.toString());
-            return new StoredResult(null, statusCode);
+            return new Encoded(new StoredResult(null, statusCode), e);
         }
         if (bytes.length > engine.maxResultBytes) {
             Idempotency.LOG.warn("The result of operation={} key={} is {} bytes, over the limit of {}; the record"
                     + " is closed without it, replays will get 'result not kept'", operation.name(), key,
                     bytes.length, engine.maxResultBytes);
-            return new StoredResult(null, statusCode);
+            return new Encoded(new StoredResult(null, statusCode), new IdempotencyResultNotKeptException(storedKey));
         }
-        return new StoredResult(bytes, statusCode);
+        return new Encoded(new StoredResult(bytes, statusCode), null);
     }
 
     private void leaseLost(String action) {
-        engine.emit(IdempotencyEvent.Type.LEASE_LOST, operation.name(), key, fencingToken, startNanos, null);
+        engine.emit(IdempotencyEvent.Type.LEASE_LOST, operation.name(), key, lease.fencingToken, startNanos,
+                new IdempotencyLeaseLostException(storedKey, lease.fencingToken));
         Idempotency.LOG.warn("Lease lost before {}: operation={} key={} token={} is no longer current (another"
                 + " execution took over, or the record expired); nothing was overwritten", action,
-                operation.name(), key, fencingToken);
+                operation.name(), key, lease.fencingToken);
     }
 
     private void storeFailed(String action, RuntimeException cause) {
         IdempotencyStoreException error = cause instanceof IdempotencyStoreException storeError ? storeError
                 : new IdempotencyStoreException("The idempotency store failed to " + action, storedKey, cause);
-        engine.emit(IdempotencyEvent.Type.STORE_ERROR, operation.name(), key, fencingToken, startNanos, error);
+        engine.emit(IdempotencyEvent.Type.STORE_ERROR, operation.name(), key, lease.fencingToken, startNanos, error);
         Idempotency.LOG.warn("Idempotency store failed to {}: operation={} key={} token={}: {}", action,
-                operation.name(), key, fencingToken, error.getMessage());
+                operation.name(), key, lease.fencingToken, error.getMessage());
     }
 
-    private void startRenewal() {
-        engine.renewer.register(this);
-        if (finished) {
-            stopRenewal();
-        }
-    }
-
-    private void stopRenewal() {
-        engine.renewer.unregister(this);
-    }
-
-    long lastRenewedNanos() {
-        return lastRenewedNanos;
-    }
-
-    /** Called by the engine's {@link LeaseRenewer} when the lease is due for renewal. */
-    void renew(long nowNanos) {
-        if (finished) {
-            stopRenewal();
-            return;
-        }
-        lastRenewedNanos = nowNanos;
-        boolean extended;
-        try {
-            extended = engine.store.extend(storedKey, fencingToken, engine.lease);
-        } catch (RuntimeException e) {
-            storeFailed("extend the lease", e);
-            return;
-        }
-        if (extended) {
-            engine.emit(IdempotencyEvent.Type.LEASE_RENEWED, operation.name(), key, fencingToken, startNanos, null);
-        } else {
-            stopRenewal();
-            if (!finished) {
-                leaseLost("renewal");
+    /**
+     * Runs when an owned execution becomes unreachable. It holds the lease, never the execution: if the lease is
+     * still unfinished, the execution was dropped by its caller, so the key is released (on the engine's
+     * renewal threads) and the leak reported.
+     */
+    private record LeakCheck(Lease lease) implements Runnable {
+        @Override
+        public void run() {
+            if (lease.state() == Lease.FINISHED) {
+                return;
+            }
+            Idempotency engine = lease.engine;
+            engine.renewer.unregister(lease);
+            if (lease.collect()) {
+                engine.renewer.runInBackground(() -> engine.store.release(lease.storedKey, lease.fencingToken));
             }
         }
     }

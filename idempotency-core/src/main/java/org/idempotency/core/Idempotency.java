@@ -1,14 +1,13 @@
 package org.idempotency.core;
 
+import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyListener;
 import org.idempotency.api.ResultCodec;
@@ -29,32 +28,60 @@ import org.slf4j.LoggerFactory;
  * Order order = createOrder.execute(key, requestHash, () -> orders.create(request));
  * }</pre>
  *
- * <p>An instance holds the configuration and one daemon thread that renews leases of running work and, for
- * stores that need it, purges expired records. Create one per store and share it; {@link #close()} stops the
- * thread. Operation handles ({@link #operation}) are cheap and typed; create them once and keep them.
+ * <p>An instance holds the configuration and threads of its own: a lease-renewal timer with a few threads for
+ * its store calls, and, for stores that need it, a purge thread. Create one per store and share it;
+ * {@link #close()} stops the threads. Operation handles ({@link #operation}) are cheap and typed; create them
+ * once and keep them.
+ *
+ * <h2>Lease renewal and its budget</h2>
+ * While work runs, its lease (length {@code L}, {@link Builder#lease}) is renewed every {@code I}
+ * ({@link Builder#renewInterval}, default {@code L/3}), counted from when the last confirmed call (the acquire
+ * or a renewal) was sent. Renewal runs on threads of its own, never shared with purging, listeners of other
+ * events or the callers' work, and one slow store call delays only the lease (or the batch of leases, with a
+ * store that renews in batches) it carries. A renewal that fails is tried again after {@code R = min(I/4, 1 s)};
+ * one that has not answered within the renewal timeout {@code T} ({@link Builder#renewalTimeout}, default
+ * {@code I/2}) is tried again beside it. So the lease is at risk only if no renewal succeeds during the
+ * {@code L - I} after one fell due (20 s with the default 30 s lease): that is the budget a slow or unreachable
+ * store has. If it runs out, or the store answers that the fencing token no longer owns the record, the
+ * execution's lease is marked lost ({@link Execution#isLeaseLost()}) and reported. An execution open longer
+ * than {@link Builder#maxExecutionTime} (default 1 h) is no longer renewed and is reported as leaked.
+ *
+ * <p>Listeners are called on the thread that produced the event: the caller's, or a renewal thread for
+ * renewals and lost leases. Whatever a listener, a store or a callback throws in the background, errors
+ * included, is logged and survived.
  *
  * <p>Thread-safe.
  */
 public final class Idempotency implements AutoCloseable {
 
+    /** The operation name under which {@link #execute} keeps its keys. */
+    public static final String DEFAULT_OPERATION = "default";
+
     static final Logger LOG = LoggerFactory.getLogger(Idempotency.class);
-    private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final long MAX_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     final IdempotencyStore store;
     final ResultCodec codec;
     final Duration lease;
     final Duration retention;
     final Duration renewInterval;
+    final Duration maxExecutionTime;
+    final long leaseNanos;
+    final long renewIntervalNanos;
+    final long renewRetryNanos;
+    final long renewTimeoutNanos;
+    final long renewTickNanos;
+    final long maxExecutionNanos;
     final long inProgressWaitNanos;
     final long pollIntervalNanos;
     final Predicate<Throwable> permanentFailure;
     final int maxResultBytes;
     final boolean failOpen;
     final IdempotencyListener[] listeners;
-    final ScheduledExecutorService scheduler;
-    private final boolean ownsScheduler;
     final LeaseRenewer renewer;
     private final @Nullable PurgeScheduler purger;
+    private final List<Class<?>> resultTypes;
+    private volatile @Nullable IdempotentOperation<Object> untyped;
 
     private Idempotency(Builder b) {
         this.store = b.store;
@@ -62,27 +89,82 @@ public final class Idempotency implements AutoCloseable {
         this.lease = b.lease;
         this.retention = b.retention;
         this.renewInterval = b.renewInterval != null ? b.renewInterval : b.lease.dividedBy(3);
+        this.maxExecutionTime = b.maxExecutionTime;
+        this.leaseNanos = lease.toNanos();
+        this.renewIntervalNanos = renewInterval.toNanos();
+        this.renewRetryNanos = Math.max(1_000_000, Math.min(renewIntervalNanos / 4, MAX_RETRY_NANOS));
+        this.renewTimeoutNanos = b.renewalTimeout != null ? b.renewalTimeout.toNanos() : renewIntervalNanos / 2;
+        this.renewTickNanos = Math.max(1_000_000, Math.min(renewRetryNanos, renewIntervalNanos / 10));
+        this.maxExecutionNanos = maxExecutionTime.toNanos();
         this.inProgressWaitNanos = b.inProgressWait.toNanos();
         this.pollIntervalNanos = b.pollInterval.toNanos();
         this.permanentFailure = b.permanentFailure;
         this.maxResultBytes = b.maxResultBytes;
         this.failOpen = b.failOpen;
         this.listeners = b.listeners.toArray(new IdempotencyListener[0]);
-        if (b.scheduler != null) {
-            this.scheduler = b.scheduler;
-            this.ownsScheduler = false;
-        } else {
-            ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, daemonThreads());
-            executor.setRemoveOnCancelPolicy(true);
-            executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-            this.scheduler = executor;
-            this.ownsScheduler = true;
+        this.resultTypes = List.copyOf(b.resultTypes);
+        if (!resultTypes.isEmpty()) {
+            untyped(); // a listed type the codec cannot handle is refused now
         }
-        this.renewer = new LeaseRenewer(scheduler, renewInterval.toNanos());
+        this.renewer = new LeaseRenewer(this);
         Duration purgeInterval = b.purgeInterval;
         this.purger = store instanceof PurgeableIdempotencyStore purgeable && !purgeInterval.isZero()
-                ? PurgeScheduler.start(purgeable, purgeInterval, scheduler)
+                ? PurgeScheduler.start(purgeable, purgeInterval)
                 : null;
+    }
+
+    /**
+     * Runs {@code work} once for {@code key}, or returns the result stored by the run that did: the design card's
+     * call, for results of one class each, without creating an operation first. Keys live in the namespace
+     * {@value #DEFAULT_OPERATION} (stored as {@code default:key}); otherwise it behaves as
+     * {@link IdempotentOperation#execute}.
+     *
+     * <p>A replay returns an instance of the class the first run returned. That class must be one of the engine's
+     * result types: common JDK value types ({@code String}, the boxed primitives, {@code BigDecimal},
+     * {@code BigInteger}, {@code UUID}, {@code URI}, the {@code java.time} values) or a class listed with
+     * {@link Builder#resultTypes}; a stored result naming any other class is refused with
+     * {@link org.idempotency.api.IdempotencyCodecException}, never instantiated. A result of a class that is not
+     * listed cannot be kept: it is returned to this caller, the record is closed without it (replays get
+     * {@link org.idempotency.api.IdempotencyResultNotKeptException}), and a {@code RESULT_NOT_KEPT} event and a
+     * WARN line say which class to list. For generic results ({@code List<Order>}), or to name the operation, use
+     * {@link #operation(String, TypeRef)}.
+     *
+     * <pre>{@code
+     * Idempotency idempotency = Idempotency.builder(store).resultTypes(Order.class).build();
+     * Order order = idempotency.execute(key, requestHash, () -> createOrder(request));
+     * }</pre>
+     *
+     * @param <T> the result type; a replay returns the stored class, so use one result class per key
+     * @param key the caller's idempotency key
+     * @param requestHash a hash of the request, or {@code null} to skip the reuse check
+     * @param work the work
+     * @return the work's result, or the stored result on a replay
+     * @throws org.idempotency.api.IdempotencyKeyReusedException if the key holds a different request
+     * @throws org.idempotency.api.IdempotencyInProgressException if the key is held by a running execution
+     * @throws org.idempotency.api.IdempotencyReplayedFailureException if an earlier run failed permanently
+     * @throws org.idempotency.api.IdempotencyResultNotKeptException if the earlier run's result was not kept
+     * @throws org.idempotency.api.IdempotencyStoreException if the store fails while acquiring (unless
+     *     configured to fail open)
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T execute(String key, @Nullable String requestHash, Supplier<T> work) {
+        return (T) untyped().execute(key, requestHash, work);
+    }
+
+    /** The operation behind {@link #execute}, created on first use. */
+    private IdempotentOperation<Object> untyped() {
+        IdempotentOperation<Object> operation = untyped;
+        if (operation == null) {
+            synchronized (this) {
+                operation = untyped;
+                if (operation == null) {
+                    operation = new IdempotentOperation<>(this, DEFAULT_OPERATION, TypeRef.of(Object.class),
+                            ResultTypes.of(codec, resultTypes));
+                    untyped = operation;
+                }
+            }
+        }
+        return operation;
     }
 
     /** Starts configuring an engine over a store. */
@@ -130,17 +212,14 @@ public final class Idempotency implements AutoCloseable {
     }
 
     /**
-     * Stops lease renewal and purging. Work still running keeps its lease until it expires. The scheduler is
-     * shut down only if this engine created it.
+     * Stops lease renewal and purging, without waiting for store calls in flight. Work still running keeps its
+     * lease until it expires, as if its process had stopped.
      */
     @Override
     public void close() {
         renewer.close();
         if (purger != null) {
             purger.close();
-        }
-        if (ownsScheduler) {
-            scheduler.shutdownNow();
         }
     }
 
@@ -154,18 +233,10 @@ public final class Idempotency implements AutoCloseable {
         for (IdempotencyListener listener : listeners) {
             try {
                 listener.onEvent(event);
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // an Error too: a listener must never end a renewal or change an outcome
                 LOG.warn("Idempotency listener {} failed on {} event; ignored", listener, type, e);
             }
         }
-    }
-
-    private static ThreadFactory daemonThreads() {
-        return runnable -> {
-            Thread thread = new Thread(runnable, "idempotency-lease-renewal-" + THREADS.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        };
     }
 
     /**
@@ -178,13 +249,15 @@ public final class Idempotency implements AutoCloseable {
         private Duration lease = Duration.ofSeconds(30);
         private Duration retention = Duration.ofHours(24);
         private @Nullable Duration renewInterval;
+        private @Nullable Duration renewalTimeout;
+        private Duration maxExecutionTime = Duration.ofHours(1);
         private Duration inProgressWait = Duration.ZERO;
         private Duration pollInterval = Duration.ofMillis(20);
         private Predicate<Throwable> permanentFailure = error -> false;
         private int maxResultBytes = 1024 * 1024;
         private boolean failOpen;
         private final List<IdempotencyListener> listeners = new ArrayList<>();
-        private @Nullable ScheduledExecutorService scheduler;
+        private final List<Class<?>> resultTypes = new ArrayList<>();
         private Duration purgeInterval = Duration.ofMinutes(1);
 
         private Builder(IdempotencyStore store) {
@@ -207,9 +280,41 @@ public final class Idempotency implements AutoCloseable {
             return this;
         }
 
-        /** How often a running execution renews its lease (default: a third of the lease). */
+        /**
+         * How often a running execution renews its lease (default: a third of the lease). A renewal can be late by
+         * up to the lease minus this interval before the lease is at risk (see the class description).
+         *
+         * @param renewInterval shorter than the lease
+         * @return this builder
+         */
         public Builder renewInterval(Duration renewInterval) {
             this.renewInterval = positive("renewInterval", renewInterval);
+            return this;
+        }
+
+        /**
+         * How long one renewal call may take before it is tried again beside it (default: half the renewal
+         * interval). The call itself is not cancelled; it keeps its thread until the store answers.
+         *
+         * @param renewalTimeout positive and shorter than the lease
+         * @return this builder
+         */
+        public Builder renewalTimeout(Duration renewalTimeout) {
+            this.renewalTimeout = positive("renewalTimeout", renewalTimeout);
+            return this;
+        }
+
+        /**
+         * The longest an owned execution is kept alive (default 1 h). Past it, its lease is no longer renewed, so a
+         * key held by a caller that never finishes its execution frees itself one lease later; the execution's
+         * lease counts as lost ({@link Execution#isLeaseLost()}) and a {@code LEAKED} event and a WARN line report
+         * it. Set it above the longest work you run.
+         *
+         * @param maxExecutionTime longer than the lease
+         * @return this builder
+         */
+        public Builder maxExecutionTime(Duration maxExecutionTime) {
+            this.maxExecutionTime = positive("maxExecutionTime", maxExecutionTime);
             return this;
         }
 
@@ -271,18 +376,31 @@ public final class Idempotency implements AutoCloseable {
             return this;
         }
 
-        /** Adds a listener for every outcome. */
-        public Builder listener(IdempotencyListener listener) {
-            listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+        /**
+         * Lists classes that {@link Idempotency#execute} may store and replay, besides the JDK value types it
+         * accepts by default. Only listed classes are ever instantiated from stored bytes. Each is checked by the
+         * codec when the engine is built.
+         *
+         * @param types concrete classes, such as {@code Order.class}
+         * @return this builder
+         */
+        public Builder resultTypes(Class<?>... types) {
+            for (Class<?> type : types) {
+                Objects.requireNonNull(type, "resultTypes must not contain null");
+                if (type.isPrimitive() || type.isInterface() || Modifier.isAbstract(type.getModifiers())
+                        || type.isArray()) {
+                    throw new IllegalArgumentException("resultTypes must be concrete classes (results are stored"
+                            + " under their own class); got " + type.getTypeName()
+                            + (type.isPrimitive() ? ": list its box, such as java.lang.Integer for int" : ""));
+                }
+                resultTypes.add(type);
+            }
             return this;
         }
 
-        /**
-         * Runs lease renewal and purging on the application's scheduler instead of a thread of the engine's
-         * own; the engine does not shut it down.
-         */
-        public Builder scheduler(ScheduledExecutorService scheduler) {
-            this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
+        /** Adds a listener for every outcome. */
+        public Builder listener(IdempotencyListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
             return this;
         }
 
@@ -303,8 +421,9 @@ public final class Idempotency implements AutoCloseable {
         /**
          * Builds the engine.
          *
-         * @throws IllegalArgumentException if the lease is longer than the retention, or the renewal interval
-         *     is not shorter than the lease
+         * @return the engine, with its renewal (and, for stores that need it, purge) threads started
+         * @throws IllegalArgumentException if the lease is longer than the retention, the renewal interval or
+         *     timeout is not shorter than the lease, or the maximum execution time is not longer than the lease
          */
         public Idempotency build() {
             if (lease.compareTo(retention) > 0) {
@@ -314,6 +433,14 @@ public final class Idempotency implements AutoCloseable {
             if (renewInterval != null && renewInterval.compareTo(lease) >= 0) {
                 throw new IllegalArgumentException("the renewInterval (" + renewInterval
                         + ") must be shorter than the lease (" + lease + ")");
+            }
+            if (renewalTimeout != null && renewalTimeout.compareTo(lease) >= 0) {
+                throw new IllegalArgumentException("the renewalTimeout (" + renewalTimeout
+                        + ") must be shorter than the lease (" + lease + ")");
+            }
+            if (maxExecutionTime.compareTo(lease) <= 0) {
+                throw new IllegalArgumentException("the maxExecutionTime (" + maxExecutionTime
+                        + ") must be longer than the lease (" + lease + ")");
             }
             return new Idempotency(this);
         }

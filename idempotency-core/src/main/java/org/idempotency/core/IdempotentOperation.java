@@ -53,10 +53,14 @@ public final class IdempotentOperation<T> {
     private volatile byte @Nullable [] encodedNull;
 
     IdempotentOperation(Idempotency engine, String name, TypeRef<T> type) {
+        this(engine, name, type, engine.codec.forType(type));
+    }
+
+    IdempotentOperation(Idempotency engine, String name, TypeRef<T> type, ResultCodec.Typed<T> codec) {
         this.engine = engine;
         this.name = name;
         this.type = type;
-        this.codec = engine.codec.forType(type);
+        this.codec = codec;
     }
 
     /** The encoding of a {@code null} result, computed once: work without a result is common (message handlers). */
@@ -162,16 +166,33 @@ public final class IdempotentOperation<T> {
         long start = System.nanoTime();
         long deadline = 0;
         long pollNanos = 0;
+        IdempotencyRecord holder = null;
         while (true) {
-            AcquireResult acquired;
+            AcquireResult acquired = null;
+            long sent = System.nanoTime();
             try {
                 acquired = engine.store.acquire(storedKey, requestHash, engine.lease);
             } catch (RuntimeException e) {
-                return storeFailed(key, storedKey, start, e);
+                if (holder == null) {
+                    return storeFailed(key, storedKey, start, e);
+                }
+                // the store already said a live owner holds the key: a fault now must not run the work beside
+                // it, fail open or not; keep waiting, and fail closed if the wait ends on a fault
+                IdempotencyStoreException error = storeError(storedKey, e);
+                engine.emit(IdempotencyEvent.Type.STORE_ERROR, name, key, 0, start, error);
+                if (System.nanoTime() - deadline >= 0) {
+                    Idempotency.LOG.warn("Idempotency store failed while waiting for operation={} key={} held by a"
+                            + " running execution; failing closed: {}", name, IdempotencyStoreException.safeKey(key),
+                            error.getMessage());
+                    throw error;
+                }
             }
-            Execution<T> settled = settle(key, storedKey, requestHash, acquired, start);
-            if (settled != null) {
-                return settled;
+            if (acquired != null) {
+                Execution<T> settled = settle(key, storedKey, requestHash, acquired, start, sent);
+                if (settled != null) {
+                    return settled;
+                }
+                holder = ((AcquireResult.Existing) acquired).record();
             }
             if (engine.inProgressWaitNanos > 0) {
                 // the wait's bookkeeping starts only when there is something to wait for
@@ -185,8 +206,7 @@ public final class IdempotentOperation<T> {
                     continue;
                 }
             }
-            throw inProgress(key, storedKey, ((AcquireResult.Existing) acquired).record(), start,
-                    engine.inProgressWaitNanos > 0);
+            throw inProgress(key, storedKey, holder, start, engine.inProgressWaitNanos > 0);
         }
     }
 
@@ -233,6 +253,7 @@ public final class IdempotentOperation<T> {
         }
         List<AcquireResult> results = null;
         RuntimeException batchFault = null;
+        long sent = System.nanoTime();
         if (engine.store instanceof BatchAcquiringIdempotencyStore batchStore) {
             try {
                 results = batchStore.acquireAll(toAcquire, engine.lease);
@@ -254,7 +275,7 @@ public final class IdempotentOperation<T> {
                     execution = storeFailed(request.key(), storedKey, start, batchFault);
                 } else {
                     execution = results != null
-                            ? settleWithoutWaiting(request, storedKey, results.get(j), start)
+                            ? settleWithoutWaiting(request, storedKey, results.get(j), start, sent)
                             : acquireWithoutWaiting(request, storedKey, start);
                 }
                 outcomes.set(i, BeginOutcome.begun(execution));
@@ -270,9 +291,9 @@ public final class IdempotentOperation<T> {
      * recorded failure, and returns {@code null} for a key held by a running execution.
      */
     private @Nullable Execution<T> settle(String key, String storedKey, @Nullable String requestHash,
-            AcquireResult acquired, long start) {
+            AcquireResult acquired, long start, long sent) {
         if (acquired instanceof AcquireResult.Acquired owned) {
-            return Execution.owned(this, key, storedKey, owned.fencingToken(), owned.takeover(), start);
+            return Execution.owned(this, key, storedKey, owned.fencingToken(), owned.takeover(), start, sent);
         }
         IdempotencyRecord record = ((AcquireResult.Existing) acquired).record();
         if (!record.matchesRequest(requestHash)) {
@@ -303,17 +324,18 @@ public final class IdempotentOperation<T> {
 
     private Execution<T> acquireWithoutWaiting(Request request, String storedKey, long start) {
         AcquireResult acquired;
+        long sent = System.nanoTime();
         try {
             acquired = engine.store.acquire(storedKey, request.requestHash(), engine.lease);
         } catch (RuntimeException e) {
             return storeFailed(request.key(), storedKey, start, e);
         }
-        return settleWithoutWaiting(request, storedKey, acquired, start);
+        return settleWithoutWaiting(request, storedKey, acquired, start, sent);
     }
 
     private Execution<T> settleWithoutWaiting(Request request, String storedKey, AcquireResult acquired,
-            long start) {
-        Execution<T> settled = settle(request.key(), storedKey, request.requestHash(), acquired, start);
+            long start, long sent) {
+        Execution<T> settled = settle(request.key(), storedKey, request.requestHash(), acquired, start, sent);
         if (settled == null) {
             throw inProgress(request.key(), storedKey, ((AcquireResult.Existing) acquired).record(), start, false);
         }
@@ -347,16 +369,20 @@ public final class IdempotentOperation<T> {
             value = codec.decode(result.payload());
         } catch (IdempotencyCodecException e) {
             throw new IdempotencyCodecException("Cannot decode the stored result of operation '" + name + "' as "
-                    + type, storedKey, e.getCause());
+                    + type + ": " + e.getMessage(), storedKey, e.getCause() != null ? e.getCause() : e);
         }
         engine.emit(IdempotencyEvent.Type.REPLAYED, name, key, 0, start, null);
         Idempotency.LOG.debug("Replayed a stored result: operation={} key={}", name, key);
         return Execution.replayed(this, key, storedKey, value, start);
     }
 
-    private Execution<T> storeFailed(String key, String storedKey, long start, RuntimeException cause) {
-        IdempotencyStoreException error = cause instanceof IdempotencyStoreException storeError ? storeError
+    private static IdempotencyStoreException storeError(String storedKey, RuntimeException cause) {
+        return cause instanceof IdempotencyStoreException storeError ? storeError
                 : new IdempotencyStoreException("The idempotency store failed to acquire a key", storedKey, cause);
+    }
+
+    private Execution<T> storeFailed(String key, String storedKey, long start, RuntimeException cause) {
+        IdempotencyStoreException error = storeError(storedKey, cause);
         engine.emit(IdempotencyEvent.Type.STORE_ERROR, name, key, 0, start, error);
         if (!engine.failOpen) {
             Idempotency.LOG.warn("Idempotency store failed to acquire operation={} key={}; failing closed: {}",

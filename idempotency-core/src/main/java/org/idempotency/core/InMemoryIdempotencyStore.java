@@ -11,6 +11,8 @@ import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.idempotency.api.IdempotencyException;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.RecordStatus;
 import org.idempotency.api.StoredFailure;
@@ -18,6 +20,8 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
+import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
 import org.jspecify.annotations.Nullable;
 
@@ -25,15 +29,20 @@ import org.jspecify.annotations.Nullable;
  * The embedded default store: records in a {@link ConcurrentHashMap}, for single-instance services and
  * tests. Every operation is atomic per key; replays of finished records are served without locking.
  *
- * <p>Time comes from an injectable {@link InstantSource}, so tests can move it; it is read in milliseconds. Fencing tokens come from one
- * counter for the whole store, so they strictly increase for every key and are never reused. Expired records
+ * <p>Time comes from an injectable {@link InstantSource}, so tests can move it; it is read in milliseconds. The
+ * default ({@link #create()}) is monotonic: it starts at the wall-clock time when the store is created and then
+ * advances with {@link System#nanoTime()}, so a step of the wall clock (an NTP correction, a manual change)
+ * neither ends leases early nor keeps them alive; the instants in its records may drift from the wall clock by
+ * as much as the wall clock was stepped. Fencing tokens come from one counter for the whole store, so they
+ * strictly increase for every key and are never reused. Expired records
  * are invisible at once; {@link #purgeExpired()} removes them (the {@link Idempotency} engine schedules it by
  * default), which bounds memory.
  *
  * <p>Thread-safe. Records live only as long as this object: use a shared store (Redis, SQL) when several
  * processes must agree.
  */
-public final class InMemoryIdempotencyStore implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore {
+public final class InMemoryIdempotencyStore
+        implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore, BatchExtendingIdempotencyStore {
 
     private final ConcurrentHashMap<String, IdempotencyRecord> records = new ConcurrentHashMap<>();
     private final AtomicLong tokens = new AtomicLong();
@@ -43,9 +52,13 @@ public final class InMemoryIdempotencyStore implements PurgeableIdempotencyStore
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
-    /** A store on the system clock. */
+    /**
+     * A store on a monotonic clock: the wall-clock time at creation, advanced by {@link System#nanoTime()}.
+     *
+     * @return a new, empty store
+     */
     public static InMemoryIdempotencyStore create() {
-        return new InMemoryIdempotencyStore(InstantSource.system());
+        return new InMemoryIdempotencyStore(new MonotonicClock());
     }
 
     /** A store on the given clock (a fixed or manually advanced one in tests). */
@@ -86,13 +99,7 @@ public final class InMemoryIdempotencyStore implements PurgeableIdempotencyStore
     /** Acquires each key in turn; in memory there is no round trip to save. */
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
-        Set<String> seen = new HashSet<>();
-        for (AcquireRequest request : requests) {
-            if (!seen.add(request.key())) {
-                throw new IllegalArgumentException("acquireAll needs distinct keys; '" + request.key()
-                        + "' appears twice");
-            }
-        }
+        requireDistinct(requests, AcquireRequest::key, "acquireAll");
         List<AcquireResult> results = new ArrayList<>(requests.size());
         for (AcquireRequest request : requests) {
             results.add(acquire(request.key(), request.requestHash(), lease));
@@ -123,6 +130,27 @@ public final class InMemoryIdempotencyStore implements PurgeableIdempotencyStore
                 now, lease));
     }
 
+    /** Extends each lease in turn; in memory there is no round trip to save. */
+    @Override
+    public List<Boolean> extendAll(List<OwnedKey> keys, Duration lease) {
+        requireDistinct(keys, OwnedKey::key, "extendAll");
+        List<Boolean> results = new ArrayList<>(keys.size());
+        for (OwnedKey owned : keys) {
+            results.add(extend(owned.key(), owned.fencingToken(), lease));
+        }
+        return results;
+    }
+
+    private static <R> void requireDistinct(List<R> requests, Function<R, String> key, String operation) {
+        Set<String> seen = new HashSet<>();
+        for (R request : requests) {
+            if (!seen.add(key.apply(request))) {
+                throw new IllegalArgumentException(operation + " needs distinct keys; '"
+                        + IdempotencyException.safeKey(key.apply(request)) + "' appears twice");
+            }
+        }
+    }
+
     @Override
     public Optional<IdempotencyRecord> find(String key) {
         IdempotencyRecord record = records.get(key);
@@ -144,6 +172,11 @@ public final class InMemoryIdempotencyStore implements PurgeableIdempotencyStore
             });
         }
         return removed[0];
+    }
+
+    /** The clock this store decides by; for tests. */
+    InstantSource clock() {
+        return clock;
     }
 
     /** How many records are held, expired ones not yet purged included. For tests and metrics. */

@@ -1,61 +1,257 @@
 package org.idempotency.core;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.idempotency.api.IdempotencyEvent;
+import org.idempotency.api.IdempotencyStoreException;
+import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
+import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.api.spi.OwnedKey;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Renews the leases of running executions. Executions register when they start and leave when they finish;
- * one periodic sweep renews those whose last renewal is a renewal interval old. Registering costs a set
- * insertion on the caller's thread, instead of a scheduled task per execution (which wakes the scheduler
- * thread twice per call and dominated the cost of short work).
+ * Renews the leases of an engine's running executions, on threads of its own that nothing else uses: purging,
+ * listeners of other events and the callers' work never delay it.
  *
- * <p>The sweep runs every quarter of the renewal interval, so a lease is renewed between one and one and a
- * quarter renewal intervals after its last renewal: with the default interval of a third of the lease, more
- * than half of the lease is still left. Thread-safe.
+ * <p>One timer thread looks at every open lease each tick and never calls the store itself: it hands the
+ * renewals that are due to a small pool of caller threads, one call per lease, or one {@code extendAll} call per
+ * batch of leases when the store offers {@link BatchExtendingIdempotencyStore}. So one slow call delays only
+ * the leases it carries. A call that fails is tried again after the retry delay, not a renewal interval
+ * later; a call that has not answered within the renewal timeout is given up on (it keeps its thread until the
+ * store answers) and tried again beside it. Such retries go one lease per call, so a slow key in a batch
+ * holds up the others once, for at most the timeout. A lease that no renewal could confirm before it ended by the
+ * local clock, or that the store says is no longer ours, is marked lost and reported; an execution open past
+ * the engine's maximum execution time stops being renewed and is reported as leaked.
+ *
+ * <p>Everything a store, a listener or a callback throws is caught, logged and survived. Thread-safe.
  */
 final class LeaseRenewer implements AutoCloseable {
 
-    private final Set<Execution<?>> running = ConcurrentHashMap.newKeySet();
-    private final long intervalNanos;
-    private final ScheduledFuture<?> sweep;
+    /** The most leases one {@code extendAll} call carries. */
+    static final int MAX_BATCH = 500;
+    private static final int CALLER_THREADS = 16;
+    private static final AtomicInteger ENGINES = new AtomicInteger();
 
-    LeaseRenewer(ScheduledExecutorService scheduler, long intervalNanos) {
-        this.intervalNanos = intervalNanos;
-        long tick = Math.max(intervalNanos / 4, TimeUnit.MILLISECONDS.toNanos(1));
-        this.sweep = scheduler.scheduleWithFixedDelay(this::sweep, tick, tick, TimeUnit.NANOSECONDS);
+    private final Idempotency engine;
+    private final IdempotencyStore store;
+    private final @Nullable BatchExtendingIdempotencyStore batchStore;
+    private final Set<Lease> leases = ConcurrentHashMap.newKeySet();
+    private final ScheduledThreadPoolExecutor timer;
+    private final ThreadPoolExecutor callers;
+
+    LeaseRenewer(Idempotency engine) {
+        this.engine = engine;
+        this.store = engine.store;
+        this.batchStore = store instanceof BatchExtendingIdempotencyStore batch ? batch : null;
+        int id = ENGINES.incrementAndGet();
+        this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("idempotency-renewal-" + id + "-timer"));
+        timer.setRemoveOnCancelPolicy(true);
+        timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.callers = new ThreadPoolExecutor(CALLER_THREADS, CALLER_THREADS, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), daemonThreads("idempotency-renewal-" + id + "-call"));
+        callers.allowCoreThreadTimeOut(true);
+        long tick = engine.renewTickNanos;
+        timer.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.NANOSECONDS);
     }
 
-    void register(Execution<?> execution) {
-        running.add(execution);
+    void register(Lease lease) {
+        leases.add(lease);
     }
 
-    void unregister(Execution<?> execution) {
-        running.remove(execution);
+    void unregister(Lease lease) {
+        leases.remove(lease);
     }
 
-    /** How many executions are being renewed; for tests. */
+    /** How many leases are being renewed; for tests. */
     int running() {
-        return running.size();
+        return leases.size();
     }
 
-    private void sweep() {
-        for (Execution<?> execution : running) {
+    /** One look at every lease: drops finished ones, reports lost or overdue ones, dispatches due renewals. */
+    private void tick() {
+        try {
             long now = System.nanoTime();
-            if (now - execution.lastRenewedNanos() >= intervalNanos) {
-                try {
-                    execution.renew(now);
-                } catch (RuntimeException e) {
-                    Idempotency.LOG.warn("Lease renewal failed unexpectedly for key={}", execution.key(), e);
+            List<Lease> due = new ArrayList<>();
+            // with batches, a renewal due within the next quarter interval joins this round's batch
+            long early = batchStore != null ? engine.renewIntervalNanos / 4 : 0;
+            for (Lease lease : leases) {
+                if (!lease.isOpen()) {
+                    leases.remove(lease);
+                } else if (now - lease.startNanos >= engine.maxExecutionNanos) {
+                    leases.remove(lease);
+                    lease.expire("it has been open for longer than the maximum execution time ("
+                            + engine.maxExecutionTime + "); its lease is no longer renewed");
+                } else if (now - lease.confirmedUntilNanos() >= 0) {
+                    leases.remove(lease);
+                    lease.lose("no renewal succeeded before the lease ended");
+                } else if (now - (lease.nextRenewalNanos - early) >= 0 && callAllowed(lease, now)) {
+                    lease.renewalSentNanos = now;
+                    due.add(lease);
                 }
+            }
+            if (!due.isEmpty()) {
+                dispatch(due, now);
+            }
+        } catch (Throwable e) {
+            Idempotency.LOG.warn("Lease renewal round failed unexpectedly; the next round runs as usual", e);
+        }
+    }
+
+    /** Whether a renewal may be sent now: none is in flight, or the one in flight is past the timeout. */
+    private boolean callAllowed(Lease lease, long now) {
+        long sent = lease.renewalSentNanos;
+        if (sent == 0) {
+            return true;
+        }
+        if (now - sent < engine.renewTimeoutNanos) {
+            return false;
+        }
+        Idempotency.LOG.warn("Lease renewal of operation={} key={} has not answered within {} ms; trying again"
+                + " beside it", lease.operation, IdempotencyStoreException.safeKey(lease.key),
+                engine.renewTimeoutNanos / 1_000_000);
+        lease.renewAlone = true;
+        return true;
+    }
+
+    /**
+     * Hands the due renewals to the caller threads. {@code sent} counts as the moment each call is sent: calls
+     * leave a little later, so the lease they confirm is never longer than the store's.
+     */
+    private void dispatch(List<Lease> due, long sent) {
+        List<Lease> batched = new ArrayList<>(batchStore != null ? due.size() : 0);
+        for (Lease lease : due) {
+            if (batchStore != null && !lease.renewAlone) {
+                batched.add(lease);
+            } else { // a lease whose last renewal failed or hung goes alone: a slow key must not hold up others
+                submit(List.of(lease), sent, () -> renewOne(lease, sent));
+            }
+        }
+        for (int from = 0; from < batched.size(); from += MAX_BATCH) {
+            List<Lease> batch = List.copyOf(batched.subList(from, Math.min(batched.size(), from + MAX_BATCH)));
+            Runnable call = batch.size() == 1 ? () -> renewOne(batch.get(0), sent) : () -> renewBatch(batch, sent);
+            submit(batch, sent, call);
+        }
+    }
+
+    private void submit(List<Lease> batch, long sent, Runnable call) {
+        try {
+            callers.execute(call);
+        } catch (RejectedExecutionException e) {
+            for (Lease lease : batch) { // only after close(): nothing left to renew for
+                lease.renewalFailed(sent);
             }
         }
     }
 
+    private void renewOne(Lease lease, long sent) {
+        boolean extended;
+        try {
+            extended = store.extend(lease.storedKey, lease.fencingToken, engine.lease);
+        } catch (Throwable e) {
+            failed(lease, sent, e);
+            return;
+        }
+        answered(lease, sent, extended);
+    }
+
+    private void renewBatch(List<Lease> batch, long sent) {
+        List<OwnedKey> keys = new ArrayList<>(batch.size());
+        for (Lease lease : batch) {
+            keys.add(new OwnedKey(lease.storedKey, lease.fencingToken));
+        }
+        List<Boolean> extended;
+        try {
+            extended = batchStore.extendAll(keys, engine.lease);
+            if (extended.size() != keys.size()) {
+                throw new IllegalStateException("extendAll returned " + extended.size() + " outcomes for "
+                        + keys.size() + " keys");
+            }
+        } catch (Throwable e) {
+            for (Lease lease : batch) {
+                failed(lease, sent, e);
+            }
+            return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            answered(batch.get(i), sent, Boolean.TRUE.equals(extended.get(i)));
+        }
+    }
+
+    private void answered(Lease lease, long sent, boolean extended) {
+        try {
+            if (extended) {
+                lease.renewed(sent);
+                if (lease.isOpen()) {
+                    engine.emit(IdempotencyEvent.Type.LEASE_RENEWED, lease.operation, lease.key,
+                            lease.fencingToken, lease.startNanos, null);
+                }
+            } else if (lease.lose("the store answered that its fencing token no longer owns the record (another"
+                    + " execution took it over, or it expired)")) {
+                leases.remove(lease);
+            }
+        } catch (Throwable e) {
+            Idempotency.LOG.warn("Handling the renewal of key={} failed unexpectedly",
+                    IdempotencyStoreException.safeKey(lease.key), e);
+        }
+    }
+
+    private void failed(Lease lease, long sent, Throwable cause) {
+        try {
+            lease.renewalFailed(sent);
+            if (!lease.isOpen()) {
+                return;
+            }
+            IdempotencyStoreException error = cause instanceof IdempotencyStoreException storeError ? storeError
+                    : new IdempotencyStoreException("The idempotency store failed to extend a lease",
+                            lease.storedKey, cause);
+            engine.emit(IdempotencyEvent.Type.STORE_ERROR, lease.operation, lease.key, lease.fencingToken,
+                    lease.startNanos, error);
+            Idempotency.LOG.warn("Lease renewal failed: operation={} key={} token={}: {}; trying again in {} ms",
+                    lease.operation, IdempotencyStoreException.safeKey(lease.key), lease.fencingToken,
+                    error.getMessage(), engine.renewRetryNanos / 1_000_000);
+        } catch (Throwable e) {
+            Idempotency.LOG.warn("Handling a failed renewal of key={} failed unexpectedly",
+                    IdempotencyStoreException.safeKey(lease.key), e);
+        }
+    }
+
+    /** Runs a store call for a lease on the renewal threads (the release of a leaked execution). */
+    void runInBackground(Runnable call) {
+        try {
+            callers.execute(() -> {
+                try {
+                    call.run();
+                } catch (Throwable e) {
+                    Idempotency.LOG.warn("A background store call failed", e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            Idempotency.LOG.warn("The engine is closed; a background store call was not made");
+        }
+    }
+
+    /** Stops renewing: leases still open run out at the store as if their owner had stopped. */
     @Override
     public void close() {
-        sweep.cancel(false);
+        timer.shutdownNow();
+        callers.shutdown();
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
     }
 }

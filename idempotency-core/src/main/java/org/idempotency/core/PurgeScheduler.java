@@ -6,6 +6,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
 import org.jspecify.annotations.Nullable;
@@ -14,15 +15,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Purges expired records of a {@link PurgeableIdempotencyStore} at a fixed delay. {@link Idempotency}
- * starts one by default; start one yourself when purging runs apart from the engine (a single maintenance
- * node, say). A failed purge is logged at WARN and tried again at the next interval. {@link #close()} stops
- * it and waits for a purge in progress to end.
+ * starts one by default, on a thread of its own that nothing else uses (a purge of a large backlog can take
+ * long; it never delays lease renewal); start one yourself when purging runs apart from the engine (a single
+ * maintenance node, say). A failed purge, whatever it throws, is logged at WARN and tried again at the next
+ * interval. {@link #close()} stops it and waits for a purge in progress to end.
  *
  * <p>Thread-safe.
  */
 public final class PurgeScheduler implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PurgeScheduler.class);
+    private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final PurgeableIdempotencyStore store;
     private final @Nullable ScheduledExecutorService ownExecutor;
@@ -41,7 +44,7 @@ public final class PurgeScheduler implements AutoCloseable {
     /** Purges every {@code interval} on a daemon thread of its own. */
     public static PurgeScheduler start(PurgeableIdempotencyStore store, Duration interval) {
         ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "idempotency-purge");
+            Thread thread = new Thread(runnable, "idempotency-purge-" + THREADS.incrementAndGet());
             thread.setDaemon(true);
             return thread;
         });
@@ -77,7 +80,7 @@ public final class PurgeScheduler implements AutoCloseable {
     private void purgeOnce() {
         try {
             purgeNow();
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // an Error too: a failed purge must not end the schedule
             LOG.warn("Purging expired idempotency records failed; trying again at the next interval", e);
         }
     }

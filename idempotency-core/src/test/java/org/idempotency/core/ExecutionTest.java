@@ -3,7 +3,11 @@ package org.idempotency.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.RecordStatus;
 import org.idempotency.api.StoredResult;
 import org.junit.jupiter.api.AfterEach;
@@ -53,6 +57,32 @@ class ExecutionTest {
         })).isInstanceOf(IllegalStateException.class);
         assertThat(op.begin("k", "h").isReplay()).isTrue();
         assertThat(idempotency.renewer.running()).isZero();
+    }
+
+    @Test
+    @DisplayName("an execution its caller dropped unfinished is released when garbage-collected, and reported")
+    void droppedExecutionIsReleased() throws Exception {
+        List<IdempotencyEvent> events = new CopyOnWriteArrayList<>();
+        try (Idempotency engine = Idempotency.builder(store).listener(events::add).build()) {
+            IdempotentOperation<String> dropping = engine.operation("dropping", String.class);
+            beginAndDrop(dropping);
+            assertThat(engine.renewer.running()).isEqualTo(1);
+
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (store.find("dropping:dropped").isPresent() && System.nanoTime() - deadline < 0) {
+                System.gc();
+                Thread.sleep(20);
+            }
+
+            assertThat(store.find("dropping:dropped")).as("released after the execution was collected").isEmpty();
+            assertThat(events).extracting(IdempotencyEvent::type).contains(IdempotencyEvent.Type.LEAKED);
+            assertThat(engine.renewer.running()).isZero();
+        }
+    }
+
+    /** Begins an execution and keeps no reference to it, as a caller that forgot to finish it would. */
+    private static void beginAndDrop(IdempotentOperation<String> operation) {
+        assertThat(operation.begin("dropped", "h").isOwner()).isTrue();
     }
 
     @Test

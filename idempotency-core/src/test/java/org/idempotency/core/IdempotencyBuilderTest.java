@@ -41,6 +41,45 @@ class IdempotencyBuilderTest {
     }
 
     @Test
+    @DisplayName("a renewal timeout not shorter than the lease, or a maximum execution time not longer, is refused")
+    void renewalTimeoutAndMaxExecutionTime() {
+        assertThatThrownBy(() -> builder.renewalTimeout(Duration.ZERO)).hasMessageContaining("renewalTimeout");
+        assertThatThrownBy(() -> builder.maxExecutionTime(Duration.ZERO)).hasMessageContaining("maxExecutionTime");
+        assertThatThrownBy(() -> Idempotency.builder(InMemoryIdempotencyStore.create()).lease(Duration.ofSeconds(1))
+                .renewalTimeout(Duration.ofSeconds(1)).build())
+                .hasMessage("the renewalTimeout (PT1S) must be shorter than the lease (PT1S)");
+        assertThatThrownBy(() -> Idempotency.builder(InMemoryIdempotencyStore.create()).lease(Duration.ofMinutes(1))
+                .maxExecutionTime(Duration.ofSeconds(30)).build())
+                .hasMessage("the maxExecutionTime (PT30S) must be longer than the lease (PT1M)");
+    }
+
+    @Test
+    @DisplayName("result types must be concrete classes the codec can handle")
+    void resultTypes() {
+        assertThatThrownBy(() -> builder.resultTypes(Runnable.class))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("concrete classes");
+        assertThatThrownBy(() -> builder.resultTypes(int.class)).hasMessageContaining("java.lang.Integer")
+                .hasMessageContaining("int");
+        assertThatThrownBy(() -> Idempotency.builder(InMemoryIdempotencyStore.create())
+                .resultTypes(NoCreator.class).build())
+                .isInstanceOf(org.idempotency.api.IdempotencyConfigurationException.class)
+                .hasMessageContaining("NoCreator");
+    }
+
+    /** Jackson cannot construct it: no usable constructor. */
+    static final class NoCreator {
+        final String value;
+
+        NoCreator(String value, int copies) {
+            this.value = value.repeat(copies);
+        }
+
+        public String getValue() {
+            return value;
+        }
+    }
+
+    @Test
     @DisplayName("operation names are validated when the handle is created")
     void operationName() {
         try (Idempotency idempotency = builder.build()) {

@@ -37,12 +37,11 @@ class ReadmeQuickStartTest {
 
         // tag::quickstart[]
         IdempotencyStore store = InMemoryIdempotencyStore.create(); // or Redis, PostgreSQL, your own
-        try (Idempotency idempotency = Idempotency.builder(store).build()) {
-            IdempotentOperation<Receipt> charge = idempotency.operation("charge", Receipt.class);
+        try (Idempotency idempotency = Idempotency.builder(store).resultTypes(Receipt.class).build()) {
             String requestHash = JsonFingerprint.defaults().hash(requestBody);
 
-            receipt = charge.execute(idempotencyKey, requestHash, () -> payments.charge(amount));
-            again = charge.execute(idempotencyKey, requestHash, () -> payments.charge(amount));
+            receipt = idempotency.execute(idempotencyKey, requestHash, () -> payments.charge(amount));
+            again = idempotency.execute(idempotencyKey, requestHash, () -> payments.charge(amount));
             // again equals receipt, and the card was charged once
         }
         // end::quickstart[]
@@ -52,13 +51,41 @@ class ReadmeQuickStartTest {
         assertThat(readme()).contains(snippet("quickstart"));
     }
 
+    @Test
+    @DisplayName("the quick start's typed operation charges once and replays the receipt")
+    void typedOperation() throws IOException {
+        Payments payments = new Payments();
+        String idempotencyKey = "3f1c9a2e-charge";
+        String requestHash = JsonFingerprint.defaults().hash("{\"amountCents\": 1999}");
+        long amount = 1999;
+        Receipt receipt;
+        Receipt again;
+
+        try (Idempotency idempotency = Idempotency.builder(InMemoryIdempotencyStore.create()).build()) {
+            // tag::operation[]
+            IdempotentOperation<Receipt> charge = idempotency.operation("charge", Receipt.class);
+            receipt = charge.execute(idempotencyKey, requestHash, () -> payments.charge(amount));
+            again = charge.execute(idempotencyKey, requestHash, () -> payments.charge(amount));
+            // end::operation[]
+        }
+
+        assertThat(again).isEqualTo(receipt);
+        assertThat(payments.charges).hasValue(1);
+        assertThat(readme()).contains(snippet("operation"));
+    }
+
     static String readme() throws IOException {
         return Files.readString(Path.of("..", "README.md"));
     }
 
     /** The tagged region of this file, with the indentation of its first line removed from every line. */
     static String snippet(String tag) throws IOException {
-        String source = Files.readString(Path.of("src/test/java/org/idempotency/core/ReadmeQuickStartTest.java"));
+        return snippet(tag, "ReadmeQuickStartTest.java");
+    }
+
+    /** The tagged region of a test file of this package, with the indentation of its first line removed. */
+    static String snippet(String tag, String file) throws IOException {
+        String source = Files.readString(Path.of("src/test/java/org/idempotency/core", file));
         String region = source.substring(source.indexOf("// tag::" + tag + "[]\n") + ("// tag::" + tag + "[]\n").length(),
                 source.indexOf("// end::" + tag + "[]"));
         String[] lines = region.split("\n");

@@ -5,13 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
 import org.idempotency.api.RecordStatus;
 import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireResult;
@@ -102,26 +103,26 @@ class PurgeTest {
     }
 
     @Test
-    @DisplayName("the engine purges at its interval on its scheduler, and stops when it is closed")
+    @DisplayName("the engine purges at its interval on a thread of its own, which ends when it is closed")
     void scheduledByEngine() {
         JdbiIdempotencyStore store = table.store();
-        ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1);
-        scheduler.setRemoveOnCancelPolicy(true);
-        try {
-            Idempotency engine = Idempotency.builder(store).scheduler(scheduler)
-                    .purgeInterval(Duration.ofMillis(100)).build();
-            insertExpired("scheduled-", 40);
+        Set<Thread> before = purgeThreads();
+        Idempotency engine = Idempotency.builder(store).purgeInterval(Duration.ofMillis(100)).build();
+        insertExpired("scheduled-", 40);
 
-            Observed.eventually("the engine purged the expired rows", () -> table.rowCount() == 0);
-            engine.close();
+        Observed.eventually("the engine purged the expired rows", () -> table.rowCount() == 0);
+        assertThat(purgeThreads()).as("a purge thread of the engine's own").hasSizeGreaterThan(before.size());
+        engine.close();
 
-            assertThat(scheduler.getQueue()).as("no purge (nor lease sweep) left scheduled").isEmpty();
-            insertExpired("after-close-", 10);
-            assertThat(scheduler.getQueue()).isEmpty();
-            assertThat(table.rowCount()).isEqualTo(10);
-        } finally {
-            scheduler.shutdownNow();
-        }
+        Observed.eventually("the engine's purge thread ended", () -> before.containsAll(purgeThreads()));
+        insertExpired("after-close-", 10);
+        assertThat(table.rowCount()).isEqualTo(10);
+    }
+
+    private static Set<Thread> purgeThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("idempotency-purge") && t.isAlive())
+                .collect(Collectors.toSet());
     }
 
     @Test
@@ -132,12 +133,12 @@ class PurgeTest {
         store.acquire(key, "h", LONG);
         insertExpired("own-", 25);
 
+        Set<Thread> before = purgeThreads();
         PurgeScheduler scheduler = PurgeScheduler.start(store, Duration.ofMillis(50));
         Observed.eventually("the scheduler purged the expired rows", () -> table.rowCount() == 1);
         scheduler.close();
 
-        Observed.eventually("the purge thread ended", () -> Thread.getAllStackTraces().keySet().stream()
-                .noneMatch(t -> t.getName().equals("idempotency-purge") && t.isAlive()));
+        Observed.eventually("the purge thread ended", () -> before.containsAll(purgeThreads()));
         insertExpired("after-", 5);
         assertThat(scheduler.purgeNow()).as("a closed scheduler purges nothing").isZero();
         assertThat(table.rowCount()).isEqualTo(6);

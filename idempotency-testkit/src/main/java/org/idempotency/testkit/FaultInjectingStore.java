@@ -44,8 +44,10 @@ import org.jspecify.annotations.Nullable;
  * <p>The wrapper offers every optional ability of the SPI ({@link PurgeableIdempotencyStore},
  * {@link BatchAcquiringIdempotencyStore}, {@link BatchExtendingIdempotencyStore}): it passes each call to the
  * wrapped store's own implementation when it has one, and otherwise performs a batch key by key through the
- * single-key methods (the same outcomes, one call per key) and purges nothing. A delay or a fault of a batch
- * operation applies once per batch; the single-key operations it falls back to are not delayed again.
+ * wrapped store's single-key methods (the same outcomes) and purges nothing. Faults and delays set on a
+ * single-key operation apply to its batch form too, once per batch: {@code failAlways(EXTEND)} stops every
+ * renewal, whether the engine renews one lease or many in one call, and {@code calls(EXTEND)} counts the keys
+ * of batches too. Those set on a batch operation ({@code ACQUIRE_ALL}, {@code EXTEND_ALL}) apply to it alone.
  *
  * <p>Thread-safe.
  */
@@ -108,7 +110,7 @@ public final class FaultInjectingStore
 
     /**
      * Each call of the operation for a key that {@code keys} accepts waits this long before reaching the store
-     * (a slow shard, a slow row). A batch call waits if any of its keys is accepted; a purge has no key and
+     * (a slow shard, a slow row). A batch call waits once if any of its keys is accepted; a purge has no key and
      * waits whatever the predicate.
      */
     public FaultInjectingStore delay(Operation operation, Duration delay, Predicate<String> keys) {
@@ -153,15 +155,32 @@ public final class FaultInjectingStore
     }
 
     private void before(Operation operation, @Nullable String key) {
-        before(operation, key == null ? List.of() : List.of(key), key == null);
-    }
-
-    private void before(Operation operation, List<String> keys, boolean keyless) {
         calls.get(operation).incrementAndGet();
         Delay delay = delays.get(operation);
-        if (delay != null && (keyless || keys.stream().anyMatch(delay.keys()))) {
+        if (delay != null && (key == null || delay.keys().test(key))) {
             sleep(delay.duration());
         }
+        injectFault(operation);
+    }
+
+    /** A batch call: counts both operations, delays once, fails if either operation is set to fail. */
+    private void beforeBatch(Operation batch, Operation single, List<String> keys) {
+        calls.get(batch).incrementAndGet();
+        calls.get(single).addAndGet(keys.size());
+        Delay delay = delays.get(batch);
+        if (delay == null || keys.stream().noneMatch(delay.keys())) {
+            delay = delays.get(single);
+        }
+        if (delay != null && keys.stream().anyMatch(delay.keys())) {
+            sleep(delay.duration());
+        }
+        injectFault(batch);
+        if (!keys.isEmpty()) {
+            injectFault(single);
+        }
+    }
+
+    private void injectFault(Operation operation) {
         AtomicInteger left = failuresLeft.get(operation);
         if (left.getAndUpdate(n -> n == Integer.MAX_VALUE || n == 0 ? n : n - 1) > 0) {
             throw fault.get();
@@ -225,7 +244,7 @@ public final class FaultInjectingStore
 
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
-        before(Operation.ACQUIRE_ALL, requests.stream().map(AcquireRequest::key).toList(), false);
+        beforeBatch(Operation.ACQUIRE_ALL, Operation.ACQUIRE, requests.stream().map(AcquireRequest::key).toList());
         if (delegate instanceof BatchAcquiringIdempotencyStore batch) {
             return batch.acquireAll(requests, lease);
         }
@@ -239,7 +258,7 @@ public final class FaultInjectingStore
 
     @Override
     public List<Boolean> extendAll(List<OwnedKey> keys, Duration lease) {
-        before(Operation.EXTEND_ALL, keys.stream().map(OwnedKey::key).toList(), false);
+        beforeBatch(Operation.EXTEND_ALL, Operation.EXTEND, keys.stream().map(OwnedKey::key).toList());
         if (delegate instanceof BatchExtendingIdempotencyStore batch) {
             return batch.extendAll(keys, lease);
         }

@@ -4,10 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -18,9 +23,11 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import org.idempotency.api.IdempotencyConfigurationException;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyInProgressException;
 import org.idempotency.api.IdempotencyKeyReusedException;
+import org.idempotency.api.IdempotencyLeaseLostException;
 import org.idempotency.api.IdempotencyReplayedFailureException;
 import org.idempotency.api.IdempotencyResultNotKeptException;
 import org.idempotency.api.IdempotencyStoreException;
@@ -29,6 +36,7 @@ import org.idempotency.api.RecordStatus;
 import org.idempotency.api.TypeRef;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.core.Execution;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotentOperation;
 import org.junit.jupiter.api.AfterEach;
@@ -487,6 +495,307 @@ public abstract class IdempotencyExecutionContract {
             assertThat(eventTypes(key)).filteredOn(type -> type == IdempotencyEvent.Type.TAKEOVER
                     || type == IdempotencyEvent.Type.ACQUIRED).hasSize(2);
         }
+    }
+
+    @Nested
+    @DisplayName("while its owner lives, the work runs once")
+    class OwnerLifetime {
+
+        @Test
+        @DisplayName("a purge slower than the lease holds up no renewal: duplicates cannot take the work over")
+        void slowPurgeDoesNotStarveRenewal() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400))
+                    .purgeInterval(Duration.ofMillis(20))).operation(newOperation(), String.class);
+            store.delay(FaultInjectingStore.Operation.PURGE, Duration.ofMillis(2500));
+            String key = newKey();
+
+            assertHeldWhileRunning(op, key, Duration.ofMillis(1500));
+
+            assertThat(store.calls(FaultInjectingStore.Operation.PURGE)).as("a purge was running").isPositive();
+        }
+
+        @Test
+        @DisplayName("one slow renewal call holds up no other execution's lease")
+        void slowRenewalDelaysNoOther() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)))
+                    .operation(newOperation(), String.class);
+            String slowKey = newKey();
+            String slowStored = op.storedKey(slowKey);
+            store.delay(FaultInjectingStore.Operation.EXTEND, Duration.ofSeconds(3), slowStored::equals);
+            try (Blocked slow = block(op, slowKey, "h")) {
+                assertHeldWhileRunning(op, newKey(), Duration.ofMillis(1500));
+                slow.release();
+            }
+        }
+
+        @Test
+        @DisplayName("a listener that throws an Error stops no renewal, for this execution or the next")
+        void listenerErrorDoesNotKillRenewal() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)).listener(event -> {
+                if (event.type() == IdempotencyEvent.Type.LEASE_RENEWED) {
+                    throw new AssertionError("a listener that breaks");
+                }
+            })).operation(newOperation(), String.class);
+
+            assertHeldWhileRunning(op, newKey(), Duration.ofMillis(1200));
+            assertHeldWhileRunning(op, newKey(), Duration.ofMillis(1200));
+        }
+
+        @Test
+        @DisplayName("a failed renewal is tried again promptly, not a renewal interval later")
+        void failedRenewalRetriedPromptly() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(1000))
+                    .renewInterval(Duration.ofMillis(600))).operation(newOperation(), String.class);
+            store.failNext(FaultInjectingStore.Operation.EXTEND, 1);
+
+            assertHeldWhileRunning(op, newKey(), Duration.ofMillis(2000));
+
+            assertThat(store.calls(FaultInjectingStore.Operation.EXTEND)).as("the failed renewal and its retries")
+                    .isGreaterThanOrEqualTo(2);
+        }
+
+        @Test
+        @DisplayName("the work learns that its lease is lost: flag, callback, check and event, and it stores nothing")
+        void leaseLossIsVisible() {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)))
+                    .operation(newOperation(), String.class);
+            String key = newKey();
+            Execution<String> execution = op.begin(key, "h");
+            AtomicInteger callbacks = new AtomicInteger();
+            execution.onLeaseLost(callbacks::incrementAndGet);
+            assertThat(execution.isLeaseLost()).isFalse();
+            assertThat(execution.leaseRemaining()).isPositive();
+            execution.checkLease();
+
+            store.failAlways(FaultInjectingStore.Operation.EXTEND); // the store cannot be reached to renew
+
+            IdempotencyStoreContract.eventually("the lease is reported lost", execution::isLeaseLost);
+            assertThat(callbacks).hasValue(1);
+            assertThat(execution.leaseRemaining()).isZero();
+            assertThatThrownBy(execution::checkLease).isInstanceOf(IdempotencyLeaseLostException.class)
+                    .hasMessageContaining(key);
+            assertThat(eventsOf(key, IdempotencyEvent.Type.LEASE_LOST)).singleElement()
+                    .satisfies(event -> assertThat(event.error()).isInstanceOf(IdempotencyLeaseLostException.class));
+            AtomicInteger late = new AtomicInteger();
+            execution.onLeaseLost(late::incrementAndGet);
+            assertThat(late).as("a callback registered after the loss runs at once").hasValue(1);
+
+            store.heal();
+            IdempotencyStoreContract.eventually("another caller takes the key over", () -> {
+                try {
+                    return op.execute(key, "h", () -> "successor").equals("successor");
+                } catch (IdempotencyInProgressException stillLive) {
+                    return false;
+                }
+            });
+            assertThat(execution.complete("late")).as("the former owner stores nothing").isFalse();
+            assertThat(op.execute(key, "h", () -> "x")).isEqualTo("successor");
+        }
+
+        @Test
+        @DisplayName("an execution left open past the maximum execution time is no longer renewed, and is reported")
+        void unfinishedExecutionIsBounded() {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(300))
+                    .maxExecutionTime(Duration.ofMillis(700))).operation(newOperation(), String.class);
+            String key = newKey();
+            Execution<String> forgotten = op.begin(key, "h"); // never finished by its caller
+
+            IdempotencyStoreContract.eventually("the leak is reported",
+                    () -> !eventsOf(key, IdempotencyEvent.Type.LEAKED).isEmpty());
+            assertThat(forgotten.isLeaseLost()).isTrue();
+            IdempotencyStoreContract.eventually("the key frees itself one lease later", () -> {
+                try {
+                    return op.execute(key, "h", () -> "next").equals("next");
+                } catch (IdempotencyInProgressException stillLive) {
+                    return false;
+                }
+            });
+        }
+
+        @Test
+        @DisplayName("a store fault while waiting for a running owner never runs the work beside it, even failing open")
+        void faultWhileWaitingDoesNotFailOpen() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.failOpen(true).waitForInProgress(Duration.ofSeconds(2))
+                    .pollInterval(Duration.ofMillis(10))).operation(newOperation(), String.class);
+            String key = newKey();
+            AtomicInteger runs = new AtomicInteger();
+            try (Blocked owner = block(op, key, "h", runs)) {
+                ExecutorService pool = Executors.newSingleThreadExecutor();
+                try {
+                    long acquiresBefore = store.calls(FaultInjectingStore.Operation.ACQUIRE);
+                    Future<String> duplicate = pool.submit(() -> op.execute(key, "h",
+                            () -> "duplicate ran " + runs.incrementAndGet()));
+                    IdempotencyStoreContract.eventually("the duplicate saw the running owner",
+                            () -> store.calls(FaultInjectingStore.Operation.ACQUIRE) > acquiresBefore);
+                    store.failNext(FaultInjectingStore.Operation.ACQUIRE, 3);
+                    IdempotencyStoreContract.eventually("the duplicate met the faults",
+                            () -> store.calls(FaultInjectingStore.Operation.ACQUIRE) >= acquiresBefore + 4);
+                    owner.release();
+                    assertThat(duplicate.get(10, TimeUnit.SECONDS)).isEqualTo("blocked-result");
+                } finally {
+                    pool.shutdownNow();
+                }
+            }
+            assertThat(runs).hasValue(1);
+            assertThat(eventTypes(key)).doesNotContain(IdempotencyEvent.Type.UNPROTECTED)
+                    .contains(IdempotencyEvent.Type.STORE_ERROR);
+        }
+
+        @Test
+        @DisplayName("a permanent failure the store cannot record releases the key, so a retry runs the work")
+        void unrecordableFailureReleases() {
+            IdempotentOperation<String> op = engine(b -> b.permanentFailure(e -> e instanceof IllegalStateException))
+                    .operation(newOperation(), String.class);
+            String key = newKey();
+            store.failNext(FaultInjectingStore.Operation.FAIL, 1);
+
+            assertThatThrownBy(() -> op.execute(key, "h", () -> {
+                throw new IllegalStateException("declined");
+            })).isInstanceOf(IllegalStateException.class).hasMessage("declined");
+
+            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.STORE_ERROR, IdempotencyEvent.Type.RELEASED);
+            assertThat(op.execute(key, "h", () -> "retried")).isEqualTo("retried");
+        }
+    }
+
+    @Nested
+    @DisplayName("results the codec may not keep")
+    class Encoding {
+
+        @Test
+        @DisplayName("a declared type the codec cannot handle is refused when the operation is created")
+        void unencodableTypeRefusedAtCreation() {
+            Idempotency engine = engine();
+
+            assertThatThrownBy(() -> engine.operation(newOperation(), NoCreator.class))
+                    .isInstanceOf(IdempotencyConfigurationException.class)
+                    .hasMessageContaining(NoCreator.class.getName()).hasMessageContaining("constructor");
+            assertThatThrownBy(() -> engine.operation(newOperation(), Shape.class))
+                    .isInstanceOf(IdempotencyConfigurationException.class).hasMessageContaining("abstract");
+        }
+
+        @Test
+        @DisplayName("java.time and Optional values are kept and replayed equal")
+        void jdkTypesReplayEqual() {
+            IdempotentOperation<Stamped> op = engine().operation(newOperation(), Stamped.class);
+            String key = newKey();
+            Stamped value = new Stamped(Instant.parse("2026-11-30T10:15:30.123456Z"),
+                    OffsetDateTime.parse("2026-11-30T11:15:30+01:00"),
+                    ZonedDateTime.parse("2026-03-29T03:30+02:00[Europe/Paris]"), LocalDate.parse("2026-02-28"),
+                    Duration.ofMillis(1500), Optional.of("note"), Optional.empty());
+
+            op.execute(key, "h", () -> value);
+
+            assertThat(op.execute(key, "h", () -> null)).isEqualTo(value);
+            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.COMPLETED)
+                    .doesNotContain(IdempotencyEvent.Type.RESULT_NOT_KEPT);
+        }
+
+        @Test
+        @DisplayName("a result that fails to encode is returned, reported with its cause, and replays say so")
+        void encodingFailureIsReported() {
+            IdempotentOperation<Fragile> op = engine().operation(newOperation(), Fragile.class);
+            String key = newKey();
+            AtomicInteger runs = new AtomicInteger();
+
+            Fragile result = op.execute(key, "h", () -> {
+                runs.incrementAndGet();
+                return new Fragile("unencodable");
+            });
+
+            assertThat(result).isEqualTo(new Fragile("unencodable"));
+            assertThat(eventsOf(key, IdempotencyEvent.Type.RESULT_NOT_KEPT)).singleElement()
+                    .satisfies(event -> assertThat(event.error()).isNotNull());
+            assertThatThrownBy(() -> op.execute(key, "h", () -> new Fragile("again")))
+                    .isInstanceOf(IdempotencyResultNotKeptException.class);
+            assertThat(runs).hasValue(1);
+        }
+    }
+
+    /** A result type without a constructor Jackson can use. */
+    public static final class NoCreator {
+        private final String value;
+
+        /** Not usable by Jackson: no parameter names, no annotation. */
+        public NoCreator(String value, int copies) {
+            this.value = value.repeat(copies);
+        }
+
+        /** The value. */
+        public String getValue() {
+            return value;
+        }
+    }
+
+    /** An abstract result type, which stored results cannot say how to instantiate. */
+    public abstract static class Shape {
+        /** For subclasses. */
+        protected Shape() {
+        }
+
+        /**
+         * The area.
+         *
+         * @return the area
+         */
+        public abstract double getArea();
+    }
+
+    /** A result with JDK value types. */
+    public record Stamped(Instant at, OffsetDateTime local, ZonedDateTime zoned, LocalDate day, Duration took,
+            Optional<String> note, Optional<String> none) {
+    }
+
+    /**
+     * A result whose encoding fails at run time, for one value, as a getter over a closed resource would.
+     *
+     * @param text the text; "unencodable" cannot be read back
+     */
+    public record Fragile(String text) {
+        @Override
+        public String text() {
+            if (text.equals("unencodable")) {
+                throw new IllegalStateException("this value cannot be read now");
+            }
+            return text;
+        }
+    }
+
+    /**
+     * Runs blocked work on {@code key} for {@code duration} while duplicates keep calling: each must get an
+     * in-progress answer, never run the work nor take it over.
+     */
+    private void assertHeldWhileRunning(IdempotentOperation<String> op, String key, Duration duration)
+            throws Exception {
+        AtomicInteger runs = new AtomicInteger();
+        int conflicts = 0;
+        try (Blocked blocked = block(op, key, "h", runs)) {
+            long until = System.nanoTime() + duration.toNanos();
+            while (System.nanoTime() - until < 0) {
+                try {
+                    op.execute(key, "h", () -> "duplicate ran " + runs.incrementAndGet());
+                } catch (IdempotencyInProgressException expected) {
+                    conflicts++;
+                }
+                sleepQuietly(40);
+            }
+            blocked.release();
+            assertThat(blocked.result()).isEqualTo("blocked-result");
+        }
+        assertThat(runs).as("the work ran once").hasValue(1);
+        assertThat(conflicts).isPositive();
+        assertThat(eventTypes(key)).doesNotContain(IdempotencyEvent.Type.TAKEOVER, IdempotencyEvent.Type.LEASE_LOST)
+                .contains(IdempotencyEvent.Type.LEASE_RENEWED, IdempotencyEvent.Type.COMPLETED);
+    }
+
+    private List<IdempotencyEvent> eventsOf(String key, IdempotencyEvent.Type type) {
+        List<IdempotencyEvent> matching = new ArrayList<>();
+        for (IdempotencyEvent event : events) {
+            if (event.key().equals(key) && event.type() == type) {
+                matching.add(event);
+            }
+        }
+        return matching;
     }
 
     @Nested

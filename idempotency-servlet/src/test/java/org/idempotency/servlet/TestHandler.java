@@ -63,6 +63,19 @@ final class TestHandler extends HttpServlet {
                 response.flushBuffer();
                 writer.print(", the end");
             }
+            case "/writer-then-type" -> {
+                // the charset comes too late for the writer: the container keeps the writer's
+                PrintWriter writer = response.getWriter();
+                response.setContentType("text/plain; charset=UTF-8");
+                writer.print("h\u00e9llo w\u00f6rld \u2713 call " + call);
+            }
+            case "/writer-then-encoding" -> {
+                PrintWriter writer = response.getWriter();
+                response.setCharacterEncoding("UTF-8");
+                response.setContentType("text/plain");
+                response.setLocale(java.util.Locale.JAPAN);
+                writer.print("h\u00e9llo w\u00f6rld call " + call);
+            }
             case "/big" -> {
                 int size = Integer.parseInt(request.getParameter("size"));
                 String status = request.getParameter("status");

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
@@ -25,7 +26,11 @@ import org.jspecify.annotations.Nullable;
  * them; nothing is committed); the body, whether written through {@link #getOutputStream()} or
  * {@link #getWriter()}, in one piece or streamed with {@link #flushBuffer()} calls in between, goes to a
  * buffer of at most {@code limit} bytes. {@code sendError} and {@code sendRedirect} are recorded and replayed
- * on the real response by {@link #commit()}. Used by one request thread.
+ * on the real response by {@link #commit()}.
+ *
+ * <p>As in a container, a charset set after {@link #getWriter()} (by {@code setContentType},
+ * {@code setCharacterEncoding} or {@code setLocale}) does not change the writer's, and the {@code Content-Type}
+ * keeps naming the writer's charset, so the header and the bytes agree. Used by one request thread.
  */
 public final class CapturingResponse extends HttpServletResponseWrapper {
 
@@ -39,6 +44,7 @@ public final class CapturingResponse extends HttpServletResponseWrapper {
     private boolean closed;
     private @Nullable Capture stream;
     private @Nullable PrintWriter writer;
+    private @Nullable String writerEncoding;
 
     public CapturingResponse(HttpServletResponse response, int limit) {
         super(response);
@@ -131,6 +137,32 @@ public final class CapturingResponse extends HttpServletResponseWrapper {
     }
 
     @Override
+    public void setContentType(@Nullable String type) {
+        if (isCommitted()) {
+            return;
+        }
+        super.setContentType(type);
+        keepWriterCharset();
+    }
+
+    @Override
+    public void setCharacterEncoding(@Nullable String encoding) {
+        if (isCommitted() || writer != null) {
+            return; // too late for the writer, as in a container
+        }
+        super.setCharacterEncoding(encoding);
+    }
+
+    @Override
+    public void setLocale(Locale locale) {
+        if (isCommitted()) {
+            return;
+        }
+        super.setLocale(locale);
+        keepWriterCharset();
+    }
+
+    @Override
     public ServletOutputStream getOutputStream() {
         if (writer != null) {
             throw new IllegalStateException("getWriter() was already called for this response");
@@ -149,12 +181,25 @@ public final class CapturingResponse extends HttpServletResponseWrapper {
         if (writer == null) {
             String encoding = getCharacterEncoding();
             Charset charset = charset(encoding);
+            if (charset == null) {
+                charset = StandardCharsets.ISO_8859_1;
+                encoding = charset.name();
+            }
             // fix the charset in the Content-Type, as the container does when its own writer is obtained
-            super.setCharacterEncoding(charset.name());
+            writerEncoding = encoding;
+            super.setCharacterEncoding(encoding);
             stream = new Capture();
             writer = new PrintWriter(new OutputStreamWriter(stream, charset), false);
         }
         return writer;
+    }
+
+    /** Once the writer exists, a charset that came later is put back to the writer's (the real response has no writer). */
+    private void keepWriterCharset() {
+        String wanted = writerEncoding;
+        if (wanted != null && !wanted.equalsIgnoreCase(getResponse().getCharacterEncoding())) {
+            super.setCharacterEncoding(wanted);
+        }
     }
 
     /** Streaming handlers flush as they go: the bytes stay in the buffer until the filter decides. */
@@ -195,6 +240,7 @@ public final class CapturingResponse extends HttpServletResponseWrapper {
         status = SC_OK;
         stream = null;
         writer = null;
+        writerEncoding = null;
     }
 
     /** Ends the handler's writing: flushes its writer into the buffer. */
@@ -287,14 +333,15 @@ public final class CapturingResponse extends HttpServletResponseWrapper {
         return name.equalsIgnoreCase("Content-Length");
     }
 
-    private static Charset charset(@Nullable String name) {
+    /** The charset of that name, or {@code null} if there is no name or Java does not know it. */
+    private static @Nullable Charset charset(@Nullable String name) {
         if (name == null) {
-            return StandardCharsets.ISO_8859_1;
+            return null;
         }
         try {
             return Charset.forName(name);
         } catch (IllegalCharsetNameException | UnsupportedCharsetException e) {
-            return StandardCharsets.ISO_8859_1;
+            return null;
         }
     }
 

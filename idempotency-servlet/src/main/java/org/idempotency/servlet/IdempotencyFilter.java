@@ -11,13 +11,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.Enumeration;
+import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -41,6 +42,7 @@ import org.idempotency.servlet.internal.BufferedRequest;
 import org.idempotency.servlet.internal.CapturingResponse;
 import org.idempotency.servlet.internal.KeyHeader;
 import org.idempotency.servlet.internal.Problem;
+import org.idempotency.servlet.internal.RequestTarget;
 import org.idempotency.servlet.internal.StoredResponse;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -65,7 +67,9 @@ import org.slf4j.LoggerFactory;
  *   <li>a malformed key (empty, too long, unbalanced quotes, not an sf-string nor a bare token, several
  *       {@code Idempotency-Key} fields): {@code 400}, naming the broken rule;</li>
  *   <li>a request body over the limit: {@code 413}, nothing run or stored;</li>
- *   <li>the key used before with a different request (another {@link RequestFingerprint}): {@code 422};</li>
+ *   <li>a request the {@link RequestFingerprint} refuses (such as hostile JSON): {@code 400}, nothing run;</li>
+ *   <li>the key used before with another method or path (as the container normalised it), or with a different
+ *       request by the {@link RequestFingerprint}: {@code 422};</li>
  *   <li>the first request with the key still running: {@code 409} with {@code Retry-After}, or, if the engine
  *       is built with {@code waitForInProgress}, a bounded wait and then the replay;</li>
  *   <li>otherwise the handler runs on a buffered response. Its whole response is held back until it returns;
@@ -78,8 +82,8 @@ import org.slf4j.LoggerFactory;
  *       Replays of a record closed without its response get {@code 409}.</li>
  * </ul>
  * Errors are {@code application/problem+json} bodies (RFC 9457). Keys are scoped by an
- * {@link IdempotencyScope} (by default the authenticated principal, the method and the path), so one client
- * never receives another's response. A store failure answers {@code 503} (unless the engine fails open).
+ * {@link IdempotencyScope} (by default the authenticated principal), so one client never receives another's
+ * response. A store failure answers {@code 503} (unless the engine fails open).
  *
  * <p>Register it for {@code REQUEST} dispatches, without async support: asynchronous handlers and multipart
  * parsing by the container ({@code getParts()}, which reads the container's stream, already consumed by the
@@ -130,12 +134,21 @@ public final class IdempotencyFilter implements Filter {
         this.problemTypeBase = b.problemTypeBase;
     }
 
-    /** Starts configuring a filter over an engine (its store, lease, retention and in-progress wait). */
+    /**
+     * Starts configuring a filter over an engine (its store, lease, retention and in-progress wait).
+     *
+     * @param engine the engine whose operation holds the filter's records
+     * @return a new builder
+     */
     public static Builder builder(Idempotency engine) {
         return new Builder(engine);
     }
 
-    /** The operation whose namespace holds this filter's records. */
+    /**
+     * The operation whose namespace holds this filter's records.
+     *
+     * @return the operation name
+     */
     public String operation() {
         return operation.name();
     }
@@ -183,7 +196,16 @@ public final class IdempotencyFilter implements Filter {
             return;
         }
         BufferedRequest buffered = new BufferedRequest(request, body);
-        String requestHash = fingerprint.fingerprint(buffered, body);
+        String requestHash;
+        try {
+            requestHash = requestHash(buffered, fingerprint.fingerprint(buffered, body));
+        } catch (IllegalArgumentException e) {
+            // the message names the rule; it is the client's own request, never logged
+            problem(response, new Problem(400, "request-malformed", "Request malformed for idempotent processing",
+                    "The request could not be fingerprinted for its " + HEADER + ": " + e.getMessage()
+                            + "; it was not processed.", 0));
+            return;
+        }
         String storedKey = scopedKey(scope.scopeOf(request), key);
 
         Execution<StoredResponse> execution;
@@ -257,6 +279,33 @@ public final class IdempotencyFilter implements Filter {
         capture.commit();
     }
 
+    /** Closes the record with nothing kept: the work ran and must not run again, but cannot be replayed. */
+    private void completeWithoutResponse(Execution<StoredResponse> execution, int status) {
+        execution.completeWithoutResult(status);
+    }
+
+    /**
+     * The request hash stored with the key: the method and the normalised path, always, so a key is never run
+     * again on another endpoint or under another spelling of its path, and the fingerprint when there is one.
+     */
+    private static String requestHash(HttpServletRequest request, @Nullable String fingerprint) {
+        MessageDigest digest = newSha256();
+        update(digest, RequestHashes.wtf8(RequestTarget.method(request)));
+        update(digest, RequestHashes.wtf8(RequestTarget.path(request)));
+        if (fingerprint == null) {
+            digest.update((byte) 0);
+        } else {
+            digest.update((byte) 1);
+            update(digest, RequestHashes.wtf8(fingerprint));
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    private static void update(MessageDigest digest, byte[] part) {
+        digest.update(ByteBuffer.allocate(Integer.BYTES).putInt(part.length).array());
+        digest.update(part);
+    }
+
     private void replay(StoredResponse stored, HttpServletResponse response) throws IOException {
         response.setHeader(REPLAYED_HEADER, "true");
         stored.headers().forEach((name, values) -> {
@@ -283,11 +332,6 @@ public final class IdempotencyFilter implements Filter {
                 }
             }
         }
-    }
-
-    /** Closes the record with nothing kept: the work ran and must not run again, but cannot be replayed. */
-    private void completeWithoutResponse(Execution<StoredResponse> execution, int status) {
-        execution.completeWithoutResult(status);
     }
 
     private Problem problemFor(IdempotencyException e) {
@@ -349,16 +393,18 @@ public final class IdempotencyFilter implements Filter {
      * {@code '#'} instead, so the two forms never meet and any key the filter accepts fits.
      */
     static String scopedKey(String scope, String key) {
-        String digest = Base64.getUrlEncoder().withoutPadding().encodeToString(sha256(scope));
+        // WTF-8: two scopes that differ only by a lone surrogate and a '?' stay apart
+        String digest = Base64.getUrlEncoder().withoutPadding().encodeToString(
+                newSha256().digest(RequestHashes.wtf8(scope)));
         if (digest.length() + 1 + key.length() <= IdempotencyKeys.MAX_KEY_BYTES) { // keys are ASCII
             return digest + ':' + key;
         }
         return digest + '#' + RequestHashes.sha256(key);
     }
 
-    private static byte[] sha256(String text) {
+    private static MessageDigest newSha256() {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java platform provides SHA-256", e);
         }
@@ -378,7 +424,7 @@ public final class IdempotencyFilter implements Filter {
         private Set<String> skipMethods = Set.of("GET", "HEAD", "OPTIONS", "TRACE");
         private Predicate<HttpServletRequest> keyRequired = request -> false;
         private int maxKeyLength = 255;
-        private IdempotencyScope scope = IdempotencyScope.principalMethodAndPath();
+        private IdempotencyScope scope = IdempotencyScope.principal();
         private RequestFingerprint fingerprint = RequestFingerprint.methodPathAndBody();
         private IntPredicate storedStatuses = Builder::storedByDefault;
         private final Set<String> replayHeaders = new LinkedHashSet<>(List.of("Content-Type", "Location"));
@@ -437,13 +483,24 @@ public final class IdempotencyFilter implements Filter {
             return this;
         }
 
-        /** Which requests share a key namespace (default {@link IdempotencyScope#principalMethodAndPath()}). */
+        /**
+         * Which clients share a key namespace (default {@link IdempotencyScope#principal()}).
+         *
+         * @param scope the scope of a request
+         * @return this builder
+         */
         public Builder scope(IdempotencyScope scope) {
             this.scope = Objects.requireNonNull(scope, "scope must not be null");
             return this;
         }
 
-        /** The request hash checked on every repeat (default {@link RequestFingerprint#methodPathAndBody()}). */
+        /**
+         * The request hash checked on every repeat, besides the method and path that are always checked
+         * (default {@link RequestFingerprint#methodPathAndBody()}).
+         *
+         * @param fingerprint the fingerprint of a request
+         * @return this builder
+         */
         public Builder fingerprint(RequestFingerprint fingerprint) {
             this.fingerprint = Objects.requireNonNull(fingerprint, "fingerprint must not be null");
             return this;
@@ -453,6 +510,9 @@ public final class IdempotencyFilter implements Filter {
          * Which response statuses are stored and replayed; any other releases the key, so a retry runs the
          * handler again. The default stores every status below 500 except 408 (Request Timeout) and 429 (Too
          * Many Requests), which tell the client to try again later.
+         *
+         * @param storedStatuses whether a response status is stored
+         * @return this builder
          */
         public Builder storedStatuses(IntPredicate storedStatuses) {
             this.storedStatuses = Objects.requireNonNull(storedStatuses, "storedStatuses must not be null");
@@ -486,6 +546,9 @@ public final class IdempotencyFilter implements Filter {
          * The largest response body buffered (default 1 MiB); a larger one is answered with 413 and its record
          * closed without it. What the engine keeps is bounded by its own {@code maxResultBytes}, counted on the
          * encoded record (the default JSON codec stores the body as base64, a third larger).
+         *
+         * @param maxResponseBytes the limit, in bytes
+         * @return this builder
          */
         public Builder maxResponseBytes(int maxResponseBytes) {
             this.maxResponseBytes = bytes("maxResponseBytes", maxResponseBytes);

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The filter over a real embedded Jetty 12, driven by {@code java.net.http.HttpClient}. */
@@ -214,10 +216,12 @@ class IdempotencyFilterTest {
             serve(filter -> filter);
             String key = newKey();
 
+            String other = newKey();
+
             HttpResponse<String> reset = jetty.send(jetty.post("/reset", ORDER).header(KEY, key));
             HttpResponse<String> resetRetry = jetty.send(jetty.post("/reset", ORDER).header(KEY, key));
-            HttpResponse<String> closed = jetty.send(jetty.post("/closed", ORDER).header(KEY, key));
-            HttpResponse<String> closedRetry = jetty.send(jetty.post("/closed", ORDER).header(KEY, key));
+            HttpResponse<String> closed = jetty.send(jetty.post("/closed", ORDER).header(KEY, other));
+            HttpResponse<String> closedRetry = jetty.send(jetty.post("/closed", ORDER).header(KEY, other));
 
             assertThat(reset.statusCode()).isEqualTo(201);
             assertThat(reset.body()).isEqualTo("kept, call 1");
@@ -479,7 +483,7 @@ class IdempotencyFilterTest {
     class Fingerprints {
 
         @Test
-        @DisplayName("is refused with 422 for another body, another query string or another method")
+        @DisplayName("is refused with 422 for another body, query string, method or path")
         void differentRequest() throws Exception {
             serve(filter -> filter);
             String key = newKey();
@@ -487,12 +491,58 @@ class IdempotencyFilterTest {
             HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
             HttpResponse<String> otherBody = jetty.send(jetty.post("/orders", "{\"product\":\"pen\"}").header(KEY, key));
             HttpResponse<String> otherQuery = jetty.send(jetty.post("/orders?express=true", ORDER).header(KEY, key));
+            HttpResponse<String> otherMethod = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .PUT(HttpRequest.BodyPublishers.ofString(ORDER)));
+            HttpResponse<String> otherPath = jetty.send(jetty.post("/orders/7/items", ORDER).header(KEY, key));
 
             assertThat(first.statusCode()).isEqualTo(201);
             JsonNode problem = problem(otherBody, 422);
             assertThat(problem.get("code").asText()).isEqualTo("idempotency-key-reused");
             assertThat(problem.get("detail").asText()).contains("already used with a different request");
             problem(otherQuery, 422);
+            problem(otherMethod, 422);
+            problem(otherPath, 422);
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+            assertThat(handler.calls("/orders/7/items")).isZero();
+        }
+
+        @ParameterizedTest(name = "[{index}] {0}: {1}")
+        @CsvSource({
+            "/./orders, 201", "/%6Frders, 201", "/orders;p=1, 201", "/x/../orders, 201", "/orders/, 422",
+            "/Orders, 422", "/orders%2F, 400", "//orders, 400"
+        })
+        @DisplayName("is never run again under another spelling of the path: the container's normalised path is"
+                + " the same request (a replay), any other path is another one (422), ambiguous ones the container"
+                + " refuses (400)")
+        void pathSpellings(String spelling, int expected) throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> again = jetty.send(HttpRequest.newBuilder(URI.create(jetty.uri("/") + spelling.substring(1)))
+                    .header("Content-Type", "application/json").header(KEY, key)
+                    .POST(HttpRequest.BodyPublishers.ofString(ORDER)));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertThat(again.statusCode()).as("answer to %s: %s", spelling, again.body()).isEqualTo(expected);
+            if (again.statusCode() == 201) {
+                assertReplayed(again, first);
+            }
+            assertThat(handler.totalCalls()).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("is refused with 422 when the body differs only by a lone surrogate where the first had '?'")
+        void loneSurrogateInTheBody() throws Exception {
+            serve(filter -> filter.fingerprint(RequestFingerprint.methodPathAndJson(JsonFingerprint.defaults())));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", "{\"product\":\"bo\\ud800ok\"}")
+                    .header(KEY, key));
+            HttpResponse<String> question = jetty.send(jetty.post("/orders", "{\"product\":\"bo?ok\"}").header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertThat(problem(question, 422).get("code").asText()).isEqualTo("idempotency-key-reused");
             assertThat(handler.calls("/orders")).isEqualTo(1);
         }
 
@@ -513,15 +563,80 @@ class IdempotencyFilterTest {
         }
 
         @Test
-        @DisplayName("without a fingerprint, any request with the key gets the stored response")
+        @DisplayName("without a fingerprint, any body with the key gets the stored response, but not another path")
         void noFingerprint() throws Exception {
             serve(filter -> filter.fingerprint(RequestFingerprint.none()));
             String key = newKey();
 
             HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
-            HttpResponse<String> other = jetty.send(jetty.post("/orders", "{}").header(KEY, key));
+            HttpResponse<String> other = jetty.send(jetty.post("/orders?x=1", "{}").header(KEY, key));
+            HttpResponse<String> otherPath = jetty.send(jetty.post("/status/201", ORDER).header(KEY, key));
 
             assertReplayed(other, first);
+            problem(otherPath, 422);
+        }
+    }
+
+    @Nested
+    @DisplayName("a request the fingerprint refuses")
+    class RefusedByTheFingerprint {
+
+        @ParameterizedTest(name = "[{index}] {0}")
+        @ValueSource(strings = {
+            "{\"quantity\": 100e2147483647}",
+            "[1e2147483648]",
+            "{\"a\": {\"b\": [1.5e-2147483647]}}",
+            "[1e100001]",
+            "deep",
+            "long number"
+        })
+        @DisplayName("is answered 400 when the JSON is hostile, and the handler never runs")
+        void hostileJson(String json) throws Exception {
+            serve(filter -> filter.fingerprint(RequestFingerprint.methodPathAndJson(JsonFingerprint.defaults())));
+            String body = switch (json) {
+                case "deep" -> "[".repeat(1001) + "]".repeat(1001);
+                case "long number" -> "[1" + "0".repeat(1000) + "]";
+                default -> json;
+            };
+
+            HttpResponse<String> response = jetty.send(jetty.post("/orders", body).header(KEY, newKey()));
+
+            JsonNode problem = problem(response, 400);
+            assertThat(problem.get("code").asText()).isEqualTo("request-malformed");
+            assertThat(problem.get("detail").asText()).contains("it was not processed").contains(switch (json) {
+                case "deep" -> "nesting depth";
+                case "long number" -> "Number value length";
+                default -> "exponent";
+            });
+            assertThat(handler.calls("/orders")).isZero();
+        }
+
+        @Test
+        @DisplayName("a body that is not JSON at all is hashed as bytes: the handler runs, its retry is replayed")
+        void notJson() throws Exception {
+            serve(filter -> filter.fingerprint(RequestFingerprint.methodPathAndJson(JsonFingerprint.defaults())));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", "product=book").header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/orders", "product=book").header(KEY, key));
+            HttpResponse<String> other = jetty.send(jetty.post("/orders", "product=pen").header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertReplayed(retry, first);
+            problem(other, 422);
+        }
+
+        @Test
+        @DisplayName("is answered 400 when an application fingerprint throws IllegalArgumentException")
+        void applicationFingerprint() throws Exception {
+            serve(filter -> filter.fingerprint((request, body) -> {
+                throw new IllegalArgumentException("the order reference is missing");
+            }));
+
+            HttpResponse<String> response = jetty.send(jetty.post("/orders", ORDER).header(KEY, newKey()));
+
+            assertThat(problem(response, 400).get("detail").asText()).contains("the order reference is missing");
+            assertThat(handler.calls("/orders")).isZero();
         }
     }
 
@@ -556,24 +671,51 @@ class IdempotencyFilterTest {
         }
 
         @Test
-        @DisplayName("by path: the same key on another endpoint is another request")
-        void byPath() throws Exception {
+        @DisplayName("by client, not by path: the same key on another endpoint is the key reused (422)")
+        void notByPath() throws Exception {
             serve(filter -> filter);
             String key = newKey();
 
-            HttpResponse<String> orders = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
-            HttpResponse<String> other = jetty.send(jetty.post("/orders/7/items", ORDER).header(KEY, key));
+            HttpResponse<String> orders = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header(JettyHarness.USER_HEADER, "alice"));
+            HttpResponse<String> other = jetty.send(jetty.post("/orders/7/items", ORDER).header(KEY, key)
+                    .header(JettyHarness.USER_HEADER, "alice"));
+            HttpResponse<String> bob = jetty.send(jetty.post("/orders/7/items", ORDER).header(KEY, key)
+                    .header(JettyHarness.USER_HEADER, "bob"));
 
             assertThat(orders.body()).contains("\"call\":1");
-            assertThat(other.statusCode()).isEqualTo(201);
-            assertThat(other.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
+            problem(other, 422);
+            assertThat(bob.statusCode()).isEqualTo(201);
+            assertThat(handler.totalCalls()).isEqualTo(2);
+        }
+
+        @Test
+        @DisplayName("by client identities that differ only by a lone surrogate where the other has '?'")
+        void loneSurrogateInTheClient() throws Exception {
+            // an identity decoded from JSON (a token's claim, say) may hold any string
+            serve(filter -> filter.scope(IdempotencyScope.client(request -> {
+                try {
+                    return JSON.readValue(request.getHeader("X-Client"), String.class);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            })));
+            String key = newKey();
+
+            HttpResponse<String> lone = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header("X-Client", "\"t\\ud800\""));
+            HttpResponse<String> question = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header("X-Client", "\"t?\""));
+
+            assertThat(lone.body()).contains("\"call\":1");
+            assertThat(question.body()).contains("\"call\":2");
+            assertThat(question.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
         }
 
         @Test
         @DisplayName("by a client identity of the application's choosing")
         void byCustomClient() throws Exception {
-            serve(filter -> filter.scope(IdempotencyScope.clientMethodAndPath(
-                    request -> request.getHeader("X-Api-Key"))));
+            serve(filter -> filter.scope(IdempotencyScope.client(request -> request.getHeader("X-Api-Key"))));
             String key = newKey();
 
             HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)

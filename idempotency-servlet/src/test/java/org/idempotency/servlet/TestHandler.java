@@ -29,9 +29,15 @@ final class TestHandler extends HttpServlet {
         return count == null ? 0 : count.get();
     }
 
+    /** How often the handler ran, all paths together. */
+    int totalCalls() {
+        return calls.values().stream().mapToInt(AtomicInteger::get).sum();
+    }
+
     @Override
     protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
-        String path = request.getRequestURI();
+        // the path as the container decoded and normalised it, the way applications dispatch
+        String path = request.getServletPath() + (request.getPathInfo() == null ? "" : request.getPathInfo());
         int call = calls.computeIfAbsent(path, p -> new AtomicInteger()).incrementAndGet();
         String segment = path.indexOf('/', 1) < 0 ? path : path.substring(0, path.indexOf('/', 1));
         switch (segment) {

@@ -70,20 +70,25 @@ import org.slf4j.LoggerFactory;
  *   <li>a request the {@link RequestFingerprint} refuses (such as hostile JSON): {@code 400}, nothing run;</li>
  *   <li>the key used before with another method or path (as the container normalised it), or with a different
  *       request by the {@link RequestFingerprint}: {@code 422};</li>
- *   <li>the first request with the key still running: {@code 409} with {@code Retry-After}, or, if the engine
- *       is built with {@code waitForInProgress}, a bounded wait and then the replay;</li>
+ *   <li>the first request with the key still running: {@code 409} with a {@code Retry-After} of
+ *       {@link Builder#inProgressRetryAfter} (one second by default), or, if the engine is built with
+ *       {@code waitForInProgress}, a bounded wait and then the replay;</li>
  *   <li>otherwise the handler runs on a buffered response. Its whole response is held back until it returns;
- *       then a status the storage policy accepts (by default every status below 500 except 408 and 429) is
- *       stored and the key closed before the response is sent, so an immediate retry is replayed; any other
- *       status, or an exception, releases the key so a retry runs again. A response over the buffer limit
- *       is answered with {@code 413} and its record closed without it (the work is not run again), or its key
- *       released if its status is not one the policy stores; a response
- *       the engine cannot keep (over its {@code maxResultBytes}) is sent, and its record closed without it.
- *       Replays of a record closed without its response get {@code 409}.</li>
+ *       then a status the storage policy accepts (by default every status below 500 except those that say the
+ *       request was not acted on: 401, 407, 408, 409, 412, 423, 425, 428, 429) is stored and the key closed
+ *       before the response is sent, so an immediate retry is replayed; any other status, or an exception,
+ *       releases the key so a retry runs again. A response over the buffer limit is answered with {@code 413}
+ *       and its record closed without it (the work is not run again), or its key released if its status is not
+ *       one the policy stores; a response the engine cannot keep (over its {@code maxResultBytes}) is sent, and
+ *       its record closed without it. Replays of a record closed without its response get {@code 409}.</li>
  * </ul>
  * Errors are {@code application/problem+json} bodies (RFC 9457). Keys are scoped by an
  * {@link IdempotencyScope} (by default the authenticated principal), so one client never receives another's
- * response. A store failure answers {@code 503} (unless the engine fails open).
+ * response. A store failure answers {@code 503} with a {@code Retry-After} of
+ * {@link Builder#unavailableRetryAfter} (unless the engine fails open).
+ *
+ * <p>Clocks: the filter reads no store time. Its {@code Retry-After} values are the configured durations,
+ * never computed from a lease; lease and expiry decisions are the engine's, on the store's clock.
  *
  * <p>Register it for {@code REQUEST} dispatches, without async support: asynchronous handlers and multipart
  * parsing by the container ({@code getParts()}, which reads the container's stream, already consumed by the
@@ -117,6 +122,8 @@ public final class IdempotencyFilter implements Filter {
     private final List<String> replayHeaders;
     private final int maxRequestBytes;
     private final int maxResponseBytes;
+    private final long inProgressRetryAfterSeconds;
+    private final long unavailableRetryAfterSeconds;
     private final @Nullable String problemTypeBase;
 
     private IdempotencyFilter(Builder b) {
@@ -131,6 +138,8 @@ public final class IdempotencyFilter implements Filter {
         this.replayHeaders = List.copyOf(b.replayHeaders);
         this.maxRequestBytes = b.maxRequestBytes;
         this.maxResponseBytes = b.maxResponseBytes;
+        this.inProgressRetryAfterSeconds = ceilSeconds(b.inProgressRetryAfter);
+        this.unavailableRetryAfterSeconds = ceilSeconds(b.unavailableRetryAfter);
         this.problemTypeBase = b.problemTypeBase;
     }
 
@@ -340,8 +349,9 @@ public final class IdempotencyFilter implements Filter {
                     "This " + HEADER + " was already used with a different request (method, path or body); send"
                             + " a new key for a new request.", 0);
         }
-        if (e instanceof IdempotencyInProgressException inProgress) {
-            long seconds = Math.max(1, ceilSeconds(inProgress.retryAfter()));
+        if (e instanceof IdempotencyInProgressException) {
+            // not the lease's end: the first request most likely answers well before, and a retry then replays it
+            long seconds = inProgressRetryAfterSeconds;
             return new Problem(409, "request-in-progress", "A request is outstanding for this Idempotency-Key",
                     "A request with the same " + HEADER + " is still being processed; retry after " + seconds
                             + " s with the same key to get its response.", seconds);
@@ -358,13 +368,15 @@ public final class IdempotencyFilter implements Filter {
         }
         if (e instanceof IdempotencyStoreException) {
             // the engine has logged the store fault
+            long seconds = unavailableRetryAfterSeconds;
             return new Problem(503, "idempotency-unavailable", "Idempotency check unavailable",
-                    "The request was not processed because its " + HEADER + " could not be checked; retry later"
-                            + " with the same key.", 0);
+                    "The request was not processed because its " + HEADER + " could not be checked; retry after "
+                            + seconds + " s with the same key.", seconds);
         }
         LOG.warn("Idempotency failure for operation={}: {}", operation.name(), e.getMessage());
         return new Problem(e.httpStatus(), "idempotency-error", "Idempotency error",
-                "The request could not be processed idempotently; retry later with the same key.", 0);
+                "The request could not be processed idempotently; retry later with the same key.",
+                e.httpStatus() == 503 ? unavailableRetryAfterSeconds : 0);
     }
 
     private void problem(HttpServletResponse response, Problem problem) throws IOException {
@@ -412,13 +424,16 @@ public final class IdempotencyFilter implements Filter {
 
     private static long ceilSeconds(Duration duration) {
         long seconds = duration.getSeconds();
-        return duration.getNano() > 0 ? seconds + 1 : seconds;
+        return Math.max(1, duration.getNano() > 0 ? seconds + 1 : seconds);
     }
 
     /**
      * Configures an {@link IdempotencyFilter}. Each setter validates its argument. Not thread-safe.
      */
     public static final class Builder {
+        /** Statuses saying the request was not acted on, or may succeed as sent later: never stored by default. */
+        private static final Set<Integer> NOT_ACTED_ON = Set.of(401, 407, 408, 409, 412, 423, 425, 428, 429);
+
         private final Idempotency engine;
         private String operation = "http";
         private Set<String> skipMethods = Set.of("GET", "HEAD", "OPTIONS", "TRACE");
@@ -430,6 +445,8 @@ public final class IdempotencyFilter implements Filter {
         private final Set<String> replayHeaders = new LinkedHashSet<>(List.of("Content-Type", "Location"));
         private int maxRequestBytes = 1024 * 1024;
         private int maxResponseBytes = 1024 * 1024;
+        private Duration inProgressRetryAfter = Duration.ofSeconds(1);
+        private Duration unavailableRetryAfter = Duration.ofSeconds(5);
         private @Nullable String problemTypeBase;
 
         private Builder(Idempotency engine) {
@@ -508,8 +525,10 @@ public final class IdempotencyFilter implements Filter {
 
         /**
          * Which response statuses are stored and replayed; any other releases the key, so a retry runs the
-         * handler again. The default stores every status below 500 except 408 (Request Timeout) and 429 (Too
-         * Many Requests), which tell the client to try again later.
+         * handler again. The default, like Stripe, keeps no answer to a request that was not acted on: it stores
+         * every status below 500 except 401 and 407 (credentials missing), 408 (Request Timeout), 409 (Conflict),
+         * 412 and 428 (a precondition failed or is missing), 423 (Locked), 425 (Too Early) and 429 (Too Many
+         * Requests).
          *
          * @param storedStatuses whether a response status is stored
          * @return this builder
@@ -556,6 +575,32 @@ public final class IdempotencyFilter implements Filter {
         }
 
         /**
+         * The {@code Retry-After} of the {@code 409} sent while the first request with a key still runs (default
+         * one second, rounded up to whole seconds): about when that request is expected to have answered, so
+         * the retry gets its response. It is not derived from the lease, which only says when a crashed
+         * owner's key could be taken over.
+         *
+         * @param retryAfter 1 ms to 1 day
+         * @return this builder
+         */
+        public Builder inProgressRetryAfter(Duration retryAfter) {
+            this.inProgressRetryAfter = retryAfter("inProgressRetryAfter", retryAfter);
+            return this;
+        }
+
+        /**
+         * The {@code Retry-After} of the {@code 503} sent when the store cannot be reached (default five
+         * seconds, rounded up to whole seconds).
+         *
+         * @param retryAfter 1 ms to 1 day
+         * @return this builder
+         */
+        public Builder unavailableRetryAfter(Duration retryAfter) {
+            this.unavailableRetryAfter = retryAfter("unavailableRetryAfter", retryAfter);
+            return this;
+        }
+
+        /**
          * A URI prefix for the {@code type} of problem responses, such as the application's documentation
          * ({@code https://api.example.com/problems/}); the problem code is appended. Without it the type is
          * {@code about:blank}.
@@ -586,8 +631,16 @@ public final class IdempotencyFilter implements Filter {
             return value;
         }
 
+        private static Duration retryAfter(String name, Duration value) {
+            Objects.requireNonNull(value, name + " must not be null");
+            if (value.compareTo(Duration.ofMillis(1)) < 0 || value.compareTo(Duration.ofDays(1)) > 0) {
+                throw new IllegalArgumentException(name + " must be 1 ms to 1 day, was " + value);
+            }
+            return value;
+        }
+
         private static boolean storedByDefault(int status) {
-            return status < 500 && status != 408 && status != 429;
+            return status < 500 && !NOT_ACTED_ON.contains(status);
         }
     }
 }

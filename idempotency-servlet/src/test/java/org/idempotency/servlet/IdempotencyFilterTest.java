@@ -735,7 +735,7 @@ class IdempotencyFilterTest {
     class StoragePolicy {
 
         @ParameterizedTest(name = "status {0}")
-        @ValueSource(ints = {200, 202, 204, 301, 400, 404, 409, 422})
+        @ValueSource(ints = {200, 202, 204, 301, 400, 402, 403, 404, 410, 422})
         @DisplayName("2xx, 3xx and 4xx responses are stored and replayed")
         void stored(int status) throws Exception {
             serve(filter -> filter);
@@ -750,8 +750,9 @@ class IdempotencyFilterTest {
         }
 
         @ParameterizedTest(name = "status {0}")
-        @ValueSource(ints = {500, 502, 503, 408, 429})
-        @DisplayName("5xx, 408 and 429 responses release the key: the retry runs again")
+        @ValueSource(ints = {500, 502, 503, 401, 407, 408, 409, 412, 423, 425, 428, 429})
+        @DisplayName("5xx, and 4xx that mean the request was not acted on (401, 407, 408, 409, 412, 423, 425, 428,"
+                + " 429), release the key: the retry runs again")
         void released(int status) throws Exception {
             serve(filter -> filter);
             String key = newKey();
@@ -889,7 +890,7 @@ class IdempotencyFilterTest {
         @DisplayName("16 clients sending the same request at once: the handler runs once, the others get 409 with"
                 + " Retry-After, and a later retry gets the stored response")
         void conflict() throws Exception {
-            serve(filter -> filter);
+            serve(Idempotency.builder(store).lease(Duration.ofMinutes(10)), filter -> filter);
             String key = newKey();
             ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
             try {
@@ -912,8 +913,8 @@ class IdempotencyFilterTest {
                 for (HttpResponse<String> conflict : conflicts) {
                     JsonNode problem = problem(conflict, 409);
                     assertThat(problem.get("code").asText()).isEqualTo("request-in-progress");
-                    assertThat(Integer.parseInt(conflict.headers().firstValue("Retry-After").orElseThrow()))
-                            .isBetween(1, 30);
+                    assertThat(conflict.headers().firstValue("Retry-After")).as("soon, not when the lease ends")
+                            .hasValue("1");
                 }
                 handler.slowRelease.countDown();
                 List<HttpResponse<String>> all = new ArrayList<>();
@@ -925,6 +926,29 @@ class IdempotencyFilterTest {
 
                 assertReplayed(retry, winner);
                 assertThat(handler.calls("/slow")).isEqualTo(1);
+            } finally {
+                clients.shutdownNow();
+            }
+        }
+
+        @Test
+        @DisplayName("the in-progress Retry-After is the configured one, whatever the lease")
+        void configuredRetryAfter() throws Exception {
+            serve(Idempotency.builder(store).lease(Duration.ofSeconds(2)),
+                    filter -> filter.inProgressRetryAfter(Duration.ofMillis(2500)));
+            String key = newKey();
+            ExecutorService clients = Executors.newFixedThreadPool(1);
+            try {
+                Future<HttpResponse<String>> slow = clients.submit(
+                        () -> jetty.send(jetty.post("/slow", ORDER).header(KEY, key)));
+                assertThat(handler.slowEntered.await(60, TimeUnit.SECONDS)).isTrue();
+
+                HttpResponse<String> conflict = jetty.send(jetty.post("/slow", ORDER).header(KEY, key));
+
+                assertThat(problem(conflict, 409).get("detail").asText()).contains("retry after 3 s");
+                assertThat(conflict.headers().firstValue("Retry-After")).hasValue("3");
+                handler.slowRelease.countDown();
+                assertThat(slow.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
             } finally {
                 clients.shutdownNow();
             }
@@ -991,7 +1015,20 @@ class IdempotencyFilterTest {
             HttpResponse<String> refused = jetty.send(jetty.post("/orders", ORDER).header(KEY, newKey()));
 
             assertThat(problem(refused, 503).get("code").asText()).isEqualTo("idempotency-unavailable");
+            assertThat(refused.headers().firstValue("Retry-After")).hasValue("5");
             assertThat(handler.calls("/orders")).isZero();
+        }
+
+        @Test
+        @DisplayName("the 503's Retry-After is the configured one")
+        void unavailableRetryAfter() throws Exception {
+            serve(filter -> filter.unavailableRetryAfter(Duration.ofSeconds(30)));
+            store.failNext(FaultInjectingStore.Operation.ACQUIRE, 1);
+
+            HttpResponse<String> refused = jetty.send(jetty.post("/orders", ORDER).header(KEY, newKey()));
+
+            assertThat(problem(refused, 503).get("detail").asText()).contains("retry after 30 s");
+            assertThat(refused.headers().firstValue("Retry-After")).hasValue("30");
         }
 
         @Test

@@ -77,15 +77,21 @@ import org.slf4j.LoggerFactory;
  *       then a status the storage policy accepts (by default every status below 500 except those that say the
  *       request was not acted on: 401, 407, 408, 409, 412, 423, 425, 428, 429) is stored and the key closed
  *       before the response is sent, so an immediate retry is replayed; any other status, or an exception,
- *       releases the key so a retry runs again. A response over the buffer limit is answered with {@code 413}
- *       and its record closed without it (the work is not run again), or its key released if its status is not
- *       one the policy stores; a response the engine cannot keep (over its {@code maxResultBytes}) is sent, and
- *       its record closed without it. Replays of a record closed without its response get {@code 409}.</li>
+ *       releases the key so a retry runs again. A response over the buffer limit is sent as it is written,
+ *       in full, and its record closed without it (the work is not run again), or its key released if its
+ *       status is not one the policy stores; a response the engine cannot keep (over its
+ *       {@code maxResultBytes}) is sent, and its record closed without it. Replays of a record closed without
+ *       its response get {@code 409}.</li>
  * </ul>
  * Errors are {@code application/problem+json} bodies (RFC 9457). Keys are scoped by an
  * {@link IdempotencyScope} (by default the authenticated principal), so one client never receives another's
  * response. A store failure answers {@code 503} with a {@code Retry-After} of
  * {@link Builder#unavailableRetryAfter} (unless the engine fails open).
+ *
+ * <p>Every execution the filter begins is finished on every path: completed, closed without its response,
+ * or released, whatever throws (the handler, the storage policy, the capture, the engine's codec, an
+ * {@link Error}); after the handler returned, a fault of the filter's own closes the record without the
+ * response when its status is one to store, so the work is not run again.
  *
  * <p>Clocks: the filter reads no store time. Its {@code Retry-After} values are the configured durations,
  * never computed from a lease; lease and expiry decisions are the engine's, on the store's clock.
@@ -230,8 +236,12 @@ public final class IdempotencyFilter implements Filter {
             replay(execution.replayedResult(), response);
             return;
         }
-        buffered.setAttribute(KEY_ATTRIBUTE, key);
-        run(execution, buffered, response, chain);
+        try {
+            buffered.setAttribute(KEY_ATTRIBUTE, key);
+            run(execution, buffered, response, chain);
+        } finally {
+            execution.close(); // the last resort: releases the key if no path above could finish the execution
+        }
     }
 
     private void run(Execution<StoredResponse> execution, BufferedRequest request, HttpServletResponse response,
@@ -241,56 +251,93 @@ public final class IdempotencyFilter implements Filter {
             chain.doFilter(request, capture);
             capture.finish();
         } catch (Throwable error) {
-            execution.abandon(error);
+            try {
+                execution.abandon(error);
+            } catch (Throwable abandonFailed) { // the caller's finally still closes the execution
+                error.addSuppressed(abandonFailed);
+            }
             throw error;
         }
-        if (request.isAsyncStarted()) {
-            LOG.warn("A handler behind IdempotencyFilter (operation={}) started asynchronous processing, which the"
-                    + " filter cannot capture; the key is released and the response is not stored. Register the"
-                    + " filter without async support.", operation.name());
-            execution.release();
-            return;
-        }
-        if (response.isCommitted()) {
-            LOG.warn("A handler behind IdempotencyFilter (operation={}) wrote to the unwrapped response; the"
-                    + " record is closed without a stored response", operation.name());
-            completeWithoutResponse(execution, response.getStatus());
-            return;
-        }
+        // the handler returned: the work ran. Whatever fails from here on must not leave the record open.
         int status = capture.getStatus();
-        boolean stored = storedStatuses.test(status);
-        if (capture.overflowed()) {
-            LOG.debug("The response of operation={} is over the buffer limit of {} bytes", operation.name(),
-                    maxResponseBytes);
-            String outcome;
-            if (stored) {
-                completeWithoutResponse(execution, status);
-                outcome = "The request was processed, but its response exceeded the limit of " + maxResponseBytes
-                        + " bytes that can be held for an " + HEADER + "; it is not kept, and retrying with the"
-                        + " same key will not process the request again.";
-            } else {
+        Boolean keep = null;
+        boolean finishing = false;
+        try {
+            keep = stores(status);
+            if (request.isAsyncStarted()) {
+                LOG.warn("A handler behind IdempotencyFilter (operation={}) started asynchronous processing, which"
+                        + " the filter cannot capture; the key is released and the response is not stored."
+                        + " Register the filter without async support.", operation.name());
+                finishing = true;
                 execution.release();
-                outcome = "The request failed with status " + status + ", and its response exceeded the limit of "
-                        + maxResponseBytes + " bytes that can be held for an " + HEADER + "; the key was released,"
-                        + " so a retry with the same key processes the request again.";
+                return;
             }
-            problem(response, new Problem(413, "response-too-large", "Response too large for idempotent processing",
-                    outcome, 0));
-            return;
-        }
-        if (!stored) {
-            LOG.debug("Status {} is not stored; releasing the key of operation={}", status, operation.name());
-            execution.release();
+            if (capture.passedThrough()) {
+                LOG.debug("The response of operation={} outgrew the buffer of {} bytes and was sent as written;"
+                        + " it is not kept", operation.name(), maxResponseBytes);
+                finishing = true;
+                if (keep) {
+                    execution.completeWithoutResult(status);
+                } else {
+                    execution.release();
+                }
+                return;
+            }
+            if (response.isCommitted()) {
+                LOG.warn("A handler behind IdempotencyFilter (operation={}) wrote to the unwrapped response; the"
+                        + " record is closed without a stored response", operation.name());
+                finishing = true;
+                execution.completeWithoutResult(response.getStatus());
+                return;
+            }
+            if (!keep) {
+                LOG.debug("Status {} is not stored; releasing the key of operation={}", status, operation.name());
+                finishing = true;
+                execution.release();
+                capture.commit();
+                return;
+            }
+            StoredResponse stored = capture.toStored(replayHeaders);
+            finishing = true;
+            execution.complete(stored, status);
             capture.commit();
-            return;
+        } catch (Throwable fault) {
+            if (!finishing) {
+                try {
+                    finishAfterFault(execution, status, keep == null ? Builder.storedByDefault(status) : keep, fault);
+                } catch (Throwable finishFailed) { // the caller's finally still closes the execution
+                    fault.addSuppressed(finishFailed);
+                }
+            }
+            throw fault;
         }
-        execution.complete(capture.toStored(replayHeaders), status);
-        capture.commit();
     }
 
-    /** Closes the record with nothing kept: the work ran and must not run again, but cannot be replayed. */
-    private void completeWithoutResponse(Execution<StoredResponse> execution, int status) {
-        execution.completeWithoutResult(status);
+    /**
+     * The filter failed after the handler returned, before finishing the execution. The work ran: a response the
+     * policy would keep closes the record without it, so a retry is not run again ({@code 409}); any other is
+     * released, as it would have been.
+     */
+    private void finishAfterFault(Execution<StoredResponse> execution, int status, boolean keep, Throwable fault) {
+        LOG.warn("IdempotencyFilter failed after the handler of operation={} returned status {}; {}: {}",
+                operation.name(), status, keep ? "the record is closed without its response"
+                        : "the key is released", fault.toString());
+        if (keep) {
+            execution.completeWithoutResult(status);
+        } else {
+            execution.release();
+        }
+    }
+
+    /** The storage policy's answer; a policy that throws is reported, and the default policy decides. */
+    private boolean stores(int status) {
+        try {
+            return storedStatuses.test(status);
+        } catch (RuntimeException e) {
+            LOG.warn("The storedStatuses policy of operation={} threw for status {}; the default policy decides",
+                    operation.name(), status, e);
+            return Builder.storedByDefault(status);
+        }
     }
 
     /**
@@ -528,7 +575,7 @@ public final class IdempotencyFilter implements Filter {
          * handler again. The default, like Stripe, keeps no answer to a request that was not acted on: it stores
          * every status below 500 except 401 and 407 (credentials missing), 408 (Request Timeout), 409 (Conflict),
          * 412 and 428 (a precondition failed or is missing), 423 (Locked), 425 (Too Early) and 429 (Too Many
-         * Requests).
+         * Requests). A policy that throws is logged and the default decides.
          *
          * @param storedStatuses whether a response status is stored
          * @return this builder
@@ -562,9 +609,10 @@ public final class IdempotencyFilter implements Filter {
         }
 
         /**
-         * The largest response body buffered (default 1 MiB); a larger one is answered with 413 and its record
-         * closed without it. What the engine keeps is bounded by its own {@code maxResultBytes}, counted on the
-         * encoded record (the default JSON codec stores the body as base64, a third larger).
+         * The largest response body buffered (default 1 MiB). A larger one is sent to the client as it is
+         * written, in full, and its record closed without it (or its key released, for a status that is not
+         * stored). What the engine keeps is bounded by its own {@code maxResultBytes}, counted on the encoded
+         * record (the default JSON codec stores the body as base64, a third larger).
          *
          * @param maxResponseBytes the limit, in bytes
          * @return this builder
@@ -639,7 +687,7 @@ public final class IdempotencyFilter implements Filter {
             return value;
         }
 
-        private static boolean storedByDefault(int status) {
+        static boolean storedByDefault(int status) {
             return status < 500 && !NOT_ACTED_ON.contains(status);
         }
     }

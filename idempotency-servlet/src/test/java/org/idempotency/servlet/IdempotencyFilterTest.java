@@ -17,12 +17,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
+import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.InMemoryIdempotencyStore;
 import org.idempotency.core.JsonFingerprint;
@@ -44,6 +46,7 @@ class IdempotencyFilterTest {
 
     final TestHandler handler = new TestHandler();
     final FaultInjectingStore store = FaultInjectingStore.wrap(InMemoryIdempotencyStore.create());
+    final List<IdempotencyEvent> events = new CopyOnWriteArrayList<>();
     Idempotency engine;
     JettyHarness jetty;
 
@@ -53,7 +56,7 @@ class IdempotencyFilterTest {
 
     JettyHarness serve(Idempotency.Builder engineBuilder, UnaryOperator<IdempotencyFilter.Builder> filter)
             throws Exception {
-        engine = engineBuilder.build();
+        engine = engineBuilder.listener(events::add).build();
         jetty = JettyHarness.start(filter.apply(IdempotencyFilter.builder(engine)).build(), handler);
         return jetty;
     }
@@ -61,12 +64,36 @@ class IdempotencyFilterTest {
     @AfterEach
     void stop() throws Exception {
         handler.slowRelease.countDown();
-        if (jetty != null) {
-            jetty.close();
+        try {
+            assertEveryExecutionFinished();
+        } finally {
+            if (jetty != null) {
+                jetty.close();
+            }
+            if (engine != null) {
+                engine.close();
+            }
         }
-        if (engine != null) {
-            engine.close();
+    }
+
+    /** Every execution the filter began was completed, closed without its response, or released. */
+    void assertEveryExecutionFinished() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (unfinished() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20); // a response sent as it was written is closed once the handler returns
         }
+        assertThat(unfinished()).as("executions begun but never finished, in %s", events).isZero();
+    }
+
+    private long unfinished() {
+        long begun = events.stream().filter(e -> e.type() == IdempotencyEvent.Type.ACQUIRED
+                || e.type() == IdempotencyEvent.Type.TAKEOVER).count();
+        // replays report RESULT_NOT_KEPT too, without a fencing token
+        long finished = events.stream().filter(e -> e.fencingToken() > 0 && switch (e.type()) {
+            case COMPLETED, RESULT_NOT_KEPT, FAILURE_RECORDED, RELEASED -> true;
+            default -> false;
+        }).count();
+        return begun - finished;
     }
 
     static String newKey() {
@@ -820,32 +847,53 @@ class IdempotencyFilterTest {
         }
 
         @Test
-        @DisplayName("a response over the buffer limit is answered with 413 and closes the record: no re-run")
+        @DisplayName("a response over the buffer limit is sent in full, and its record closed without it: no re-run")
         void responseTooLarge() throws Exception {
             serve(filter -> filter.maxResponseBytes(10_000));
             String key = newKey();
 
             HttpResponse<String> first = jetty.send(jetty.post("/big?size=20000", ORDER).header(KEY, key));
+            assertEveryExecutionFinished();
             HttpResponse<String> retry = jetty.send(jetty.post("/big?size=20000", ORDER).header(KEY, key));
 
-            JsonNode problem = problem(first, 413);
-            assertThat(problem.get("code").asText()).isEqualTo("response-too-large");
-            assertThat(problem.get("detail").asText()).contains("The request was processed");
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(first.headers().firstValue("Content-Type")).hasValue("application/octet-stream");
+            assertThat(first.body()).hasSize(20_000).matches("b+");
             assertThat(problem(retry, 409).get("code").asText()).isEqualTo("response-not-kept");
+            assertThat(retry.headers().firstValue("Retry-After")).as("a retry never helps").isEmpty();
             assertThat(handler.calls("/big")).isEqualTo(1);
         }
 
         @Test
-        @DisplayName("a failed (5xx) response over the buffer limit is answered with 413 and releases the key")
+        @DisplayName("a response over the limit written through getWriter with flushes is sent in full, charset and all")
+        void writerResponseTooLarge() throws Exception {
+            serve(filter -> filter.maxResponseBytes(10_000));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/big-writer?size=100000", ORDER).header(KEY, key));
+            assertEveryExecutionFinished();
+            HttpResponse<String> retry = jetty.send(jetty.post("/big-writer?size=100000", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(first.body()).hasSize(50_000).matches("\u00e9+");
+            assertThat(problem(retry, 409).get("code").asText()).isEqualTo("response-not-kept");
+            assertThat(handler.calls("/big-writer")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("a failed (5xx) response over the buffer limit is sent in full and releases the key")
         void failedResponseTooLarge() throws Exception {
             serve(filter -> filter.maxResponseBytes(10_000));
             String key = newKey();
 
             HttpResponse<String> first = jetty.send(jetty.post("/big?size=20000&status=503", ORDER).header(KEY, key));
+            assertEveryExecutionFinished();
             HttpResponse<String> retry = jetty.send(jetty.post("/big?size=20000&status=503", ORDER).header(KEY, key));
 
-            assertThat(problem(first, 413).get("detail").asText()).contains("the key was released");
-            assertThat(problem(retry, 413).get("code").asText()).isEqualTo("response-too-large");
+            assertThat(first.statusCode()).isEqualTo(503);
+            assertThat(first.body()).hasSize(20_000).matches("b+");
+            assertThat(retry.statusCode()).isEqualTo(503);
+            assertThat(retry.body()).hasSize(20_000).matches("c+");
             assertThat(handler.calls("/big")).isEqualTo(2);
         }
 
@@ -999,6 +1047,64 @@ class IdempotencyFilterTest {
             }
             start.countDown();
             return responses;
+        }
+    }
+
+    @Nested
+    @DisplayName("whatever throws after the handler returned, the execution is finished")
+    class Finishing {
+
+        @Test
+        @DisplayName("a storedStatuses predicate that throws is logged and the default policy decides")
+        void predicateThrows() throws Exception {
+            serve(filter -> filter.storedStatuses(status -> {
+                throw new IllegalStateException("a broken policy");
+            }));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> failed = jetty.send(jetty.post("/status/503", ORDER).header(KEY, newKey()));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertReplayed(retry, first);
+            assertThat(failed.statusCode()).isEqualTo(503);
+            assertThat(events).filteredOn(e -> e.type() == IdempotencyEvent.Type.RELEASED).hasSize(1);
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("an Error after the handler ran closes the record without the response: the retry is not run")
+        void errorAfterTheHandler() throws Exception {
+            serve(filter -> filter.storedStatuses(status -> {
+                throw new AssertionError("an Error in the policy");
+            }));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(500);
+            assertThat(problem(retry, 409).get("code").asText()).isEqualTo("response-not-kept");
+            assertThat(events).filteredOn(e -> e.type() == IdempotencyEvent.Type.RESULT_NOT_KEPT && e.fencingToken() > 0)
+                    .hasSize(1);
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("an Error from a failed handler's response policy releases the key: the retry runs again")
+        void errorAfterAFailedHandler() throws Exception {
+            serve(filter -> filter.storedStatuses(status -> {
+                throw new AssertionError("an Error in the policy");
+            }));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/status/503", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/status/503", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(500);
+            assertThat(retry.statusCode()).isEqualTo(500);
+            assertThat(handler.calls("/status/503")).isEqualTo(2);
         }
     }
 

@@ -82,6 +82,17 @@ final class TestHandler extends HttpServlet {
                 response.setLocale(java.util.Locale.JAPAN);
                 writer.print("h\u00e9llo w\u00f6rld call " + call);
             }
+            case "/big-writer" -> {
+                int size = Integer.parseInt(request.getParameter("size"));
+                response.setContentType("text/plain;charset=UTF-8");
+                PrintWriter writer = response.getWriter();
+                for (int written = 0; written < size; written += 2) {
+                    writer.print('\u00e9'); // two bytes in UTF-8
+                    if (written % 10_000 == 0) {
+                        response.flushBuffer();
+                    }
+                }
+            }
             case "/big" -> {
                 int size = Integer.parseInt(request.getParameter("size"));
                 String status = request.getParameter("status");

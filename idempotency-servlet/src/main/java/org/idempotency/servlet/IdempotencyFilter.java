@@ -503,6 +503,10 @@ public final class IdempotencyFilter implements Filter {
         /**
          * The operation name that namespaces this filter's records in the store (default {@code http}):
          * 1 to 64 characters of {@code A-Z a-z 0-9 . _ -}. Give each filter instance its own.
+         *
+         * @param operation the operation name
+         * @return this builder
+         * @throws org.idempotency.api.InvalidIdempotencyKeyException if the name breaks the rule
          */
         public Builder operation(String operation) {
             this.operation = IdempotencyKeys.validateOperation(operation);
@@ -512,6 +516,10 @@ public final class IdempotencyFilter implements Filter {
         /**
          * The methods that pass through untouched, replacing the default GET, HEAD, OPTIONS and TRACE (the
          * methods that are idempotent by definition, except PUT and DELETE, which a key still protects).
+         *
+         * @param methods the method names, in any case
+         * @return this builder
+         * @throws IllegalArgumentException if a method is blank
          */
         public Builder skipMethods(String... methods) {
             Set<String> out = new TreeSet<>();
@@ -526,19 +534,34 @@ public final class IdempotencyFilter implements Filter {
             return this;
         }
 
-        /** Whether every covered request must carry a key (default false: requests without one pass through). */
+        /**
+         * Whether every covered request must carry a key (default false: requests without one pass through).
+         *
+         * @param required whether the key is required
+         * @return this builder
+         */
         public Builder keyRequired(boolean required) {
             this.keyRequired = request -> required;
             return this;
         }
 
-        /** Which covered requests must carry a key, by method, path or anything else of the request. */
+        /**
+         * Which covered requests must carry a key, by method, path or anything else of the request.
+         *
+         * @param required whether a request must carry a key
+         * @return this builder
+         */
         public Builder keyRequired(Predicate<HttpServletRequest> required) {
             this.keyRequired = Objects.requireNonNull(required, "keyRequired must not be null");
             return this;
         }
 
-        /** The longest key accepted, in characters (default 255, as Stripe; at most 1,024). */
+        /**
+         * The longest key accepted, in characters (default 255, as Stripe; at most 1,024).
+         *
+         * @param maxKeyLength 1 to 1,024
+         * @return this builder
+         */
         public Builder maxKeyLength(int maxKeyLength) {
             if (maxKeyLength < 1 || maxKeyLength > 1024) {
                 throw new IllegalArgumentException("maxKeyLength must be 1 to 1024, was " + maxKeyLength);
@@ -585,7 +608,14 @@ public final class IdempotencyFilter implements Filter {
             return this;
         }
 
-        /** Response headers replayed besides Content-Type and Location (such as ETag or a request id). */
+        /**
+         * Response headers replayed besides Content-Type and Location (such as ETag or a request id).
+         *
+         * @param names header names
+         * @return this builder
+         * @throws IllegalArgumentException if a name is not a header name, or names a header the filter or the
+         *     container sets
+         */
         public Builder replayHeaders(String... names) {
             for (String name : names) {
                 Objects.requireNonNull(name, "a header name must not be null");
@@ -602,7 +632,12 @@ public final class IdempotencyFilter implements Filter {
             return this;
         }
 
-        /** The largest request body buffered (default 1 MiB); a larger one is answered with 413. */
+        /**
+         * The largest request body buffered (default 1 MiB); a larger one is answered with 413.
+         *
+         * @param maxRequestBytes the limit, in bytes
+         * @return this builder
+         */
         public Builder maxRequestBytes(int maxRequestBytes) {
             this.maxRequestBytes = bytes("maxRequestBytes", maxRequestBytes);
             return this;
@@ -652,6 +687,10 @@ public final class IdempotencyFilter implements Filter {
          * A URI prefix for the {@code type} of problem responses, such as the application's documentation
          * ({@code https://api.example.com/problems/}); the problem code is appended. Without it the type is
          * {@code about:blank}.
+         *
+         * @param problemTypeBase an absolute URI
+         * @return this builder
+         * @throws IllegalArgumentException if it is not an absolute URI
          */
         public Builder problemTypeBase(String problemTypeBase) {
             Objects.requireNonNull(problemTypeBase, "problemTypeBase must not be null");
@@ -667,7 +706,11 @@ public final class IdempotencyFilter implements Filter {
             return this;
         }
 
-        /** Builds the filter. */
+        /**
+         * Builds the filter.
+         *
+         * @return a new filter
+         */
         public IdempotencyFilter build() {
             return new IdempotencyFilter(this);
         }

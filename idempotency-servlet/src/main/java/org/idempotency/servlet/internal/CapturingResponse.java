@@ -59,6 +59,12 @@ public final class CapturingResponse extends HttpServletResponseWrapper {
     private @Nullable PrintWriter writer;
     private @Nullable String writerEncoding;
 
+    /**
+     * Wraps a response.
+     *
+     * @param response the container's response
+     * @param limit the most body bytes held back
+     */
     public CapturingResponse(HttpServletResponse response, int limit) {
         super(response);
         this.limit = limit;
@@ -288,17 +294,28 @@ public final class CapturingResponse extends HttpServletResponseWrapper {
     /**
      * Whether the body outgrew the buffer and was sent to the client as it was written: the response is
      * committed and nothing of it can be stored or sent again.
+     *
+     * @return whether the body passed through
      */
     public boolean passedThrough() {
         return passedThrough;
     }
 
-    /** How many body bytes the handler wrote, kept or not. */
+    /**
+     * How many body bytes the handler wrote, kept or not.
+     *
+     * @return the count of bytes
+     */
     public long bytesWritten() {
         return written;
     }
 
-    /** What a replay needs, with the allow-listed headers read from the real response. */
+    /**
+     * What a replay needs, with the allow-listed headers read from the real response.
+     *
+     * @param headerNames the headers to keep
+     * @return the response to store
+     */
     public StoredResponse toStored(List<String> headerNames) {
         HttpServletResponse real = (HttpServletResponse) getResponse();
         Map<String, List<String>> headers = new LinkedHashMap<>();
@@ -319,7 +336,11 @@ public final class CapturingResponse extends HttpServletResponseWrapper {
         return new StoredResponse(status, headers, body, kind, argument);
     }
 
-    /** Sends what the handler produced to the real response. */
+    /**
+     * Sends what the handler produced to the real response.
+     *
+     * @throws IOException if the client cannot be written to
+     */
     public void commit() throws IOException {
         HttpServletResponse real = (HttpServletResponse) getResponse();
         switch (kind) {

@@ -898,6 +898,32 @@ class IdempotencyFilterTest {
         }
 
         @Test
+        @DisplayName("a client that goes away while a response over the limit streams does not release the key")
+        void clientGoneWhileStreaming() throws Exception {
+            serve(filter -> filter.maxResponseBytes(10_000));
+            String key = newKey();
+            byte[] body = ORDER.getBytes(StandardCharsets.UTF_8);
+            byte[] head = ("POST /big?size=50000000 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + KEY + ": " + key + "\r\nContent-Length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1);
+
+            try (Socket socket = new Socket(jetty.uri("/").getHost(), jetty.uri("/").getPort())) {
+                socket.setSoTimeout(30_000);
+                socket.getOutputStream().write(head);
+                socket.getOutputStream().write(body);
+                socket.getOutputStream().flush();
+                assertThat(new String(socket.getInputStream().readNBytes(20_000), StandardCharsets.ISO_8859_1))
+                        .startsWith("HTTP/1.1 200");
+                socket.setSoLinger(true, 0); // closing resets the connection: the server's next writes fail
+            }
+            assertEveryExecutionFinished();
+            HttpResponse<String> retry = jetty.send(jetty.post("/big?size=50000000", ORDER).header(KEY, key));
+
+            assertThat(problem(retry, 409).get("code").asText()).isEqualTo("response-not-kept");
+            assertThat(handler.calls("/big")).isEqualTo(1);
+        }
+
+        @Test
         @DisplayName("a response too large to keep is sent in full, and its record is closed without it")
         void responseTooLargeToKeep() throws Exception {
             serve(Idempotency.builder(store).maxResultBytes(8_000), filter -> filter.maxResponseBytes(100_000));

@@ -1,7 +1,6 @@
 package org.idempotency.core;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import org.idempotency.api.InvalidIdempotencyKeyException;
 
@@ -120,12 +119,19 @@ public final class IdempotencyKeys {
     /**
      * Derives a key on the server from who asks, what for, and with which payload, for clients that send no
      * key: SHA-256 over the three parts, each preceded by its length so that no two different triples hash
-     * alike ({@code "ab" + "c"} differs from {@code "a" + "bc"}). Returns 64 lowercase hex characters.
+     * alike ({@code "ab" + "c"} differs from {@code "a" + "bc"}). The strings are hashed as their
+     * {@linkplain RequestHashes#wtf8(String) WTF-8} bytes (UTF-8 for well-formed text), so two different user
+     * ids never give the same key, lone surrogates included.
+     *
+     * @param userId who asks
+     * @param operation what for
+     * @param payload the request's bytes
+     * @return 64 lowercase hex characters, a valid key
      */
     public static String derive(String userId, String operation, byte[] payload) {
         MessageDigest digest = RequestHashes.newSha256();
-        update(digest, userId.getBytes(StandardCharsets.UTF_8));
-        update(digest, operation.getBytes(StandardCharsets.UTF_8));
+        update(digest, RequestHashes.wtf8(userId));
+        update(digest, RequestHashes.wtf8(operation));
         update(digest, payload);
         return RequestHashes.hex(digest.digest());
     }

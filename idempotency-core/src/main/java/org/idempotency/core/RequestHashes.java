@@ -3,11 +3,17 @@ package org.idempotency.core;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 
 /**
  * Request hashes: SHA-256 in lowercase hex. Pass the result as the {@code requestHash} of an execution so a
  * key reused with a different request is refused. For JSON bodies whose formatting may vary, see
  * {@link JsonFingerprint}.
+ *
+ * <p>Hashing is injective on its input: two different strings never hash alike by construction. A string is
+ * hashed as its {@linkplain #wtf8(String) WTF-8} bytes, which are its UTF-8 bytes whenever it is well-formed
+ * Unicode, and which keep a lone surrogate apart from {@code '?'} (what {@link String#getBytes} would write for
+ * it) and from every other character.
  *
  * <p>Stateless and thread-safe.
  */
@@ -18,14 +24,85 @@ public final class RequestHashes {
     private RequestHashes() {
     }
 
-    /** SHA-256 of the bytes, as 64 lowercase hex characters. */
+    /**
+     * SHA-256 of the bytes.
+     *
+     * @param bytes the bytes to hash
+     * @return 64 lowercase hex characters
+     */
     public static String sha256(byte[] bytes) {
         return hex(newSha256().digest(bytes));
     }
 
-    /** SHA-256 of the string's UTF-8 bytes, as 64 lowercase hex characters. */
+    /**
+     * SHA-256 of the string's {@linkplain #wtf8(String) WTF-8} bytes: its UTF-8 bytes when it is well-formed
+     * Unicode, so such strings hash as they always did.
+     *
+     * @param text the string to hash
+     * @return 64 lowercase hex characters
+     */
     public static String sha256(String text) {
-        return sha256(text.getBytes(StandardCharsets.UTF_8));
+        return sha256(wtf8(text));
+    }
+
+    /**
+     * The string's bytes in WTF-8 ("wobbly" UTF-8, as specified at {@code simonsapin.github.io/wtf-8}): a
+     * surrogate pair is one four-byte character and every other character its UTF-8 form, as in UTF-8; a lone
+     * surrogate, which UTF-8 cannot encode, is written as its own three-byte sequence ({@code ED A0 80} to
+     * {@code ED BF BF}). For a well-formed string this is exactly UTF-8; for any two different strings the
+     * bytes differ, so hashes of them do too.
+     *
+     * @param text the string to encode
+     * @return a new array holding its WTF-8 bytes
+     */
+    public static byte[] wtf8(String text) {
+        int length = text.length();
+        int firstLone = firstLoneSurrogate(text);
+        if (firstLone < 0) {
+            return text.getBytes(StandardCharsets.UTF_8);
+        }
+        byte[] head = text.substring(0, firstLone).getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[head.length + 3 * (length - firstLone)]; // at most 3 bytes per remaining char
+        System.arraycopy(head, 0, out, 0, head.length);
+        int n = head.length;
+        for (int i = firstLone; i < length; i++) {
+            char c = text.charAt(i);
+            if (c < 0x80) {
+                out[n++] = (byte) c;
+            } else if (c < 0x800) {
+                out[n++] = (byte) (0xC0 | (c >> 6));
+                out[n++] = (byte) (0x80 | (c & 0x3F));
+            } else if (Character.isHighSurrogate(c) && i + 1 < length
+                    && Character.isLowSurrogate(text.charAt(i + 1))) {
+                int cp = Character.toCodePoint(c, text.charAt(++i));
+                out[n++] = (byte) (0xF0 | (cp >> 18));
+                out[n++] = (byte) (0x80 | ((cp >> 12) & 0x3F));
+                out[n++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
+                out[n++] = (byte) (0x80 | (cp & 0x3F));
+            } else {
+                // any other BMP character, a lone surrogate included: three bytes
+                out[n++] = (byte) (0xE0 | (c >> 12));
+                out[n++] = (byte) (0x80 | ((c >> 6) & 0x3F));
+                out[n++] = (byte) (0x80 | (c & 0x3F));
+            }
+        }
+        return n == out.length ? out : Arrays.copyOf(out, n);
+    }
+
+    /** The index of the first surrogate that is not half of a pair, or -1 if the string is well-formed. */
+    static int firstLoneSurrogate(CharSequence text) {
+        int length = text.length();
+        for (int i = 0; i < length; i++) {
+            char c = text.charAt(i);
+            if (Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c) && i + 1 < length && Character.isLowSurrogate(text.charAt(i + 1))) {
+                    i++;
+                } else {
+                    return i;
+                }
+            }
+        }
+        return -1;
     }
 
     static MessageDigest newSha256() {

@@ -63,4 +63,17 @@ class IdempotencyKeysTest {
         assertThat(IdempotencyKeys.derive("ab", "c", new byte[0])).isNotEqualTo(IdempotencyKeys.derive("a", "bc", new byte[0]));
         assertThat(IdempotencyKeys.validate(key)).isEqualTo(key);
     }
+
+    @Test
+    @DisplayName("derived keys keep lone surrogates apart from '?', and well-formed parts hash as before")
+    void deriveIsInjectiveOnStrings() {
+        byte[] payload = {1, 2};
+
+        assertThat(IdempotencyKeys.derive("bo\ud800ok", "op", payload))
+                .isNotEqualTo(IdempotencyKeys.derive("bo?ok", "op", payload));
+        assertThat(IdempotencyKeys.derive("user", "op\udc00", payload))
+                .isNotEqualTo(IdempotencyKeys.derive("user", "op?", payload));
+        assertThat(IdempotencyKeys.derive("\u00fcser", "op", payload))
+                .isEqualTo("cc4b674ad52af5d432a3671643f2a85b134e4734362258b0daa61c6a1fa27e78");
+    }
 }

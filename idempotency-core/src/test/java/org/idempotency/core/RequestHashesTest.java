@@ -2,15 +2,50 @@ package org.idempotency.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 class RequestHashesTest {
 
     @Test
+    @DisplayName("SHA-256 known vectors")
     void sha256KnownVectors() {
         assertThat(RequestHashes.sha256("abc"))
                 .isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assertThat(RequestHashes.sha256(new byte[0]))
                 .isEqualTo("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+
+    @Test
+    @DisplayName("a well-formed string hashes as its UTF-8 bytes, as before")
+    void wellFormedStringsAreUtf8() {
+        String text = "é ✓ 😀";
+
+        assertThat(RequestHashes.sha256(text)).isEqualTo(RequestHashes.sha256(text.getBytes(StandardCharsets.UTF_8)))
+                .isEqualTo("5380d02f72675691543cc394c1aa619532ecafa2289edb8eee42bfedd31a1a40");
+        assertThat(RequestHashes.wtf8(text)).isEqualTo(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    @DisplayName("a lone surrogate hashes apart from '?', U+FFFD and the other surrogates")
+    void loneSurrogatesAreDistinct() {
+        assertThat(RequestHashes.sha256("bo\ud800ok")).isNotEqualTo(RequestHashes.sha256("bo?ok"))
+                .isNotEqualTo(RequestHashes.sha256("bo\ufffdok"))
+                .isNotEqualTo(RequestHashes.sha256("bo\udc00ok"))
+                .isNotEqualTo(RequestHashes.sha256("bo\ud801ok"));
+        assertThat(RequestHashes.sha256("\ud83d")).isNotEqualTo(RequestHashes.sha256("\ude00"));
+        assertThat(RequestHashes.sha256("\ude00\ud83d")).as("reversed, not a pair")
+                .isNotEqualTo(RequestHashes.sha256("\ud83d\ude00"));
+    }
+
+    @Test
+    @DisplayName("WTF-8 writes a lone surrogate as its own three bytes, and a pair as one four-byte character")
+    void wtf8() {
+        assertThat(RequestHashes.wtf8("\ud800")).containsExactly(0xED, 0xA0, 0x80);
+        assertThat(RequestHashes.wtf8("a\udfffb")).containsExactly('a', 0xED, 0xBF, 0xBF, 'b');
+        assertThat(RequestHashes.wtf8("\ud83d\ude00")).containsExactly(0xF0, 0x9F, 0x98, 0x80);
+        assertThat(RequestHashes.wtf8("\ude00\ud83d")).containsExactly(0xED, 0xB8, 0x80, 0xED, 0xA0, 0xBD);
+        assertThat(RequestHashes.wtf8("")).isEmpty();
     }
 }

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -16,12 +17,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
+import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.InMemoryIdempotencyStore;
 import org.idempotency.core.JsonFingerprint;
@@ -31,6 +34,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The filter over a real embedded Jetty 12, driven by {@code java.net.http.HttpClient}. */
@@ -42,6 +46,7 @@ class IdempotencyFilterTest {
 
     final TestHandler handler = new TestHandler();
     final FaultInjectingStore store = FaultInjectingStore.wrap(InMemoryIdempotencyStore.create());
+    final List<IdempotencyEvent> events = new CopyOnWriteArrayList<>();
     Idempotency engine;
     JettyHarness jetty;
 
@@ -51,7 +56,7 @@ class IdempotencyFilterTest {
 
     JettyHarness serve(Idempotency.Builder engineBuilder, UnaryOperator<IdempotencyFilter.Builder> filter)
             throws Exception {
-        engine = engineBuilder.build();
+        engine = engineBuilder.listener(events::add).build();
         jetty = JettyHarness.start(filter.apply(IdempotencyFilter.builder(engine)).build(), handler);
         return jetty;
     }
@@ -59,12 +64,36 @@ class IdempotencyFilterTest {
     @AfterEach
     void stop() throws Exception {
         handler.slowRelease.countDown();
-        if (jetty != null) {
-            jetty.close();
+        try {
+            assertEveryExecutionFinished();
+        } finally {
+            if (jetty != null) {
+                jetty.close();
+            }
+            if (engine != null) {
+                engine.close();
+            }
         }
-        if (engine != null) {
-            engine.close();
+    }
+
+    /** Every execution the filter began was completed, closed without its response, or released. */
+    void assertEveryExecutionFinished() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (unfinished() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20); // a response sent as it was written is closed once the handler returns
         }
+        assertThat(unfinished()).as("executions begun but never finished, in %s", events).isZero();
+    }
+
+    private long unfinished() {
+        long begun = events.stream().filter(e -> e.type() == IdempotencyEvent.Type.ACQUIRED
+                || e.type() == IdempotencyEvent.Type.TAKEOVER).count();
+        // replays report RESULT_NOT_KEPT too, without a fencing token
+        long finished = events.stream().filter(e -> e.fencingToken() > 0 && switch (e.type()) {
+            case COMPLETED, RESULT_NOT_KEPT, FAILURE_RECORDED, RELEASED -> true;
+            default -> false;
+        }).count();
+        return begun - finished;
     }
 
     static String newKey() {
@@ -81,6 +110,15 @@ class IdempotencyFilterTest {
         assertThat(problem.get("title").asText()).isNotBlank();
         assertThat(response.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
         return problem;
+    }
+
+    /** The body decoded in the charset its Content-Type names (ISO-8859-1 if none, as HTTP/1.1 had it). */
+    static String text(HttpResponse<byte[]> response) {
+        String type = response.headers().firstValue("Content-Type").orElse("");
+        int at = type.toLowerCase(java.util.Locale.ROOT).indexOf("charset=");
+        java.nio.charset.Charset charset = at < 0 ? StandardCharsets.ISO_8859_1
+                : java.nio.charset.Charset.forName(type.substring(at + "charset=".length()).split(";")[0].trim());
+        return new String(response.body(), charset);
     }
 
     static void assertReplayed(HttpResponse<String> replay, HttpResponse<String> first) {
@@ -178,16 +216,39 @@ class IdempotencyFilterTest {
             assertThat(retry.headers().firstValue("Content-Type")).isEqualTo(first.headers().firstValue("Content-Type"));
         }
 
+        @ParameterizedTest(name = "{0}")
+        @ValueSource(strings = {"/writer-then-type", "/writer-then-encoding"})
+        @DisplayName("a charset set after getWriter is ignored as the container ignores it: header and bytes agree,"
+                + " first time and on replay, as without the filter")
+        void charsetAfterGetWriter(String path) throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<byte[]> unfiltered = jetty.sendForBytes(jetty.post(path, ORDER));
+            HttpResponse<byte[]> first = jetty.sendForBytes(jetty.post(path, ORDER).header(KEY, key));
+            HttpResponse<byte[]> retry = jetty.sendForBytes(jetty.post(path, ORDER).header(KEY, key));
+
+            String type = unfiltered.headers().firstValue("Content-Type").orElseThrow();
+            assertThat(first.headers().firstValue("Content-Type")).hasValue(type);
+            assertThat(retry.headers().firstValue("Content-Type")).hasValue(type);
+            assertThat(text(first)).isEqualTo(text(unfiltered).replace("call 1", "call 2"));
+            assertThat(retry.body()).isEqualTo(first.body());
+            assertThat(retry.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).hasValue("true");
+            assertThat(handler.calls(path)).isEqualTo(2);
+        }
+
         @Test
         @DisplayName("replays what a handler wrote after resetBuffer, and a body closed by the handler")
         void resetAndClosedBodies() throws Exception {
             serve(filter -> filter);
             String key = newKey();
 
+            String other = newKey();
+
             HttpResponse<String> reset = jetty.send(jetty.post("/reset", ORDER).header(KEY, key));
             HttpResponse<String> resetRetry = jetty.send(jetty.post("/reset", ORDER).header(KEY, key));
-            HttpResponse<String> closed = jetty.send(jetty.post("/closed", ORDER).header(KEY, key));
-            HttpResponse<String> closedRetry = jetty.send(jetty.post("/closed", ORDER).header(KEY, key));
+            HttpResponse<String> closed = jetty.send(jetty.post("/closed", ORDER).header(KEY, other));
+            HttpResponse<String> closedRetry = jetty.send(jetty.post("/closed", ORDER).header(KEY, other));
 
             assertThat(reset.statusCode()).isEqualTo(201);
             assertThat(reset.body()).isEqualTo("kept, call 1");
@@ -449,7 +510,7 @@ class IdempotencyFilterTest {
     class Fingerprints {
 
         @Test
-        @DisplayName("is refused with 422 for another body, another query string or another method")
+        @DisplayName("is refused with 422 for another body, query string, method or path")
         void differentRequest() throws Exception {
             serve(filter -> filter);
             String key = newKey();
@@ -457,12 +518,58 @@ class IdempotencyFilterTest {
             HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
             HttpResponse<String> otherBody = jetty.send(jetty.post("/orders", "{\"product\":\"pen\"}").header(KEY, key));
             HttpResponse<String> otherQuery = jetty.send(jetty.post("/orders?express=true", ORDER).header(KEY, key));
+            HttpResponse<String> otherMethod = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .PUT(HttpRequest.BodyPublishers.ofString(ORDER)));
+            HttpResponse<String> otherPath = jetty.send(jetty.post("/orders/7/items", ORDER).header(KEY, key));
 
             assertThat(first.statusCode()).isEqualTo(201);
             JsonNode problem = problem(otherBody, 422);
             assertThat(problem.get("code").asText()).isEqualTo("idempotency-key-reused");
             assertThat(problem.get("detail").asText()).contains("already used with a different request");
             problem(otherQuery, 422);
+            problem(otherMethod, 422);
+            problem(otherPath, 422);
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+            assertThat(handler.calls("/orders/7/items")).isZero();
+        }
+
+        @ParameterizedTest(name = "[{index}] {0}: {1}")
+        @CsvSource({
+            "/./orders, 201", "/%6Frders, 201", "/orders;p=1, 201", "/x/../orders, 201", "/orders/, 422",
+            "/Orders, 422", "/orders%2F, 400", "//orders, 400"
+        })
+        @DisplayName("is never run again under another spelling of the path: the container's normalised path is"
+                + " the same request (a replay), any other path is another one (422), ambiguous ones the container"
+                + " refuses (400)")
+        void pathSpellings(String spelling, int expected) throws Exception {
+            serve(filter -> filter);
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> again = jetty.send(HttpRequest.newBuilder(URI.create(jetty.uri("/") + spelling.substring(1)))
+                    .header("Content-Type", "application/json").header(KEY, key)
+                    .POST(HttpRequest.BodyPublishers.ofString(ORDER)));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertThat(again.statusCode()).as("answer to %s: %s", spelling, again.body()).isEqualTo(expected);
+            if (again.statusCode() == 201) {
+                assertReplayed(again, first);
+            }
+            assertThat(handler.totalCalls()).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("is refused with 422 when the body differs only by a lone surrogate where the first had '?'")
+        void loneSurrogateInTheBody() throws Exception {
+            serve(filter -> filter.fingerprint(RequestFingerprint.methodPathAndJson(JsonFingerprint.defaults())));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", "{\"product\":\"bo\\ud800ok\"}")
+                    .header(KEY, key));
+            HttpResponse<String> question = jetty.send(jetty.post("/orders", "{\"product\":\"bo?ok\"}").header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertThat(problem(question, 422).get("code").asText()).isEqualTo("idempotency-key-reused");
             assertThat(handler.calls("/orders")).isEqualTo(1);
         }
 
@@ -483,15 +590,80 @@ class IdempotencyFilterTest {
         }
 
         @Test
-        @DisplayName("without a fingerprint, any request with the key gets the stored response")
+        @DisplayName("without a fingerprint, any body with the key gets the stored response, but not another path")
         void noFingerprint() throws Exception {
             serve(filter -> filter.fingerprint(RequestFingerprint.none()));
             String key = newKey();
 
             HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
-            HttpResponse<String> other = jetty.send(jetty.post("/orders", "{}").header(KEY, key));
+            HttpResponse<String> other = jetty.send(jetty.post("/orders?x=1", "{}").header(KEY, key));
+            HttpResponse<String> otherPath = jetty.send(jetty.post("/status/201", ORDER).header(KEY, key));
 
             assertReplayed(other, first);
+            problem(otherPath, 422);
+        }
+    }
+
+    @Nested
+    @DisplayName("a request the fingerprint refuses")
+    class RefusedByTheFingerprint {
+
+        @ParameterizedTest(name = "[{index}] {0}")
+        @ValueSource(strings = {
+            "{\"quantity\": 100e2147483647}",
+            "[1e2147483648]",
+            "{\"a\": {\"b\": [1.5e-2147483647]}}",
+            "[1e100001]",
+            "deep",
+            "long number"
+        })
+        @DisplayName("is answered 400 when the JSON is hostile, and the handler never runs")
+        void hostileJson(String json) throws Exception {
+            serve(filter -> filter.fingerprint(RequestFingerprint.methodPathAndJson(JsonFingerprint.defaults())));
+            String body = switch (json) {
+                case "deep" -> "[".repeat(1001) + "]".repeat(1001);
+                case "long number" -> "[1" + "0".repeat(1000) + "]";
+                default -> json;
+            };
+
+            HttpResponse<String> response = jetty.send(jetty.post("/orders", body).header(KEY, newKey()));
+
+            JsonNode problem = problem(response, 400);
+            assertThat(problem.get("code").asText()).isEqualTo("request-malformed");
+            assertThat(problem.get("detail").asText()).contains("it was not processed").contains(switch (json) {
+                case "deep" -> "nesting depth";
+                case "long number" -> "Number value length";
+                default -> "exponent";
+            });
+            assertThat(handler.calls("/orders")).isZero();
+        }
+
+        @Test
+        @DisplayName("a body that is not JSON at all is hashed as bytes: the handler runs, its retry is replayed")
+        void notJson() throws Exception {
+            serve(filter -> filter.fingerprint(RequestFingerprint.methodPathAndJson(JsonFingerprint.defaults())));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", "product=book").header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/orders", "product=book").header(KEY, key));
+            HttpResponse<String> other = jetty.send(jetty.post("/orders", "product=pen").header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertReplayed(retry, first);
+            problem(other, 422);
+        }
+
+        @Test
+        @DisplayName("is answered 400 when an application fingerprint throws IllegalArgumentException")
+        void applicationFingerprint() throws Exception {
+            serve(filter -> filter.fingerprint((request, body) -> {
+                throw new IllegalArgumentException("the order reference is missing");
+            }));
+
+            HttpResponse<String> response = jetty.send(jetty.post("/orders", ORDER).header(KEY, newKey()));
+
+            assertThat(problem(response, 400).get("detail").asText()).contains("the order reference is missing");
+            assertThat(handler.calls("/orders")).isZero();
         }
     }
 
@@ -526,24 +698,51 @@ class IdempotencyFilterTest {
         }
 
         @Test
-        @DisplayName("by path: the same key on another endpoint is another request")
-        void byPath() throws Exception {
+        @DisplayName("by client, not by path: the same key on another endpoint is the key reused (422)")
+        void notByPath() throws Exception {
             serve(filter -> filter);
             String key = newKey();
 
-            HttpResponse<String> orders = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
-            HttpResponse<String> other = jetty.send(jetty.post("/orders/7/items", ORDER).header(KEY, key));
+            HttpResponse<String> orders = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header(JettyHarness.USER_HEADER, "alice"));
+            HttpResponse<String> other = jetty.send(jetty.post("/orders/7/items", ORDER).header(KEY, key)
+                    .header(JettyHarness.USER_HEADER, "alice"));
+            HttpResponse<String> bob = jetty.send(jetty.post("/orders/7/items", ORDER).header(KEY, key)
+                    .header(JettyHarness.USER_HEADER, "bob"));
 
             assertThat(orders.body()).contains("\"call\":1");
-            assertThat(other.statusCode()).isEqualTo(201);
-            assertThat(other.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
+            problem(other, 422);
+            assertThat(bob.statusCode()).isEqualTo(201);
+            assertThat(handler.totalCalls()).isEqualTo(2);
+        }
+
+        @Test
+        @DisplayName("by client identities that differ only by a lone surrogate where the other has '?'")
+        void loneSurrogateInTheClient() throws Exception {
+            // an identity decoded from JSON (a token's claim, say) may hold any string
+            serve(filter -> filter.scope(IdempotencyScope.client(request -> {
+                try {
+                    return JSON.readValue(request.getHeader("X-Client"), String.class);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            })));
+            String key = newKey();
+
+            HttpResponse<String> lone = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header("X-Client", "\"t\\ud800\""));
+            HttpResponse<String> question = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
+                    .header("X-Client", "\"t?\""));
+
+            assertThat(lone.body()).contains("\"call\":1");
+            assertThat(question.body()).contains("\"call\":2");
+            assertThat(question.headers().firstValue(IdempotencyFilter.REPLAYED_HEADER)).isEmpty();
         }
 
         @Test
         @DisplayName("by a client identity of the application's choosing")
         void byCustomClient() throws Exception {
-            serve(filter -> filter.scope(IdempotencyScope.clientMethodAndPath(
-                    request -> request.getHeader("X-Api-Key"))));
+            serve(filter -> filter.scope(IdempotencyScope.client(request -> request.getHeader("X-Api-Key"))));
             String key = newKey();
 
             HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key)
@@ -563,7 +762,7 @@ class IdempotencyFilterTest {
     class StoragePolicy {
 
         @ParameterizedTest(name = "status {0}")
-        @ValueSource(ints = {200, 202, 204, 301, 400, 404, 409, 422})
+        @ValueSource(ints = {200, 202, 204, 301, 400, 402, 403, 404, 410, 422})
         @DisplayName("2xx, 3xx and 4xx responses are stored and replayed")
         void stored(int status) throws Exception {
             serve(filter -> filter);
@@ -578,8 +777,9 @@ class IdempotencyFilterTest {
         }
 
         @ParameterizedTest(name = "status {0}")
-        @ValueSource(ints = {500, 502, 503, 408, 429})
-        @DisplayName("5xx, 408 and 429 responses release the key: the retry runs again")
+        @ValueSource(ints = {500, 502, 503, 401, 407, 408, 409, 412, 423, 425, 428, 429})
+        @DisplayName("5xx, and 4xx that mean the request was not acted on (401, 407, 408, 409, 412, 423, 425, 428,"
+                + " 429), release the key: the retry runs again")
         void released(int status) throws Exception {
             serve(filter -> filter);
             String key = newKey();
@@ -647,33 +847,80 @@ class IdempotencyFilterTest {
         }
 
         @Test
-        @DisplayName("a response over the buffer limit is answered with 413 and closes the record: no re-run")
+        @DisplayName("a response over the buffer limit is sent in full, and its record closed without it: no re-run")
         void responseTooLarge() throws Exception {
             serve(filter -> filter.maxResponseBytes(10_000));
             String key = newKey();
 
             HttpResponse<String> first = jetty.send(jetty.post("/big?size=20000", ORDER).header(KEY, key));
+            assertEveryExecutionFinished();
             HttpResponse<String> retry = jetty.send(jetty.post("/big?size=20000", ORDER).header(KEY, key));
 
-            JsonNode problem = problem(first, 413);
-            assertThat(problem.get("code").asText()).isEqualTo("response-too-large");
-            assertThat(problem.get("detail").asText()).contains("The request was processed");
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(first.headers().firstValue("Content-Type")).hasValue("application/octet-stream");
+            assertThat(first.body()).hasSize(20_000).matches("b+");
             assertThat(problem(retry, 409).get("code").asText()).isEqualTo("response-not-kept");
+            assertThat(retry.headers().firstValue("Retry-After")).as("a retry never helps").isEmpty();
             assertThat(handler.calls("/big")).isEqualTo(1);
         }
 
         @Test
-        @DisplayName("a failed (5xx) response over the buffer limit is answered with 413 and releases the key")
+        @DisplayName("a response over the limit written through getWriter with flushes is sent in full, charset and all")
+        void writerResponseTooLarge() throws Exception {
+            serve(filter -> filter.maxResponseBytes(10_000));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/big-writer?size=100000", ORDER).header(KEY, key));
+            assertEveryExecutionFinished();
+            HttpResponse<String> retry = jetty.send(jetty.post("/big-writer?size=100000", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(first.body()).hasSize(50_000).matches("\u00e9+");
+            assertThat(problem(retry, 409).get("code").asText()).isEqualTo("response-not-kept");
+            assertThat(handler.calls("/big-writer")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("a failed (5xx) response over the buffer limit is sent in full and releases the key")
         void failedResponseTooLarge() throws Exception {
             serve(filter -> filter.maxResponseBytes(10_000));
             String key = newKey();
 
             HttpResponse<String> first = jetty.send(jetty.post("/big?size=20000&status=503", ORDER).header(KEY, key));
+            assertEveryExecutionFinished();
             HttpResponse<String> retry = jetty.send(jetty.post("/big?size=20000&status=503", ORDER).header(KEY, key));
 
-            assertThat(problem(first, 413).get("detail").asText()).contains("the key was released");
-            assertThat(problem(retry, 413).get("code").asText()).isEqualTo("response-too-large");
+            assertThat(first.statusCode()).isEqualTo(503);
+            assertThat(first.body()).hasSize(20_000).matches("b+");
+            assertThat(retry.statusCode()).isEqualTo(503);
+            assertThat(retry.body()).hasSize(20_000).matches("c+");
             assertThat(handler.calls("/big")).isEqualTo(2);
+        }
+
+        @Test
+        @DisplayName("a client that goes away while a response over the limit streams does not release the key")
+        void clientGoneWhileStreaming() throws Exception {
+            serve(filter -> filter.maxResponseBytes(10_000));
+            String key = newKey();
+            byte[] body = ORDER.getBytes(StandardCharsets.UTF_8);
+            byte[] head = ("POST /big?size=50000000 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + KEY + ": " + key + "\r\nContent-Length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1);
+
+            try (Socket socket = new Socket(jetty.uri("/").getHost(), jetty.uri("/").getPort())) {
+                socket.setSoTimeout(30_000);
+                socket.getOutputStream().write(head);
+                socket.getOutputStream().write(body);
+                socket.getOutputStream().flush();
+                assertThat(new String(socket.getInputStream().readNBytes(20_000), StandardCharsets.ISO_8859_1))
+                        .startsWith("HTTP/1.1 200");
+                socket.setSoLinger(true, 0); // closing resets the connection: the server's next writes fail
+            }
+            assertEveryExecutionFinished();
+            HttpResponse<String> retry = jetty.send(jetty.post("/big?size=50000000", ORDER).header(KEY, key));
+
+            assertThat(problem(retry, 409).get("code").asText()).isEqualTo("response-not-kept");
+            assertThat(handler.calls("/big")).isEqualTo(1);
         }
 
         @Test
@@ -717,7 +964,7 @@ class IdempotencyFilterTest {
         @DisplayName("16 clients sending the same request at once: the handler runs once, the others get 409 with"
                 + " Retry-After, and a later retry gets the stored response")
         void conflict() throws Exception {
-            serve(filter -> filter);
+            serve(Idempotency.builder(store).lease(Duration.ofMinutes(10)), filter -> filter);
             String key = newKey();
             ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
             try {
@@ -740,8 +987,8 @@ class IdempotencyFilterTest {
                 for (HttpResponse<String> conflict : conflicts) {
                     JsonNode problem = problem(conflict, 409);
                     assertThat(problem.get("code").asText()).isEqualTo("request-in-progress");
-                    assertThat(Integer.parseInt(conflict.headers().firstValue("Retry-After").orElseThrow()))
-                            .isBetween(1, 30);
+                    assertThat(conflict.headers().firstValue("Retry-After")).as("soon, not when the lease ends")
+                            .hasValue("1");
                 }
                 handler.slowRelease.countDown();
                 List<HttpResponse<String>> all = new ArrayList<>();
@@ -753,6 +1000,29 @@ class IdempotencyFilterTest {
 
                 assertReplayed(retry, winner);
                 assertThat(handler.calls("/slow")).isEqualTo(1);
+            } finally {
+                clients.shutdownNow();
+            }
+        }
+
+        @Test
+        @DisplayName("the in-progress Retry-After is the configured one, whatever the lease")
+        void configuredRetryAfter() throws Exception {
+            serve(Idempotency.builder(store).lease(Duration.ofSeconds(2)),
+                    filter -> filter.inProgressRetryAfter(Duration.ofMillis(2500)));
+            String key = newKey();
+            ExecutorService clients = Executors.newFixedThreadPool(1);
+            try {
+                Future<HttpResponse<String>> slow = clients.submit(
+                        () -> jetty.send(jetty.post("/slow", ORDER).header(KEY, key)));
+                assertThat(handler.slowEntered.await(60, TimeUnit.SECONDS)).isTrue();
+
+                HttpResponse<String> conflict = jetty.send(jetty.post("/slow", ORDER).header(KEY, key));
+
+                assertThat(problem(conflict, 409).get("detail").asText()).contains("retry after 3 s");
+                assertThat(conflict.headers().firstValue("Retry-After")).hasValue("3");
+                handler.slowRelease.countDown();
+                assertThat(slow.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
             } finally {
                 clients.shutdownNow();
             }
@@ -807,6 +1077,64 @@ class IdempotencyFilterTest {
     }
 
     @Nested
+    @DisplayName("whatever throws after the handler returned, the execution is finished")
+    class Finishing {
+
+        @Test
+        @DisplayName("a storedStatuses predicate that throws is logged and the default policy decides")
+        void predicateThrows() throws Exception {
+            serve(filter -> filter.storedStatuses(status -> {
+                throw new IllegalStateException("a broken policy");
+            }));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> failed = jetty.send(jetty.post("/status/503", ORDER).header(KEY, newKey()));
+
+            assertThat(first.statusCode()).isEqualTo(201);
+            assertReplayed(retry, first);
+            assertThat(failed.statusCode()).isEqualTo(503);
+            assertThat(events).filteredOn(e -> e.type() == IdempotencyEvent.Type.RELEASED).hasSize(1);
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("an Error after the handler ran closes the record without the response: the retry is not run")
+        void errorAfterTheHandler() throws Exception {
+            serve(filter -> filter.storedStatuses(status -> {
+                throw new AssertionError("an Error in the policy");
+            }));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/orders", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(500);
+            assertThat(problem(retry, 409).get("code").asText()).isEqualTo("response-not-kept");
+            assertThat(events).filteredOn(e -> e.type() == IdempotencyEvent.Type.RESULT_NOT_KEPT && e.fencingToken() > 0)
+                    .hasSize(1);
+            assertThat(handler.calls("/orders")).isEqualTo(1);
+        }
+
+        @Test
+        @DisplayName("an Error from a failed handler's response policy releases the key: the retry runs again")
+        void errorAfterAFailedHandler() throws Exception {
+            serve(filter -> filter.storedStatuses(status -> {
+                throw new AssertionError("an Error in the policy");
+            }));
+            String key = newKey();
+
+            HttpResponse<String> first = jetty.send(jetty.post("/status/503", ORDER).header(KEY, key));
+            HttpResponse<String> retry = jetty.send(jetty.post("/status/503", ORDER).header(KEY, key));
+
+            assertThat(first.statusCode()).isEqualTo(500);
+            assertThat(retry.statusCode()).isEqualTo(500);
+            assertThat(handler.calls("/status/503")).isEqualTo(2);
+        }
+    }
+
+    @Nested
     @DisplayName("when the store fails")
     class StoreFailures {
 
@@ -819,7 +1147,20 @@ class IdempotencyFilterTest {
             HttpResponse<String> refused = jetty.send(jetty.post("/orders", ORDER).header(KEY, newKey()));
 
             assertThat(problem(refused, 503).get("code").asText()).isEqualTo("idempotency-unavailable");
+            assertThat(refused.headers().firstValue("Retry-After")).hasValue("5");
             assertThat(handler.calls("/orders")).isZero();
+        }
+
+        @Test
+        @DisplayName("the 503's Retry-After is the configured one")
+        void unavailableRetryAfter() throws Exception {
+            serve(filter -> filter.unavailableRetryAfter(Duration.ofSeconds(30)));
+            store.failNext(FaultInjectingStore.Operation.ACQUIRE, 1);
+
+            HttpResponse<String> refused = jetty.send(jetty.post("/orders", ORDER).header(KEY, newKey()));
+
+            assertThat(problem(refused, 503).get("detail").asText()).contains("retry after 30 s");
+            assertThat(refused.headers().firstValue("Retry-After")).hasValue("30");
         }
 
         @Test

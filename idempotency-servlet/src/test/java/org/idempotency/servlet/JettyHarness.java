@@ -79,6 +79,11 @@ final class JettyHarness implements AutoCloseable {
         return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     }
 
+    /** Sends a request and keeps the response body as the bytes that came over the wire. */
+    HttpResponse<byte[]> sendForBytes(HttpRequest.Builder request) throws IOException, InterruptedException {
+        return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
     @Override
     public void close() {
         try {

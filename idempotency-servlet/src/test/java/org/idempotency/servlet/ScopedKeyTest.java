@@ -40,4 +40,14 @@ class ScopedKeyTest {
         assertThat(IdempotencyFilter.scopedKey("s", "k".repeat(300)))
                 .isNotEqualTo(IdempotencyFilter.scopedKey("s", "k".repeat(301)));
     }
+
+    @Test
+    @DisplayName("scopes that differ only by a lone surrogate where the other has '?' stay apart; others keep their key")
+    void loneSurrogates() {
+        assertThat(IdempotencyFilter.scopedKey("client:t\ud800", "k"))
+                .isNotEqualTo(IdempotencyFilter.scopedKey("client:t?", "k"))
+                .isNotEqualTo(IdempotencyFilter.scopedKey("client:t\udc00", "k"));
+        assertThat(IdempotencyFilter.scopedKey("client:\u00e9", "k"))
+                .isEqualTo("wJ4vH0DgdwLuZhf8-nKCEkd7qxskEyuCTXXCBPS2VX4:k");
+    }
 }

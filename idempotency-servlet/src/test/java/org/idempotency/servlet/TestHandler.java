@@ -29,9 +29,15 @@ final class TestHandler extends HttpServlet {
         return count == null ? 0 : count.get();
     }
 
+    /** How often the handler ran, all paths together. */
+    int totalCalls() {
+        return calls.values().stream().mapToInt(AtomicInteger::get).sum();
+    }
+
     @Override
     protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
-        String path = request.getRequestURI();
+        // the path as the container decoded and normalised it, the way applications dispatch
+        String path = request.getServletPath() + (request.getPathInfo() == null ? "" : request.getPathInfo());
         int call = calls.computeIfAbsent(path, p -> new AtomicInteger()).incrementAndGet();
         String segment = path.indexOf('/', 1) < 0 ? path : path.substring(0, path.indexOf('/', 1));
         switch (segment) {
@@ -62,6 +68,30 @@ final class TestHandler extends HttpServlet {
                 writer.flush();
                 response.flushBuffer();
                 writer.print(", the end");
+            }
+            case "/writer-then-type" -> {
+                // the charset comes too late for the writer: the container keeps the writer's
+                PrintWriter writer = response.getWriter();
+                response.setContentType("text/plain; charset=UTF-8");
+                writer.print("h\u00e9llo w\u00f6rld \u2713 call " + call);
+            }
+            case "/writer-then-encoding" -> {
+                PrintWriter writer = response.getWriter();
+                response.setCharacterEncoding("UTF-8");
+                response.setContentType("text/plain");
+                response.setLocale(java.util.Locale.JAPAN);
+                writer.print("h\u00e9llo w\u00f6rld call " + call);
+            }
+            case "/big-writer" -> {
+                int size = Integer.parseInt(request.getParameter("size"));
+                response.setContentType("text/plain;charset=UTF-8");
+                PrintWriter writer = response.getWriter();
+                for (int written = 0; written < size; written += 2) {
+                    writer.print('\u00e9'); // two bytes in UTF-8
+                    if (written % 10_000 == 0) {
+                        response.flushBuffer();
+                    }
+                }
             }
             case "/big" -> {
                 int size = Integer.parseInt(request.getParameter("size"));

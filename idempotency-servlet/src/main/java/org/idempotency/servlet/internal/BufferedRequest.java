@@ -37,6 +37,12 @@ public final class BufferedRequest extends HttpServletRequestWrapper {
     private @Nullable BufferedReader reader;
     private @Nullable Map<String, String[]> formParameters;
 
+    /**
+     * Wraps a request whose body the filter read.
+     *
+     * @param request the container's request
+     * @param body the body it carried
+     */
     public BufferedRequest(HttpServletRequest request, byte[] body) {
         super(request);
         this.body = body;

@@ -17,6 +17,11 @@ public final class KeyHeader {
     public static final class MalformedKey extends Exception {
         private static final long serialVersionUID = 1L;
 
+        /**
+         * A broken rule.
+         *
+         * @param rule what the header should have been
+         */
         public MalformedKey(String rule) {
             super(rule, null, false, false);
         }
@@ -27,6 +32,7 @@ public final class KeyHeader {
      *
      * @param value the raw field value
      * @param maxLength the longest key accepted, in characters
+     * @return the key, unquoted
      * @throws MalformedKey naming the broken rule
      */
     public static String parse(String value, int maxLength) throws MalformedKey {

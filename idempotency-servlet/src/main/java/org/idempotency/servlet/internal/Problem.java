@@ -26,7 +26,13 @@ public record Problem(int status, String code, String title, String detail, long
 
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
-    /** Writes the problem on a response that is not committed, replacing anything it held. */
+    /**
+     * Writes the problem on a response that is not committed, replacing anything it held.
+     *
+     * @param response the response
+     * @param typeBase the configured type base, or {@code null} for {@code about:blank}
+     * @throws IOException if the client cannot be written to
+     */
     public void write(HttpServletResponse response, @Nullable String typeBase) throws IOException {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", typeBase == null ? "about:blank" : typeBase + code);
@@ -51,7 +57,12 @@ public record Problem(int status, String code, String title, String detail, long
         response.getOutputStream().write(bytes);
     }
 
-    /** The recommended reason phrase of a status (RFC 9110), for the title of {@code about:blank} problems. */
+    /**
+     * The recommended reason phrase of a status (RFC 9110), for the title of {@code about:blank} problems.
+     *
+     * @param status an HTTP status
+     * @return its reason phrase
+     */
     public static String reason(int status) {
         return switch (status) {
             case 400 -> "Bad Request";

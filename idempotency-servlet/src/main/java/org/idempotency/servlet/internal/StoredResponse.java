@@ -31,6 +31,15 @@ public record StoredResponse(int status, Map<String, List<String>> headers, byte
         REDIRECT
     }
 
+    /**
+     * Checks the parts and copies the headers.
+     *
+     * @param status the HTTP status
+     * @param headers allow-listed response headers
+     * @param body the body bytes
+     * @param kind how the response was produced
+     * @param argument the {@code sendError} message or the {@code sendRedirect} location, else {@code null}
+     */
     public StoredResponse {
         Objects.requireNonNull(headers, "headers");
         Objects.requireNonNull(body, "body");

@@ -276,7 +276,12 @@ public final class Execution<T> implements AutoCloseable {
         if (lease == null) {
             return false;
         }
-        return store(encode(result, statusCode), writer, previous);
+        Encoded encoded = encode(result, statusCode);
+        boolean completed = store(encoded, writer, previous);
+        if (encoded.notKeptBecause() instanceof Error error) {
+            throw error; // the record is closed without the result; the caller still learns what happened
+        }
+        return completed;
     }
 
     /**
@@ -461,7 +466,7 @@ public final class Execution<T> implements AutoCloseable {
         byte[] bytes;
         try {
             bytes = result == null ? operation.encodedNull() : operation.codec.encode(result);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) { // an Error too, such as a deep structure's StackOverflowError
             Idempotency.LOG.warn("The result of operation={} key={} could not be encoded; the record is closed"
                     + " without it, replays will get 'result not kept': {}", operation.name(), key, e.toString());
             return new Encoded(new StoredResult(null, statusCode), e);

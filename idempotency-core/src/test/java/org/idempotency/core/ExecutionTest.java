@@ -9,6 +9,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.RecordStatus;
+import org.idempotency.api.ResultCodec;
+import org.idempotency.api.TypeRef;
 import org.idempotency.api.StoredResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
@@ -83,6 +85,37 @@ class ExecutionTest {
     /** Begins an execution and keeps no reference to it, as a caller that forgot to finish it would. */
     private static void beginAndDrop(IdempotentOperation<String> operation) {
         assertThat(operation.begin("dropped", "h").isOwner()).isTrue();
+    }
+
+    @Test
+    @DisplayName("a codec that throws an Error still closes the record, not kept, and the Error reaches the caller")
+    void codecError() {
+        ResultCodec breaking = new ResultCodec() {
+            @Override
+            public <T> Typed<T> forType(TypeRef<T> type) {
+                return new Typed<>() {
+                    @Override
+                    public byte[] encode(T value) {
+                        throw new StackOverflowError("a structure too deep to encode");
+                    }
+
+                    @Override
+                    public T decode(byte[] bytes) {
+                        throw new AssertionError("never decoded");
+                    }
+                };
+            }
+        };
+        try (Idempotency engine = Idempotency.builder(store).codec(breaking).build()) {
+            IdempotentOperation<String> deep = engine.operation("deep", String.class);
+            Execution<String> execution = deep.begin("k", "h");
+
+            assertThatThrownBy(() -> execution.complete("value")).isInstanceOf(StackOverflowError.class);
+
+            assertThat(store.find("deep:k").orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+            assertThatThrownBy(() -> deep.begin("k", "h"))
+                    .isInstanceOf(org.idempotency.api.IdempotencyResultNotKeptException.class);
+        }
     }
 
     @Test

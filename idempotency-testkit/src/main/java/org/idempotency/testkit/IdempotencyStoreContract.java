@@ -25,8 +25,6 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -44,99 +42,36 @@ import org.junit.jupiter.api.Test;
  * }
  * }</pre>
  *
+ * <p>Each rule of the {@link IdempotencyStore} Javadoc is checked by at least one case, written as the
+ * behaviour the SPI promises. Races (a renewal against a completion, a late release against a takeover) are
+ * run {@value RacingPair#ROUNDS} times each with varying head starts, so a store that reads in one round trip
+ * and writes in another loses one of them in every run.
+ *
  * <p>Time: expiry cases call {@link #elapse(Duration)}, which sleeps by default. A store with an
- * injectable clock overrides it to move a {@link ManualClock}, and the cases run instantly. Cases that depend
- * on real time passing poll with a deadline rather than asserting after a bare sleep. Every case uses keys
- * of its own, so a shared server needs no cleaning between tests.
+ * injectable clock overrides it to move a {@link ManualClock}, and the cases run instantly; the store's clock
+ * may stand at any instant, since cases measure against {@link #storeNow() the store's own time}. Cases that
+ * depend on real time passing poll with a deadline rather than asserting after a bare sleep. Every case uses
+ * keys of its own, so a shared server needs no cleaning between tests.
  */
-public abstract class IdempotencyStoreContract {
+public abstract class IdempotencyStoreContract extends StoreContractSupport<IdempotencyStore> {
 
-    /** A lease long enough never to expire during a case. */
-    protected static final Duration LONG_LEASE = Duration.ofSeconds(60);
-    /** A retention long enough never to expire during a case. */
-    protected static final Duration LONG_RETENTION = Duration.ofHours(1);
     private static final String HASH = "request-hash-a";
     private static final String OTHER_HASH = "request-hash-b";
-
-    /** The store under test, fresh for each case. */
-    protected IdempotencyStore store;
+    /** Tolerance for comparing store times derived in two ways, for stores that keep coarse timestamps. */
+    private static final Duration CLOCK_TOLERANCE = Duration.ofSeconds(2);
 
     /** For subclasses. */
     protected IdempotencyStoreContract() {
     }
 
-    /** Returns a store for one case. Called before each case. */
-    protected abstract IdempotencyStore createStore();
-
-    /** Lets the store's clock move forward by {@code duration}. The default sleeps; override for a manual clock. */
-    protected void elapse(Duration duration) {
-        try {
-            Thread.sleep(duration.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted while letting time pass", e);
-        }
-    }
-
-    /**
-     * The lease used by expiry cases; the cases let one and a half of it pass to expire it. Remote stores with
-     * a coarse clock may need a longer one (default 300 ms).
-     */
-    protected Duration shortLease() {
-        return Duration.ofMillis(300);
-    }
-
-    /** Releases what {@link #createStore()} opened; the default closes the store if it is AutoCloseable. */
-    protected void closeStore(IdempotencyStore store) throws Exception {
-        if (store instanceof AutoCloseable closeable) {
-            closeable.close();
-        }
-    }
-
-    @BeforeEach
-    void createStoreForCase() {
-        store = createStore();
-    }
-
-    @AfterEach
-    void closeStoreAfterCase() throws Exception {
-        closeStore(store);
-    }
-
-    /** A key nobody else uses. */
-    protected static String newKey() {
-        return "kit:" + UUID.randomUUID();
-    }
-
-    private Duration expiredLeasePause() {
-        return shortLease().plus(shortLease().dividedBy(2));
-    }
-
-    private AcquireResult.Acquired acquireFresh(String key, String hash, Duration lease) {
-        AcquireResult result = store.acquire(key, hash, lease);
-        assertThat(result).as("acquire of a fresh key").isInstanceOf(AcquireResult.Acquired.class);
-        return (AcquireResult.Acquired) result;
-    }
-
-    private IdempotencyRecord existing(AcquireResult result) {
-        assertThat(result).as("acquire of a held key").isInstanceOf(AcquireResult.Existing.class);
-        return ((AcquireResult.Existing) result).record();
-    }
-
-    /** Polls until the condition holds, failing after a deadline; for stores whose clock cannot be moved. */
-    protected static void eventually(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("Timed out after 10 s waiting until " + what);
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted", e);
-            }
-        }
+    /** The store's time by a lease: a probe acquired with a known lease reports when it was acquired. */
+    private Instant storeNowByLease() {
+        String probe = "kit-clock:" + UUID.randomUUID();
+        long token = acquireFresh(probe, null, LONG_LEASE).fencingToken();
+        Instant leaseEnd = store.find(probe).orElseThrow(
+                () -> new AssertionError("a probe record just acquired is not found")).leaseExpiresAt();
+        store.release(probe, token);
+        return leaseEnd.minus(LONG_LEASE);
     }
 
     @Nested
@@ -166,12 +101,14 @@ public abstract class IdempotencyStoreContract {
         @DisplayName("sets the lease to end one lease from now and the record to stay one lease longer")
         void leaseAndTakeoverWindow() {
             String key = newKey();
+            Instant before = storeNow();
             acquireFresh(key, HASH, LONG_LEASE);
+            Instant after = storeNow();
 
             IdempotencyRecord record = store.find(key).orElseThrow();
             Instant leaseEnd = record.leaseExpiresAt();
-            assertThat(leaseEnd).isAfter(Instant.now().plus(LONG_LEASE).minusSeconds(30));
-            assertThat(leaseEnd).isBefore(Instant.now().plus(LONG_LEASE).plusSeconds(30));
+            assertThat(leaseEnd).as("lease end, by the store's clock")
+                    .isBetween(before.plus(LONG_LEASE).minus(CLOCK_TOLERANCE), after.plus(LONG_LEASE).plus(CLOCK_TOLERANCE));
             assertThat(Duration.between(leaseEnd, record.expiresAt()))
                     .isBetween(LONG_LEASE.minusSeconds(1), LONG_LEASE.plusSeconds(1));
         }
@@ -230,8 +167,10 @@ public abstract class IdempotencyStoreContract {
             AcquireResult.Acquired acquired = acquireFresh(key, HASH, LONG_LEASE);
             byte[] payload = "{\"order\":42}".getBytes(StandardCharsets.UTF_8);
 
+            Instant before = storeNowByLease();
             assertThat(store.complete(key, acquired.fencingToken(), new StoredResult(payload, 201), LONG_RETENTION))
                     .isTrue();
+            Instant after = storeNowByLease();
 
             IdempotencyRecord record = existing(store.acquire(key, HASH, LONG_LEASE));
             assertThat(record.status()).isEqualTo(RecordStatus.COMPLETED);
@@ -239,7 +178,8 @@ public abstract class IdempotencyStoreContract {
             assertThat(record.requestHash()).isEqualTo(HASH);
             assertThat(record.fencingToken()).isEqualTo(acquired.fencingToken());
             assertThat(record.leaseExpiresAt()).isNull();
-            assertThat(record.expiresAt()).isAfter(Instant.now().plus(LONG_RETENTION).minusSeconds(60));
+            assertThat(record.expiresAt()).as("end of retention, by the store's clock").isBetween(
+                    before.plus(LONG_RETENTION).minus(CLOCK_TOLERANCE), after.plus(LONG_RETENTION).plus(CLOCK_TOLERANCE));
         }
 
         @Test
@@ -336,6 +276,47 @@ public abstract class IdempotencyStoreContract {
             assertThat(store.find(key).orElseThrow().failure())
                     .isEqualTo(new StoredFailure("java.lang.IllegalStateException", null));
         }
+
+        @Test
+        @DisplayName("keeps a type and a message of the longest lengths StoredFailure allows, whole")
+        void longestFailureKeptWhole() {
+            String key = newKey();
+            long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
+            String type = fill("com.example.", "Declined$", StoredFailure.MAX_TYPE_LENGTH);
+            String message = fill("card declined: ", "Zahlung abgelehnt – carte refusée, 残高不足; ",
+                    StoredFailure.MAX_MESSAGE_LENGTH);
+            StoredFailure failure = new StoredFailure(type, message);
+
+            assertThat(store.fail(key, token, failure, LONG_RETENTION)).isTrue();
+
+            StoredFailure stored = store.find(key).orElseThrow().failure();
+            assertThat(stored.type()).hasSize(StoredFailure.MAX_TYPE_LENGTH).isEqualTo(type);
+            assertThat(stored.message()).hasSize(StoredFailure.MAX_MESSAGE_LENGTH).isEqualTo(message);
+        }
+
+        @Test
+        @DisplayName("a failed record cannot be completed, failed, released or extended again")
+        void failedIsFinal() {
+            String key = newKey();
+            long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
+            StoredFailure failure = new StoredFailure("E", "first");
+            store.fail(key, token, failure, LONG_RETENTION);
+
+            assertThat(store.complete(key, token, StoredResult.of(new byte[] {2}), LONG_RETENTION)).isFalse();
+            assertThat(store.fail(key, token, new StoredFailure("E", "second"), LONG_RETENTION)).isFalse();
+            assertThat(store.release(key, token)).isFalse();
+            assertThat(store.extend(key, token, LONG_LEASE)).isFalse();
+            assertThat(store.find(key).orElseThrow().failure()).isEqualTo(failure);
+        }
+
+        /** {@code prefix} and repeats of {@code unit}, cut to exactly {@code length} characters. */
+        private static String fill(String prefix, String unit, int length) {
+            StringBuilder out = new StringBuilder(prefix);
+            while (out.length() < length) {
+                out.append(unit);
+            }
+            return out.substring(0, length);
+        }
     }
 
     @Nested
@@ -382,16 +363,31 @@ public abstract class IdempotencyStoreContract {
 
         @Test
         @DisplayName("does not take over an expired lease")
-        void expiredLeaseNotTakenOver() {
-            String key = newKey();
-            long token = acquireFresh(key, HASH, shortLease()).fencingToken();
-            elapse(expiredLeasePause());
+        void expiredLeaseNotTakenOver() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                AcquireResult other = store.acquire(key, OTHER_HASH, LONG_LEASE);
+                return () -> {
+                    IdempotencyRecord record = existing(other);
+                    assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
+                    assertThat(record.fencingToken()).isEqualTo(token);
+                    assertThat(record.requestHash()).isEqualTo(HASH);
+                };
+            });
+        }
 
-            IdempotencyRecord record = existing(store.acquire(key, OTHER_HASH, LONG_LEASE));
-
-            assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
-            assertThat(record.fencingToken()).isEqualTo(token);
-            assertThat(record.requestHash()).isEqualTo(HASH);
+        @Test
+        @DisplayName("that differs only in letter case is different: no takeover, and the stored hash kept exactly")
+        void comparedExactly() throws Exception {
+            String mixedCase = "sha256:9F86d081884C7d659A2fEAA0c55AD015a3bf4F1b2B0b822CD15d6C15b0F00a08";
+            inTakeoverWindow(mixedCase, (key, token) -> {
+                AcquireResult lower = store.acquire(key, mixedCase.toLowerCase(java.util.Locale.ROOT), LONG_LEASE);
+                AcquireResult upper = store.acquire(key, mixedCase.toUpperCase(java.util.Locale.ROOT), LONG_LEASE);
+                return () -> {
+                    assertThat(existing(lower).requestHash()).isEqualTo(mixedCase);
+                    assertThat(existing(lower).fencingToken()).isEqualTo(token);
+                    assertThat(existing(upper).fencingToken()).isEqualTo(token);
+                };
+            });
         }
     }
 
@@ -401,30 +397,65 @@ public abstract class IdempotencyStoreContract {
 
         @Test
         @DisplayName("is taken over with a larger token and the original request hash")
-        void takeover() {
-            String key = newKey();
-            long first = acquireFresh(key, HASH, shortLease()).fencingToken();
-            elapse(expiredLeasePause());
-
-            AcquireResult.Acquired second = acquireFresh(key, HASH, LONG_LEASE);
-
-            assertThat(second.takeover()).isTrue();
-            assertThat(second.fencingToken()).isGreaterThan(first);
-            IdempotencyRecord record = store.find(key).orElseThrow();
-            assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
-            assertThat(record.fencingToken()).isEqualTo(second.fencingToken());
-            assertThat(record.requestHash()).isEqualTo(HASH);
+        void takeover() throws Exception {
+            inTakeoverWindow(HASH, (key, first) -> {
+                AcquireResult second = store.acquire(key, HASH, LONG_LEASE);
+                return () -> {
+                    assertThat(second).isInstanceOf(AcquireResult.Acquired.class);
+                    AcquireResult.Acquired acquired = (AcquireResult.Acquired) second;
+                    assertThat(acquired.takeover()).isTrue();
+                    assertThat(acquired.fencingToken()).isGreaterThan(first);
+                    IdempotencyRecord record = store.find(key).orElseThrow();
+                    assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
+                    assertThat(record.fencingToken()).isEqualTo(acquired.fencingToken());
+                    assertThat(record.requestHash()).isEqualTo(HASH);
+                };
+            });
         }
 
         @Test
         @DisplayName("is taken over by a caller that skips the hash check")
-        void takeoverWithNullHash() {
-            String key = newKey();
-            acquireFresh(key, HASH, shortLease());
-            elapse(expiredLeasePause());
+        void takeoverWithNullHash() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                AcquireResult second = store.acquire(key, null, LONG_LEASE);
+                return () -> {
+                    assertThat(second).isInstanceOf(AcquireResult.Acquired.class);
+                    assertThat(((AcquireResult.Acquired) second).takeover()).isTrue();
+                    assertThat(store.find(key).orElseThrow().requestHash()).isEqualTo(HASH);
+                };
+            });
+        }
 
-            assertThat(acquireFresh(key, null, LONG_LEASE).takeover()).isTrue();
-            assertThat(store.find(key).orElseThrow().requestHash()).isEqualTo(HASH);
+        @Test
+        @DisplayName("of a record stored without a request hash is taken over by a caller with one, keeping no hash")
+        void storedNullHashMatchesAny() throws Exception {
+            inTakeoverWindow(null, (key, token) -> {
+                AcquireResult second = store.acquire(key, HASH, LONG_LEASE);
+                return () -> {
+                    assertThat(second).isInstanceOf(AcquireResult.Acquired.class);
+                    assertThat(((AcquireResult.Acquired) second).takeover()).isTrue();
+                    assertThat(((AcquireResult.Acquired) second).fencingToken()).isGreaterThan(token);
+                    assertThat(store.find(key).orElseThrow().requestHash()).isNull();
+                };
+            });
+        }
+
+        @Test
+        @DisplayName("is still shown by find, unchanged, until its takeover window ends")
+        void findShowsItInItsWindow() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                Optional<IdempotencyRecord> found = store.find(key);
+                AcquireResult after = store.acquire(key, HASH, LONG_LEASE);
+                return () -> {
+                    assertThat(found).as("find of a record whose lease ended, in its takeover window").isPresent();
+                    assertThat(found.get().status()).isEqualTo(RecordStatus.IN_PROGRESS);
+                    assertThat(found.get().fencingToken()).isEqualTo(token);
+                    assertThat(found.get().requestHash()).isEqualTo(HASH);
+                    assertThat(after).as("an acquire after the find still takes the expired lease over")
+                            .isInstanceOf(AcquireResult.Acquired.class);
+                    assertThat(((AcquireResult.Acquired) after).takeover()).isTrue();
+                };
+            });
         }
 
         @Test
@@ -439,13 +470,41 @@ public abstract class IdempotencyStoreContract {
 
         @Test
         @DisplayName("can still be completed by its owner while no one has taken it over")
-        void ownerMayFinishLate() {
-            String key = newKey();
-            long token = acquireFresh(key, HASH, shortLease()).fencingToken();
-            elapse(expiredLeasePause());
+        void ownerMayFinishLate() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                boolean completed = store.complete(key, token, StoredResult.of(new byte[] {1}), LONG_RETENTION);
+                return () -> {
+                    assertThat(completed).isTrue();
+                    assertThat(store.find(key).orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+                };
+            });
+        }
 
-            assertThat(store.complete(key, token, StoredResult.of(new byte[] {1}), LONG_RETENTION)).isTrue();
-            assertThat(store.find(key).orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+        @Test
+        @DisplayName("can still be failed, released or renewed by its owner while no one has taken it over")
+        void ownerMayFailReleaseOrRenewLate() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                boolean failed = store.fail(key, token, new StoredFailure("E", "late"), LONG_RETENTION);
+                return () -> {
+                    assertThat(failed).as("late fail").isTrue();
+                    assertThat(store.find(key).orElseThrow().status()).isEqualTo(RecordStatus.FAILED);
+                };
+            });
+            inTakeoverWindow(HASH, (key, token) -> {
+                boolean released = store.release(key, token);
+                return () -> {
+                    assertThat(released).as("late release").isTrue();
+                    assertThat(store.find(key)).isEmpty();
+                };
+            });
+            inTakeoverWindow(HASH, (key, token) -> {
+                boolean renewed = store.extend(key, token, LONG_LEASE);
+                AcquireResult after = store.acquire(key, HASH, LONG_LEASE);
+                return () -> {
+                    assertThat(renewed).as("late renewal").isTrue();
+                    assertThat(existing(after).fencingToken()).as("a renewed lease is not taken over").isEqualTo(token);
+                };
+            });
         }
 
         @Test
@@ -607,18 +666,26 @@ public abstract class IdempotencyStoreContract {
     class Extending {
 
         @Test
-        @DisplayName("moves the lease end forward")
+        @DisplayName("moves the lease end to one new lease from now, and the record's visibility one lease beyond")
         void extendMovesLease() {
             String key = newKey();
-            long token = acquireFresh(key, HASH, shortLease()).fencingToken();
-            Instant before = store.find(key).orElseThrow().leaseExpiresAt();
+            long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
+            Instant leaseBefore = store.find(key).orElseThrow().leaseExpiresAt();
+            Duration longer = LONG_LEASE.multipliedBy(2);
 
-            assertThat(store.extend(key, token, LONG_LEASE)).isTrue();
+            Instant before = storeNow();
+            assertThat(store.extend(key, token, longer)).isTrue();
+            Instant after = storeNow();
 
             IdempotencyRecord record = store.find(key).orElseThrow();
-            assertThat(record.leaseExpiresAt()).isAfter(before);
-            assertThat(record.expiresAt()).isAfterOrEqualTo(record.leaseExpiresAt());
+            assertThat(record.leaseExpiresAt()).isAfter(leaseBefore);
+            assertThat(record.leaseExpiresAt()).as("lease end, by the store's clock")
+                    .isBetween(before.plus(longer).minus(CLOCK_TOLERANCE), after.plus(longer).plus(CLOCK_TOLERANCE));
+            assertThat(Duration.between(record.leaseExpiresAt(), record.expiresAt()))
+                    .isBetween(longer.minusSeconds(1), longer.plusSeconds(1));
             assertThat(record.fencingToken()).isEqualTo(token);
+            assertThat(record.requestHash()).isEqualTo(HASH);
+            assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
         }
 
         @Test
@@ -871,31 +938,275 @@ public abstract class IdempotencyStoreContract {
 
             assertThat(store.find(key).map(IdempotencyRecord::fencingToken)).isEqualTo(Optional.of(token));
         }
+
+        @Test
+        @DisplayName("purging keeps an in-progress record through its takeover window")
+        void purgeKeepsTakeoverWindow() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                if (store instanceof PurgeableIdempotencyStore purgeable) {
+                    purgeable.purgeExpired();
+                }
+                Optional<IdempotencyRecord> found = store.find(key);
+                AcquireResult other = store.acquire(key, OTHER_HASH, LONG_LEASE);
+                AcquireResult same = store.acquire(key, HASH, LONG_LEASE);
+                return () -> {
+                    assertThat(found).as("the record in its takeover window, after a purge").isPresent();
+                    assertThat(found.get().fencingToken()).isEqualTo(token);
+                    assertThat(existing(other).fencingToken()).as("a different request gets the record back")
+                            .isEqualTo(token);
+                    assertThat(same).as("the same request takes the expired lease over")
+                            .isInstanceOf(AcquireResult.Acquired.class);
+                    assertThat(((AcquireResult.Acquired) same).takeover()).isTrue();
+                };
+            });
+        }
+
+        @Test
+        @DisplayName("fencing tokens keep growing after purging removed a key's records")
+        void tokensGrowAfterPurge() {
+            String released = newKey();
+            long releasedToken = acquireFresh(released, HASH, LONG_LEASE).fencingToken();
+            assertThat(store.release(released, releasedToken)).isTrue();
+            String completed = newKey();
+            long completedToken = acquireFresh(completed, HASH, LONG_LEASE).fencingToken();
+            store.complete(completed, completedToken, StoredResult.of(new byte[] {1}), shortLease());
+            String failed = newKey();
+            long failedToken = acquireFresh(failed, HASH, LONG_LEASE).fencingToken();
+            store.fail(failed, failedToken, new StoredFailure("E", null), shortLease());
+            String abandoned = newKey();
+            long abandonedToken = acquireFresh(abandoned, HASH, shortLease()).fencingToken();
+
+            elapse(pastWindowPause());
+            eventually("every record is invisible", () -> store.find(completed).isEmpty()
+                    && store.find(failed).isEmpty() && store.find(abandoned).isEmpty());
+            if (store instanceof PurgeableIdempotencyStore purgeable) {
+                purgeable.purgeExpired();
+            }
+
+            assertThat(acquireFresh(released, HASH, LONG_LEASE).fencingToken()).as("after a release")
+                    .isGreaterThan(releasedToken);
+            assertThat(acquireFresh(completed, HASH, LONG_LEASE).fencingToken()).as("after a completion expired")
+                    .isGreaterThan(completedToken);
+            assertThat(acquireFresh(failed, HASH, LONG_LEASE).fencingToken()).as("after a failure expired")
+                    .isGreaterThan(failedToken);
+            assertThat(acquireFresh(abandoned, HASH, LONG_LEASE).fencingToken()).as("after an abandoned lease expired")
+                    .isGreaterThan(abandonedToken);
+        }
     }
 
-    /** Runs the task on {@code threads} threads released at once and collects the results. */
-    protected static <T> List<T> race(int threads, java.util.concurrent.Callable<T> task) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
-            CountDownLatch ready = new CountDownLatch(threads);
-            CountDownLatch go = new CountDownLatch(1);
-            List<Future<T>> futures = new ArrayList<>();
-            for (int i = 0; i < threads; i++) {
-                futures.add(pool.submit(() -> {
-                    ready.countDown();
-                    go.await();
-                    return task.call();
-                }));
+    @Nested
+    @DisplayName("a record past its visibility")
+    class PastVisibility {
+
+        @Test
+        @DisplayName("cannot be completed, failed, released or renewed by its former owner, and stays absent")
+        void formerOwnerCannotTouchIt() {
+            List<String> keys = List.of(newKey(), newKey(), newKey(), newKey());
+            List<Long> tokens = new ArrayList<>();
+            for (String key : keys) {
+                tokens.add(acquireFresh(key, HASH, shortLease()).fencingToken());
             }
-            ready.await();
-            go.countDown();
-            List<T> results = new ArrayList<>();
-            for (Future<T> future : futures) {
-                results.add(future.get(60, TimeUnit.SECONDS));
+
+            elapse(pastWindowPause());
+            eventually("every abandoned record is invisible", () -> keys.stream().allMatch(k -> store.find(k).isEmpty()));
+
+            assertThat(store.complete(keys.get(0), tokens.get(0), StoredResult.of(new byte[] {1}), LONG_RETENTION))
+                    .as("complete").isFalse();
+            assertThat(store.fail(keys.get(1), tokens.get(1), new StoredFailure("E", null), LONG_RETENTION))
+                    .as("fail").isFalse();
+            assertThat(store.release(keys.get(2), tokens.get(2))).as("release").isFalse();
+            assertThat(store.extend(keys.get(3), tokens.get(3), LONG_LEASE)).as("extend").isFalse();
+            for (int i = 0; i < keys.size(); i++) {
+                String key = keys.get(i);
+                assertThat(store.find(key)).as("find after the former owner's call").isEmpty();
+                AcquireResult.Acquired fresh = acquireFresh(key, OTHER_HASH, LONG_LEASE);
+                assertThat(fresh.takeover()).isFalse();
+                assertThat(fresh.fencingToken()).isGreaterThan(tokens.get(i));
+                assertThat(store.find(key).orElseThrow().requestHash()).isEqualTo(OTHER_HASH);
             }
-            return results;
-        } finally {
-            pool.shutdownNow();
+        }
+    }
+
+    @Nested
+    @DisplayName("racing operations")
+    class Races {
+
+        @Test
+        @DisplayName("a renewal racing its owner's completion never undoes the completion")
+        void renewalRacingCompletion() throws Exception {
+            raceRenewalAgainstFinish((key, token, round) -> store.complete(key, token,
+                    StoredResult.of(new byte[] {(byte) round}), LONG_RETENTION), (key, round) -> {
+                        IdempotencyRecord record = store.find(key).orElseThrow(
+                                () -> new AssertionError("round " + round + ": the completed record is gone"));
+                        assertThat(record.status()).as("round %d: the record after the race", round)
+                                .isEqualTo(RecordStatus.COMPLETED);
+                        assertThat(record.result()).isEqualTo(StoredResult.of(new byte[] {(byte) round}));
+                    });
+        }
+
+        @Test
+        @DisplayName("a renewal racing its owner's failure never undoes the failure")
+        void renewalRacingFailure() throws Exception {
+            raceRenewalAgainstFinish((key, token, round) -> store.fail(key, token,
+                    new StoredFailure("E", "round " + round), LONG_RETENTION), (key, round) -> {
+                        IdempotencyRecord record = store.find(key).orElseThrow(
+                                () -> new AssertionError("round " + round + ": the failed record is gone"));
+                        assertThat(record.status()).as("round %d: the record after the race", round)
+                                .isEqualTo(RecordStatus.FAILED);
+                    });
+        }
+
+        @Test
+        @DisplayName("a renewal racing its owner's release never brings the record back")
+        void renewalRacingRelease() throws Exception {
+            raceRenewalAgainstFinish((key, token, round) -> store.release(key, token), (key, round) ->
+                    assertThat(store.find(key)).as("round %d: the released key after the race", round).isEmpty());
+        }
+
+        @Test
+        @DisplayName("a late completion racing a takeover: exactly one of them wins, and the record shows which")
+        void lateCompletionRacingTakeover() throws Exception {
+            raceLateOwnerAgainstTakeover((key, token) -> store.complete(key, token, StoredResult.of(new byte[] {1}),
+                    LONG_RETENTION), (round, key, token, completed, acquired) -> {
+                        IdempotencyRecord record = store.find(key).orElseThrow();
+                        if (completed) {
+                            assertThat(acquired).as("round %d: an acquire after the completion won", round)
+                                    .isInstanceOf(AcquireResult.Existing.class);
+                            assertThat(record.status()).as("round %d", round).isEqualTo(RecordStatus.COMPLETED);
+                            assertThat(record.fencingToken()).isEqualTo(token);
+                        } else {
+                            assertThat(acquired).as("round %d: the acquire that beat the completion", round)
+                                    .isInstanceOf(AcquireResult.Acquired.class);
+                            assertThat(record.status()).as("round %d", round).isEqualTo(RecordStatus.IN_PROGRESS);
+                            assertThat(record.fencingToken())
+                                    .isEqualTo(((AcquireResult.Acquired) acquired).fencingToken());
+                        }
+                    });
+        }
+
+        @Test
+        @DisplayName("a late failure racing a takeover: exactly one of them wins, and the record shows which")
+        void lateFailureRacingTakeover() throws Exception {
+            raceLateOwnerAgainstTakeover((key, token) -> store.fail(key, token, new StoredFailure("E", null),
+                    LONG_RETENTION), (round, key, token, failed, acquired) -> {
+                        IdempotencyRecord record = store.find(key).orElseThrow();
+                        if (failed) {
+                            assertThat(acquired).as("round %d: an acquire after the failure won", round)
+                                    .isInstanceOf(AcquireResult.Existing.class);
+                            assertThat(record.status()).as("round %d", round).isEqualTo(RecordStatus.FAILED);
+                            assertThat(record.fencingToken()).isEqualTo(token);
+                        } else {
+                            assertThat(acquired).as("round %d: the acquire that beat the failure", round)
+                                    .isInstanceOf(AcquireResult.Acquired.class);
+                            assertThat(record.status()).as("round %d", round).isEqualTo(RecordStatus.IN_PROGRESS);
+                            assertThat(record.fencingToken())
+                                    .isEqualTo(((AcquireResult.Acquired) acquired).fencingToken());
+                        }
+                    });
+        }
+
+        @Test
+        @DisplayName("a late release racing a takeover never deletes the new owner's record")
+        void lateReleaseRacingTakeover() throws Exception {
+            raceLateOwnerAgainstTakeover((key, token) -> store.release(key, token),
+                    (round, key, token, released, acquired) -> {
+                        assertThat(acquired).as("round %d: an acquire racing a late release", round)
+                                .isInstanceOf(AcquireResult.Acquired.class);
+                        AcquireResult.Acquired owner = (AcquireResult.Acquired) acquired;
+                        if (released) {
+                            assertThat(owner.takeover()).as("round %d: released, yet taken over", round).isFalse();
+                        }
+                        Optional<IdempotencyRecord> record = store.find(key);
+                        assertThat(record).as("round %d: the new owner's record after the race", round).isPresent();
+                        assertThat(record.get().fencingToken()).isEqualTo(owner.fencingToken());
+                        assertThat(record.get().status()).isEqualTo(RecordStatus.IN_PROGRESS);
+                    });
+        }
+
+        @Test
+        @DisplayName("a late renewal racing a takeover: exactly one of them wins, and the record shows which")
+        void lateRenewalRacingTakeover() throws Exception {
+            raceLateOwnerAgainstTakeover((key, token) -> store.extend(key, token, LONG_LEASE),
+                    (round, key, token, renewed, acquired) -> {
+                        IdempotencyRecord record = store.find(key).orElseThrow();
+                        if (renewed) {
+                            assertThat(acquired).as("round %d: an acquire after the renewal won", round)
+                                    .isInstanceOf(AcquireResult.Existing.class);
+                            assertThat(record.fencingToken()).as("round %d", round).isEqualTo(token);
+                        } else {
+                            assertThat(acquired).as("round %d: the acquire that beat the renewal", round)
+                                    .isInstanceOf(AcquireResult.Acquired.class);
+                            assertThat(record.fencingToken()).as("round %d", round)
+                                    .isEqualTo(((AcquireResult.Acquired) acquired).fencingToken());
+                        }
+                        assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
+                    });
+        }
+    }
+
+    /** An owner's finishing call in a race: complete, fail or release. */
+    @FunctionalInterface
+    private interface Finish {
+        boolean apply(String key, long token, int round);
+    }
+
+    /** What a race leaves behind, checked after it. */
+    @FunctionalInterface
+    private interface AfterFinish {
+        void check(String key, int round);
+    }
+
+    /**
+     * Races the owner's renewal against the owner's own finishing call, {@value RacingPair#ROUNDS} times on fresh
+     * keys: the finish must succeed whatever the order, and what it wrote must stay.
+     */
+    private void raceRenewalAgainstFinish(Finish finish, AfterFinish check) throws Exception {
+        try (RacingPair pair = new RacingPair()) {
+            for (int round = 0; round < RacingPair.ROUNDS; round++) {
+                String key = newKey();
+                long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
+                int r = round;
+                RacingPair.Outcome<Boolean, Boolean> outcome = pair.race(round,
+                        () -> store.extend(key, token, LONG_LEASE), () -> finish.apply(key, token, r));
+                assertThat(outcome.second()).as("round %d: the owner's own finish", round).isTrue();
+                check.check(key, round);
+            }
+        }
+    }
+
+    /** A late owner's call in a race: complete, fail, release or extend with the token of an ended lease. */
+    @FunctionalInterface
+    private interface LateCall {
+        boolean apply(String key, long token);
+    }
+
+    /** The checks after a late owner's call raced a takeover. */
+    @FunctionalInterface
+    private interface AfterTakeoverRace {
+        void check(int round, String key, long lateToken, boolean lateCallSucceeded, AcquireResult acquired);
+    }
+
+    /**
+     * Races a late owner's call against an acquire that may take the ended lease over, {@value RacingPair#ROUNDS}
+     * times: the keys are acquired with {@link #shortLease()}, their leases end together, and each is raced once.
+     */
+    private void raceLateOwnerAgainstTakeover(LateCall late, AfterTakeoverRace check) throws Exception {
+        List<String> keys = new ArrayList<>();
+        List<Long> tokens = new ArrayList<>();
+        for (int round = 0; round < RacingPair.ROUNDS; round++) {
+            String key = newKey();
+            keys.add(key);
+            tokens.add(acquireFresh(key, HASH, shortLease()).fencingToken());
+        }
+        elapse(leaseEndPause());
+        try (RacingPair pair = new RacingPair()) {
+            for (int round = 0; round < RacingPair.ROUNDS; round++) {
+                String key = keys.get(round);
+                long token = tokens.get(round);
+                RacingPair.Outcome<Boolean, AcquireResult> outcome = pair.race(round,
+                        () -> late.apply(key, token), () -> store.acquire(key, HASH, LONG_LEASE));
+                check.check(round, key, token, outcome.first(), outcome.second());
+            }
         }
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -27,8 +28,11 @@ import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.InvalidIdempotencyKeyException;
 import org.idempotency.api.RecordStatus;
 import org.idempotency.api.TypeRef;
+import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.core.BeginOutcome;
+import org.idempotency.core.Execution;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotentOperation;
 import org.junit.jupiter.api.AfterEach;
@@ -38,9 +42,11 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
- * The execution contract: {@link Idempotency} behaves as documented end to end over a store. Extend it and
- * return a store from {@link #createStore()}; the cases run real time (short leases, polling with
- * deadlines), because lease renewal runs on real time whatever the store's clock.
+ * The execution contract: {@link Idempotency} behaves as documented end to end over a store, through
+ * {@code execute} and through batch claims ({@code beginAll}, which uses the store's batch acquire when it has
+ * one). Extend it and return a store from {@link #createStore()}; the cases run real time (short leases, polling
+ * with deadlines, margins of a second where a loaded machine could stall a lease), because lease renewal runs on
+ * real time whatever the store's clock.
  *
  * <pre>{@code
  * class MyStoreExecutionTest extends IdempotencyExecutionContract {
@@ -400,12 +406,13 @@ public abstract class IdempotencyExecutionContract {
         @Test
         @DisplayName("are renewed while long work runs, so a duplicate cannot take it over")
         void renewalKeepsLongWorkSafe() throws Exception {
-            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)))
+            // a lease of a second: a loaded machine may stall the renewal thread for a good part of it
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofSeconds(1)))
                     .operation(newOperation(), String.class);
             String key = newKey();
             AtomicInteger runs = new AtomicInteger();
             try (Blocked blocked = block(op, key, "h", runs)) {
-                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2500);
                 int conflicts = 0;
                 while (System.nanoTime() - until < 0) {
                     try {
@@ -431,8 +438,9 @@ public abstract class IdempotencyExecutionContract {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofSeconds(5)))
                     .operation(newOperation(), String.class);
             String key = newKey();
-            // a crashed owner: acquired with a short lease and never finished
-            assertThat(store.acquire(op.storedKey(key), "h", Duration.ofMillis(200)))
+            // a crashed owner: acquired with a lease of a second (so that the first duplicate below surely comes
+            // before it ends) and never finished
+            assertThat(store.acquire(op.storedKey(key), "h", Duration.ofSeconds(1)))
                     .isInstanceOf(AcquireResult.Acquired.class);
 
             assertThatThrownBy(() -> op.execute(key, "h", () -> "too early"))
@@ -718,6 +726,216 @@ public abstract class IdempotencyExecutionContract {
             assertThat(unexpected).isEmpty();
             assertThat(runs).hasSize(keys);
             assertThat(runs.values()).allSatisfy(count -> assertThat(count).hasValue(1));
+        }
+    }
+
+    @Nested
+    @DisplayName("claims taken together with beginAll")
+    class BatchClaims {
+
+        @Test
+        @DisplayName("run each fresh key's work once, and replay the whole batch afterwards")
+        void freshBatchThenReplay() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            List<IdempotentOperation.Request> requests = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                requests.add(new IdempotentOperation.Request(newKey(), "h" + i));
+            }
+
+            List<BeginOutcome<String>> first = op.beginAll(requests);
+            for (int i = 0; i < requests.size(); i++) {
+                Execution<String> execution = first.get(i).execution();
+                assertThat(execution.isOwner()).as("key %d of a fresh batch", i).isTrue();
+                assertThat(execution.isTakeover()).isFalse();
+                assertThat(execution.complete("result-" + i)).isTrue();
+            }
+            List<BeginOutcome<String>> second = op.beginAll(requests);
+
+            for (int i = 0; i < requests.size(); i++) {
+                Execution<String> execution = second.get(i).execution();
+                assertThat(execution.isReplay()).as("key %d of the repeated batch", i).isTrue();
+                assertThat(execution.replayedResult()).isEqualTo("result-" + i);
+            }
+            assertThat(store.calls(FaultInjectingStore.Operation.ACQUIRE_ALL)).as("batch acquires").isEqualTo(2);
+        }
+
+        @Test
+        @DisplayName("take over a crashed owner's batch as soon as its leases end")
+        void takeOverCrashedBatch() {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofSeconds(5)))
+                    .operation(newOperation(), String.class);
+            for (int attempt = 1; ; attempt++) {
+                List<IdempotentOperation.Request> requests = List.of(new IdempotentOperation.Request(newKey(), "h"),
+                        new IdempotentOperation.Request(newKey(), "h"), new IdempotentOperation.Request(newKey(), null));
+                // a crashed consumer: it claimed the batch with a lease of two seconds and never finished
+                Duration crashedLease = Duration.ofSeconds(2);
+                List<AcquireResult> crashed = store.acquireAll(requests.stream()
+                        .map(r -> new AcquireRequest(op.storedKey(r.key()), "h")).toList(), crashedLease);
+                assertThat(crashed).allSatisfy(r -> assertThat(r).isInstanceOf(AcquireResult.Acquired.class));
+                Instant leaseEnd = Instant.MIN;
+                Instant windowEnd = Instant.MAX;
+                for (IdempotentOperation.Request request : requests) {
+                    Instant end = rawStore.find(op.storedKey(request.key())).orElseThrow().leaseExpiresAt();
+                    leaseEnd = leaseEnd.isAfter(end) ? leaseEnd : end;
+                    // the takeover window the SPI promises, whatever the store reports
+                    windowEnd = windowEnd.isBefore(end.plus(crashedLease)) ? windowEnd : end.plus(crashedLease);
+                }
+                assertThat(op.beginAll(requests)).as("a batch while the crashed owner's leases last")
+                        .allSatisfy(o -> assertThat(o.failure()).isInstanceOf(IdempotencyInProgressException.class));
+
+                Instant allEnded = leaseEnd;
+                IdempotencyStoreContract.eventually("the crashed owner's leases end, by the store's clock",
+                        () -> !StoreContractSupport.storeNow(rawStore).isBefore(allEnded));
+                List<BeginOutcome<String>> outcomes = op.beginAll(requests);
+                boolean inWindow = StoreContractSupport.storeNow(rawStore).isBefore(windowEnd);
+                for (BeginOutcome<String> outcome : outcomes) {
+                    if (outcome.isBegun() && outcome.execution().isOwner()) {
+                        outcome.execution().complete("recovered");
+                    }
+                }
+                if (!inWindow && attempt < 3) {
+                    continue; // a loaded machine overshot the takeover window: the claims prove nothing, try again
+                }
+                assertThat(inWindow).as("the batch was claimed within the takeover window (3 attempts)").isTrue();
+                for (int i = 0; i < requests.size(); i++) {
+                    Execution<String> execution = outcomes.get(i).execution();
+                    assertThat(execution.isOwner()).as("key %d of the crashed batch", i).isTrue();
+                    assertThat(execution.isTakeover()).as("key %d of the crashed batch", i).isTrue();
+                    assertThat(op.execute(requests.get(i).key(), "h", () -> "again")).isEqualTo("recovered");
+                    assertThat(eventTypes(requests.get(i).key())).contains(IdempotencyEvent.Type.TAKEOVER);
+                }
+                return;
+            }
+        }
+
+        @Test
+        @DisplayName("answer each key of a mixed batch on its own, in request order, without waiting")
+        void mixedBatch() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofSeconds(20))
+                    .permanentFailure(e -> e instanceof IllegalStateException)).operation(newOperation(), String.class);
+            String done = newKey();
+            op.execute(done, "h", () -> "done");
+            String failed = newKey();
+            assertThatThrownBy(() -> op.execute(failed, "h", () -> {
+                throw new IllegalStateException("declined");
+            })).isInstanceOf(IllegalStateException.class);
+            String reused = newKey();
+            op.execute(reused, "h1", () -> "first");
+            String running = newKey();
+            String fresh = newKey();
+            try (Blocked blocked = block(op, running, "h")) {
+                long start = System.nanoTime();
+                List<BeginOutcome<String>> outcomes = op.beginAll(List.of(new IdempotentOperation.Request(done, "h"),
+                        new IdempotentOperation.Request(fresh, "h"), new IdempotentOperation.Request(running, "h"),
+                        new IdempotentOperation.Request(reused, "h2"), new IdempotentOperation.Request(failed, "h"),
+                        new IdempotentOperation.Request(" ", "h")));
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).as("a batch does not wait for running keys")
+                        .isLessThan(Duration.ofSeconds(10));
+
+                assertThat(outcomes).hasSize(6);
+                assertThat(outcomes.get(0).execution().replayedResult()).isEqualTo("done");
+                assertThat(outcomes.get(1).execution().isOwner()).isTrue();
+                assertThat(outcomes.get(1).execution().complete("fresh")).isTrue();
+                assertThat(outcomes.get(2).failure()).isInstanceOf(IdempotencyInProgressException.class);
+                assertThat(outcomes.get(3).failure()).isInstanceOf(IdempotencyKeyReusedException.class);
+                assertThat(outcomes.get(4).failure()).isInstanceOf(IdempotencyReplayedFailureException.class);
+                assertThat(outcomes.get(5).failure()).isInstanceOf(InvalidIdempotencyKeyException.class);
+                blocked.release();
+                assertThat(blocked.result()).isEqualTo("blocked-result");
+            }
+            assertThat(op.execute(fresh, "h", () -> "again")).isEqualTo("fresh");
+        }
+
+        @Test
+        @DisplayName("release claims closed without finishing, so a later batch runs them with new tokens")
+        void closedClaimsReleased() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            List<IdempotentOperation.Request> requests = List.of(new IdempotentOperation.Request(newKey(), "h"),
+                    new IdempotentOperation.Request(newKey(), "h"));
+            List<Long> tokens = new ArrayList<>();
+            for (BeginOutcome<String> outcome : op.beginAll(requests)) {
+                tokens.add(outcome.execution().fencingToken());
+                outcome.execution().close();
+            }
+
+            List<BeginOutcome<String>> again = op.beginAll(requests);
+
+            for (int i = 0; i < requests.size(); i++) {
+                Execution<String> execution = again.get(i).execution();
+                assertThat(execution.isOwner()).isTrue();
+                assertThat(execution.isTakeover()).isFalse();
+                assertThat(execution.fencingToken()).isGreaterThan(tokens.get(i));
+                assertThat(execution.complete("second")).isTrue();
+            }
+        }
+
+        @Test
+        @DisplayName("overlapping batches from 8 threads: each key's work runs exactly once")
+        void overlappingBatches() throws Exception {
+            IdempotentOperation<Integer> op = engine().operation(newOperation(), Integer.class);
+            List<String> keys = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                keys.add(newKey());
+            }
+            Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
+            AtomicInteger thread = new AtomicInteger();
+
+            IdempotencyStoreContract.race(8, () -> {
+                int offset = thread.getAndIncrement() * 25;
+                for (int start = 0; start < keys.size(); start += 40) {
+                    List<IdempotentOperation.Request> batch = new ArrayList<>();
+                    for (int i = start; i < Math.min(start + 40, keys.size()); i++) {
+                        batch.add(new IdempotentOperation.Request(keys.get((i + offset) % keys.size()), "h"));
+                    }
+                    List<BeginOutcome<Integer>> outcomes = op.beginAll(batch);
+                    for (int i = 0; i < outcomes.size(); i++) {
+                        BeginOutcome<Integer> outcome = outcomes.get(i);
+                        if (!outcome.isBegun()) {
+                            // another thread runs this key right now
+                            assertThat(outcome.failure()).isInstanceOf(IdempotencyInProgressException.class);
+                        } else if (outcome.execution().isOwner()) {
+                            runs.computeIfAbsent(batch.get(i).key(), k -> new AtomicInteger()).incrementAndGet();
+                            outcome.execution().complete(i);
+                        }
+                    }
+                }
+                return null;
+            });
+
+            assertThat(runs).hasSize(keys.size());
+            assertThat(runs.values()).allSatisfy(count -> assertThat(count).hasValue(1));
+        }
+    }
+
+    @Nested
+    @DisplayName("completions racing lease renewals")
+    class RenewalRaces {
+
+        @Test
+        @DisplayName("are never undone: every record stays completed, and no work runs again")
+        void completionsRacingRenewals() {
+            // renewals every 2 ms, so that a renewal is under way whenever a completion is written
+            IdempotentOperation<Integer> op = engine(b -> b.lease(Duration.ofSeconds(2))
+                    .renewInterval(Duration.ofMillis(2))).operation(newOperation(), Integer.class);
+            String prefix = newKey() + "-";
+            AtomicInteger runs = new AtomicInteger();
+            int executions = 64;
+
+            for (int i = 0; i < executions; i++) {
+                int n = i;
+                assertThat(op.execute(prefix + i, "h", () -> {
+                    runs.incrementAndGet();
+                    sleepQuietly(3 + n % 4);
+                    return n;
+                })).isEqualTo(i);
+            }
+
+            for (int i = 0; i < executions; i++) {
+                assertThat(op.find(prefix + i).orElseThrow().status()).as("record %d after its completion", i)
+                        .isEqualTo(RecordStatus.COMPLETED);
+                assertThat(op.execute(prefix + i, "h", () -> -1)).as("a repeat of key %d", i).isEqualTo(i);
+            }
+            assertThat(runs).hasValue(executions);
         }
     }
 

@@ -17,7 +17,7 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
-import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.DisplayNameGenerator.IndicativeSentences.SentenceFragment;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,7 +68,7 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("a batch of fresh keys is acquired, each with its own record and token, in request order")
+    @SentenceFragment("a batch of fresh keys is acquired, each with its own record and token, in request order")
     void freshBatch() {
         List<AcquireRequest> requests = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
@@ -90,7 +90,7 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("gives every record it creates the requested lease, by the store's clock, and one lease more to stay")
+    @SentenceFragment("gives every record it creates the requested lease, by the store's clock, and one lease more to stay")
     void batchLease() {
         List<AcquireRequest> requests = List.of(new AcquireRequest(newBatchKey(), "h"),
                 new AcquireRequest(newBatchKey(), null));
@@ -109,7 +109,7 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("a mixed batch returns each key's own outcome in request order")
+    @SentenceFragment("a mixed batch returns each key's own outcome in request order")
     void mixedBatch() {
         String completed = newBatchKey();
         long completedToken = acquireFresh(completed, "h", LEASE).fencingToken();
@@ -137,7 +137,7 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("takes over expired leases with a matching or absent request hash, with larger tokens")
+    @SentenceFragment("takes over expired leases with a matching or absent request hash, with larger tokens")
     void takesOverExpiredLeases() throws Exception {
         beforeDeadline(() -> {
             String same = newBatchKey();
@@ -170,7 +170,7 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("does not take over an expired lease with a different request hash, even one differing in case")
+    @SentenceFragment("does not take over an expired lease with a different request hash, even one differing in case")
     void noTakeoverWithDifferentHash() throws Exception {
         beforeDeadline(() -> {
             String other = newBatchKey();
@@ -194,7 +194,7 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("starts afresh, with larger tokens, keys released or whose records are past their visibility")
+    @SentenceFragment("starts afresh, with larger tokens, keys released or whose records are past their visibility")
     void reusesKeysNoLongerVisible() {
         String released = newBatchKey();
         long releasedToken = acquireFresh(released, "h", LEASE).fencingToken();
@@ -222,7 +222,7 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("after taking a lease over, only the new token finishes the record; the former owner's is refused")
+    @SentenceFragment("after taking a lease over, only the new token finishes the record; the former owner's is refused")
     void staleTokensAfterBatchTakeover() throws Exception {
         beforeDeadline(() -> {
             String key = newBatchKey();
@@ -245,7 +245,7 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("a mixed batch with expiry: taken over, started afresh, live and mismatched keys, in request order")
+    @SentenceFragment("a mixed batch with expiry: taken over, started afresh, live and mismatched keys, in request order")
     void mixedBatchWithExpiry() throws Exception {
         beforeDeadline(() -> {
             Duration longer = shortLease().multipliedBy(2);
@@ -283,13 +283,13 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("an empty batch returns an empty list")
+    @SentenceFragment("an empty batch returns an empty list")
     void emptyBatch() {
         assertThat(store.acquireAll(List.of(), LEASE)).isEmpty();
     }
 
     @Test
-    @DisplayName("a batch with a key twice is refused")
+    @SentenceFragment("a batch with a key twice is refused")
     void duplicateKeys() {
         String key = newBatchKey();
 
@@ -298,7 +298,7 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("overlapping batches from many threads: every key is won exactly once")
+    @SentenceFragment("overlapping batches from many threads: every key is won exactly once")
     void concurrentBatches() throws Exception {
         List<String> keys = new ArrayList<>();
         for (int i = 0; i < 200; i++) {
@@ -309,7 +309,7 @@ public abstract class BatchAcquireContract extends StoreContractSupport<BatchAcq
     }
 
     @Test
-    @DisplayName("overlapping batches taking over expired leases from many threads: every key is won exactly once")
+    @SentenceFragment("overlapping batches taking over expired leases from many threads: every key is won exactly once")
     void concurrentBatchTakeovers() throws Exception {
         List<String> keys = new ArrayList<>();
         for (int i = 0; i < 200; i++) {

@@ -15,7 +15,7 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
 import org.idempotency.api.spi.OwnedKey;
-import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.DisplayNameGenerator.IndicativeSentences.SentenceFragment;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -56,7 +56,7 @@ public abstract class BatchExtendContract extends StoreContractSupport<BatchExte
     }
 
     @Test
-    @DisplayName("renews each owned lease to one new lease from now, by the store's clock, keeping token and hash")
+    @SentenceFragment("renews each owned lease to one new lease from now, by the store's clock, keeping token and hash")
     void renewsOwnedLeases() {
         List<OwnedKey> keys = List.of(acquireOwned(LEASE), acquireOwned(LEASE), acquireOwned(LEASE));
         Duration longer = LEASE.multipliedBy(2);
@@ -79,7 +79,7 @@ public abstract class BatchExtendContract extends StoreContractSupport<BatchExte
     }
 
     @Test
-    @DisplayName("keeps renewed leases from being taken over after their original lease")
+    @SentenceFragment("keeps renewed leases from being taken over after their original lease")
     void renewalPreventsTakeover() {
         List<OwnedKey> keys = List.of(acquireOwned(shortLease()), acquireOwned(shortLease()));
 
@@ -94,7 +94,7 @@ public abstract class BatchExtendContract extends StoreContractSupport<BatchExte
     }
 
     @Test
-    @DisplayName("a mixed batch answers per key in request order, and changes nothing for keys it refuses")
+    @SentenceFragment("a mixed batch answers per key in request order, and changes nothing for keys it refuses")
     void mixedBatch() {
         OwnedKey first = acquireOwned(LEASE);
         OwnedKey completed = acquireOwned(LEASE);
@@ -121,7 +121,7 @@ public abstract class BatchExtendContract extends StoreContractSupport<BatchExte
     }
 
     @Test
-    @DisplayName("refuses the token of a lease that was taken over, and renews the new owner's")
+    @SentenceFragment("refuses the token of a lease that was taken over, and renews the new owner's")
     void staleTokenAfterTakeover() throws Exception {
         inTakeoverWindow("h", (key, stale) -> {
             AcquireResult takeover = store.acquire(key, "h", LEASE);
@@ -142,7 +142,7 @@ public abstract class BatchExtendContract extends StoreContractSupport<BatchExte
     }
 
     @Test
-    @DisplayName("refuses the token of a record released and re-created")
+    @SentenceFragment("refuses the token of a record released and re-created")
     void staleTokenAfterReleaseAndRecreate() {
         OwnedKey old = acquireOwned(LEASE);
         store.release(old.key(), old.fencingToken());
@@ -153,7 +153,7 @@ public abstract class BatchExtendContract extends StoreContractSupport<BatchExte
     }
 
     @Test
-    @DisplayName("renews a lease that ended while no one took it over")
+    @SentenceFragment("renews a lease that ended while no one took it over")
     void renewsEndedLeaseNotTakenOver() throws Exception {
         inTakeoverWindow("h", (key, token) -> {
             List<Boolean> renewed = store.extendAll(List.of(new OwnedKey(key, token)), LEASE);
@@ -166,7 +166,7 @@ public abstract class BatchExtendContract extends StoreContractSupport<BatchExte
     }
 
     @Test
-    @DisplayName("refuses records past their visibility and does not bring them back")
+    @SentenceFragment("refuses records past their visibility and does not bring them back")
     void refusesRecordsPastVisibility() {
         List<OwnedKey> keys = List.of(acquireOwned(shortLease()), acquireOwned(shortLease()));
         elapse(pastWindowPause());
@@ -184,13 +184,13 @@ public abstract class BatchExtendContract extends StoreContractSupport<BatchExte
     }
 
     @Test
-    @DisplayName("an empty batch returns an empty list")
+    @SentenceFragment("an empty batch returns an empty list")
     void emptyBatch() {
         assertThat(store.extendAll(List.of(), LEASE)).isEmpty();
     }
 
     @Test
-    @DisplayName("a batch with a key twice is refused")
+    @SentenceFragment("a batch with a key twice is refused")
     void duplicateKeys() {
         OwnedKey owned = acquireOwned(LEASE);
 
@@ -201,7 +201,7 @@ public abstract class BatchExtendContract extends StoreContractSupport<BatchExte
     }
 
     @Test
-    @DisplayName("a batch renewal racing the owner's completion of one of its keys never undoes the completion")
+    @SentenceFragment("a batch renewal racing the owner's completion of one of its keys never undoes the completion")
     void renewalRacingCompletion() throws Exception {
         try (RacingPair pair = new RacingPair()) {
             for (int round = 0; round < RacingPair.ROUNDS; round++) {
@@ -223,7 +223,7 @@ public abstract class BatchExtendContract extends StoreContractSupport<BatchExte
     }
 
     @Test
-    @DisplayName("a late batch renewal racing a takeover: per key, exactly one of them wins")
+    @SentenceFragment("a late batch renewal racing a takeover: per key, exactly one of them wins")
     void lateRenewalRacingTakeover() throws Exception {
         List<OwnedKey> keys = new ArrayList<>();
         for (int round = 0; round < RacingPair.ROUNDS; round++) {

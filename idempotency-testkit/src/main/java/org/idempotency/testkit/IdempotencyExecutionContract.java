@@ -37,7 +37,8 @@ import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotentOperation;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.DisplayNameGenerator.IndicativeSentences.SentenceFragment;
+import org.junit.jupiter.api.IndicativeSentencesGeneration;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
@@ -46,7 +47,8 @@ import org.junit.jupiter.api.Test;
  * {@code execute} and through batch claims ({@code beginAll}, which uses the store's batch acquire when it has
  * one). Extend it and return a store from {@link #createStore()}; the cases run real time (short leases, polling
  * with deadlines, margins of a second where a loaded machine could stall a lease), because lease renewal runs on
- * real time whatever the store's clock.
+ * real time whatever the store's clock. Cases are reported under the concrete test class
+ * ({@code RedisExecutionContractTest > leases > ...}).
  *
  * <pre>{@code
  * class MyStoreExecutionTest extends IdempotencyExecutionContract {
@@ -56,6 +58,7 @@ import org.junit.jupiter.api.Test;
  * }
  * }</pre>
  */
+@IndicativeSentencesGeneration(separator = " > ")
 public abstract class IdempotencyExecutionContract {
 
     /** For subclasses. */
@@ -124,11 +127,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("a first call and its repeats")
+    @SentenceFragment("a first call and its repeats")
     class FirstCallAndReplay {
 
         @Test
-        @DisplayName("run the work once and replay an equal result of the declared type")
+        @SentenceFragment("run the work once and replay an equal result of the declared type")
         void replayEquality() {
             IdempotentOperation<Order> op = engine().operation(newOperation(), Order.class);
             AtomicInteger runs = new AtomicInteger();
@@ -147,7 +150,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("replay generic results with their element types")
+        @SentenceFragment("replay generic results with their element types")
         void genericReplay() {
             IdempotentOperation<List<Order>> op = engine().operation(newOperation(), new TypeRef<List<Order>>() { });
             String key = newKey();
@@ -162,7 +165,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("replay maps with generic values")
+        @SentenceFragment("replay maps with generic values")
         void genericMapReplay() {
             IdempotentOperation<Map<String, List<Long>>> op =
                     engine().operation(newOperation(), new TypeRef<Map<String, List<Long>>>() { });
@@ -176,7 +179,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("replay a null result as null, without running the work")
+        @SentenceFragment("replay a null result as null, without running the work")
         void nullResult() {
             IdempotentOperation<Order> op = engine().operation(newOperation(), Order.class);
             AtomicInteger runs = new AtomicInteger();
@@ -194,7 +197,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("run void work (a Runnable) once")
+        @SentenceFragment("run void work (a Runnable) once")
         void runnableOnce() {
             IdempotentOperation<Void> op = engine().operation(newOperation());
             AtomicInteger runs = new AtomicInteger();
@@ -207,7 +210,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("with a null request hash skip the reuse check")
+        @SentenceFragment("with a null request hash skip the reuse check")
         void nullHashSkipsCheck() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -217,7 +220,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("keep operations apart: the same key in two operations runs both")
+        @SentenceFragment("keep operations apart: the same key in two operations runs both")
         void operationsAreNamespaces() {
             Idempotency engine = engine();
             IdempotentOperation<String> a = engine.operation(newOperation(), String.class);
@@ -230,11 +233,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("a key reused with a different request")
+    @SentenceFragment("a key reused with a different request")
     class KeyReuse {
 
         @Test
-        @DisplayName("is refused after completion, without running the work")
+        @SentenceFragment("is refused after completion, without running the work")
         void completed() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -251,7 +254,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("is refused while the first request is in progress")
+        @SentenceFragment("is refused while the first request is in progress")
         void inProgress() throws Exception {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -265,7 +268,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("is refused after a recorded failure")
+        @SentenceFragment("is refused after a recorded failure")
         void failed() {
             IdempotentOperation<String> op = engine(b -> b.permanentFailure(e -> e instanceof IllegalStateException))
                     .operation(newOperation(), String.class);
@@ -281,11 +284,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("a duplicate while the first call runs")
+    @SentenceFragment("a duplicate while the first call runs")
     class Duplicates {
 
         @Test
-        @DisplayName("gets an in-progress error with a retry hint")
+        @SentenceFragment("gets an in-progress error with a retry hint")
         void inProgressError() throws Exception {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -302,7 +305,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("waits, when configured, and gets the first call's result")
+        @SentenceFragment("waits, when configured, and gets the first call's result")
         void waitsForResult() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofSeconds(10)))
                     .operation(newOperation(), String.class);
@@ -322,7 +325,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("that waits too long gets an in-progress error after the wait")
+        @SentenceFragment("that waits too long gets an in-progress error after the wait")
         void waitEnds() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofMillis(200)))
                     .operation(newOperation(), String.class);
@@ -339,11 +342,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("a failing call")
+    @SentenceFragment("a failing call")
     class Failures {
 
         @Test
-        @DisplayName("releases the key and rethrows the original exception, so a retry runs again")
+        @SentenceFragment("releases the key and rethrows the original exception, so a retry runs again")
         void releaseOnException() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -360,7 +363,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("with a checked exception rethrows it as is")
+        @SentenceFragment("with a checked exception rethrows it as is")
         void checkedException() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -373,7 +376,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("marked permanent is recorded and replayed without running the work")
+        @SentenceFragment("marked permanent is recorded and replayed without running the work")
         void permanentFailure() {
             IdempotentOperation<String> op = engine(b -> b.permanentFailure(e -> e instanceof IllegalStateException))
                     .operation(newOperation(), String.class);
@@ -400,11 +403,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("leases")
+    @SentenceFragment("leases")
     class Leases {
 
         @Test
-        @DisplayName("are renewed while long work runs, so a duplicate cannot take it over")
+        @SentenceFragment("are renewed while long work runs, so a duplicate cannot take it over")
         void renewalKeepsLongWorkSafe() throws Exception {
             // a lease of a second: a loaded machine may stall the renewal thread for a good part of it
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofSeconds(1)))
@@ -433,7 +436,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("of a crashed owner are taken over after they expire")
+        @SentenceFragment("of a crashed owner are taken over after they expire")
         void takeoverAfterCrash() {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofSeconds(5)))
                     .operation(newOperation(), String.class);
@@ -457,7 +460,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("lost by a stalled owner keep its late result from overwriting the new owner's")
+        @SentenceFragment("lost by a stalled owner keep its late result from overwriting the new owner's")
         void staleOwnerCannotOverwrite() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(600)))
                     .operation(newOperation(), String.class);
@@ -498,11 +501,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("results")
+    @SentenceFragment("results")
     class Results {
 
         @Test
-        @DisplayName("over the size limit close the record without being kept; replays say so")
+        @SentenceFragment("over the size limit close the record without being kept; replays say so")
         void tooLarge() {
             IdempotentOperation<String> op = engine(b -> b.maxResultBytes(100)).operation(newOperation(), String.class);
             String key = newKey();
@@ -523,7 +526,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("of 512 KiB are kept and replayed with the default limit")
+        @SentenceFragment("of 512 KiB are kept and replayed with the default limit")
         void largeKept() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -536,11 +539,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("a store fault")
+    @SentenceFragment("a store fault")
     class StoreFaults {
 
         @Test
-        @DisplayName("while acquiring fails closed: the work does not run")
+        @SentenceFragment("while acquiring fails closed: the work does not run")
         void failClosed() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -555,7 +558,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("while acquiring runs the work unprotected when configured to fail open, and says so")
+        @SentenceFragment("while acquiring runs the work unprotected when configured to fail open, and says so")
         void failOpen() {
             IdempotentOperation<String> op = engine(b -> b.failOpen(true)).operation(newOperation(), String.class);
             String key = newKey();
@@ -568,7 +571,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("while completing still returns the result to the caller and reports the fault")
+        @SentenceFragment("while completing still returns the result to the caller and reports the fault")
         void completeFault() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -580,7 +583,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("while releasing still rethrows the work's own exception")
+        @SentenceFragment("while releasing still rethrows the work's own exception")
         void releaseFault() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -594,11 +597,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("bad input")
+    @SentenceFragment("bad input")
     class BadInput {
 
         @Test
-        @DisplayName("is refused before any store call, naming the rule")
+        @SentenceFragment("is refused before any store call, naming the rule")
         void refusedBeforeStore() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             Map<String, String> cases = Map.of(
@@ -624,7 +627,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("accepts a key of exactly 255 UTF-8 bytes")
+        @SentenceFragment("accepts a key of exactly 255 UTF-8 bytes")
         void keyAtLimit() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = "€".repeat(85);
@@ -635,11 +638,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("under concurrency")
+    @SentenceFragment("under concurrency")
     class Concurrency {
 
         @Test
-        @DisplayName("32 threads on one key: the work runs once, each gets the result or an in-progress error")
+        @SentenceFragment("32 threads on one key: the work runs once, each gets the result or an in-progress error")
         void oneKeyManyThreads() throws Exception {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -665,7 +668,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("32 threads on one key with a wait: the work runs once and all get the same result")
+        @SentenceFragment("32 threads on one key with a wait: the work runs once and all get the same result")
         void oneKeyManyThreadsWaiting() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofSeconds(20)))
                     .operation(newOperation(), String.class);
@@ -683,7 +686,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("10,000 distinct keys over 8 threads: each key's work runs exactly once")
+        @SentenceFragment("10,000 distinct keys over 8 threads: each key's work runs exactly once")
         void manyKeys() throws Exception {
             IdempotentOperation<Integer> op = engine().operation(newOperation(), Integer.class);
             int keys = 10_000;
@@ -730,11 +733,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("claims taken together with beginAll")
+    @SentenceFragment("claims taken together with beginAll")
     class BatchClaims {
 
         @Test
-        @DisplayName("run each fresh key's work once, and replay the whole batch afterwards")
+        @SentenceFragment("run each fresh key's work once, and replay the whole batch afterwards")
         void freshBatchThenReplay() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             List<IdempotentOperation.Request> requests = new ArrayList<>();
@@ -760,7 +763,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("take over a crashed owner's batch as soon as its leases end")
+        @SentenceFragment("take over a crashed owner's batch as soon as its leases end")
         void takeOverCrashedBatch() {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofSeconds(5)))
                     .operation(newOperation(), String.class);
@@ -809,7 +812,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("answer each key of a mixed batch on its own, in request order, without waiting")
+        @SentenceFragment("answer each key of a mixed batch on its own, in request order, without waiting")
         void mixedBatch() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofSeconds(20))
                     .permanentFailure(e -> e instanceof IllegalStateException)).operation(newOperation(), String.class);
@@ -847,7 +850,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("release claims closed without finishing, so a later batch runs them with new tokens")
+        @SentenceFragment("release claims closed without finishing, so a later batch runs them with new tokens")
         void closedClaimsReleased() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             List<IdempotentOperation.Request> requests = List.of(new IdempotentOperation.Request(newKey(), "h"),
@@ -870,7 +873,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("overlapping batches from 8 threads: each key's work runs exactly once")
+        @SentenceFragment("overlapping batches from 8 threads: each key's work runs exactly once")
         void overlappingBatches() throws Exception {
             IdempotentOperation<Integer> op = engine().operation(newOperation(), Integer.class);
             List<String> keys = new ArrayList<>();
@@ -908,11 +911,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("completions racing lease renewals")
+    @SentenceFragment("completions racing lease renewals")
     class RenewalRaces {
 
         @Test
-        @DisplayName("are never undone: every record stays completed, and no work runs again")
+        @SentenceFragment("are never undone: every record stays completed, and no work runs again")
         void completionsRacingRenewals() {
             // renewals every 2 ms, so that a renewal is under way whenever a completion is written
             IdempotentOperation<Integer> op = engine(b -> b.lease(Duration.ofSeconds(2))

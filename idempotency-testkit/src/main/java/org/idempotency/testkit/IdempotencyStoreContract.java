@@ -25,7 +25,7 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
-import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.DisplayNameGenerator.IndicativeSentences.SentenceFragment;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
@@ -75,11 +75,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("acquiring a fresh key")
+    @SentenceFragment("acquiring a fresh key")
     class FreshAcquire {
 
         @Test
-        @DisplayName("creates an in-progress record with a positive fencing token")
+        @SentenceFragment("creates an in-progress record with a positive fencing token")
         void createsInProgressRecord() {
             String key = newKey();
             AcquireResult.Acquired acquired = acquireFresh(key, HASH, LONG_LEASE);
@@ -98,7 +98,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("sets the lease to end one lease from now and the record to stay one lease longer")
+        @SentenceFragment("sets the lease to end one lease from now and the record to stay one lease longer")
         void leaseAndTakeoverWindow() {
             String key = newKey();
             Instant before = storeNow();
@@ -114,7 +114,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("accepts a null request hash")
+        @SentenceFragment("accepts a null request hash")
         void nullRequestHash() {
             String key = newKey();
             acquireFresh(key, null, LONG_LEASE);
@@ -123,18 +123,18 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("find of an unknown key is empty")
+        @SentenceFragment("find of an unknown key is empty")
         void findUnknown() {
             assertThat(store.find(newKey())).isEmpty();
         }
     }
 
     @Nested
-    @DisplayName("a key in progress")
+    @SentenceFragment("a key in progress")
     class InProgress {
 
         @Test
-        @DisplayName("is returned to a second acquire, unchanged")
+        @SentenceFragment("is returned to a second acquire, unchanged")
         void secondAcquireSeesInProgress() {
             String key = newKey();
             AcquireResult.Acquired first = acquireFresh(key, HASH, LONG_LEASE);
@@ -147,7 +147,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("is returned to an acquire with a null hash, without a takeover")
+        @SentenceFragment("is returned to an acquire with a null hash, without a takeover")
         void nullHashSeesInProgress() {
             String key = newKey();
             acquireFresh(key, HASH, LONG_LEASE);
@@ -157,11 +157,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("completing")
+    @SentenceFragment("completing")
     class Completing {
 
         @Test
-        @DisplayName("stores the result, which later acquires replay")
+        @SentenceFragment("stores the result, which later acquires replay")
         void completeThenReplay() {
             String key = newKey();
             AcquireResult.Acquired acquired = acquireFresh(key, HASH, LONG_LEASE);
@@ -183,7 +183,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a result that was not kept is stored as such")
+        @SentenceFragment("a result that was not kept is stored as such")
         void notKept() {
             String key = newKey();
             AcquireResult.Acquired acquired = acquireFresh(key, HASH, LONG_LEASE);
@@ -197,7 +197,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("an empty result is kept, and differs from one not kept")
+        @SentenceFragment("an empty result is kept, and differs from one not kept")
         void emptyResult() {
             String key = newKey();
             AcquireResult.Acquired acquired = acquireFresh(key, HASH, LONG_LEASE);
@@ -211,7 +211,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a completed record cannot be completed, failed, released or extended again")
+        @SentenceFragment("a completed record cannot be completed, failed, released or extended again")
         void finishedIsFinal() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -227,11 +227,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("releasing")
+    @SentenceFragment("releasing")
     class Releasing {
 
         @Test
-        @DisplayName("deletes the record so the next acquire gets a larger token")
+        @SentenceFragment("deletes the record so the next acquire gets a larger token")
         void releaseThenReacquire() {
             String key = newKey();
             long first = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -246,11 +246,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("recording a failure")
+    @SentenceFragment("recording a failure")
     class Failing {
 
         @Test
-        @DisplayName("stores the error type and message, which later acquires see")
+        @SentenceFragment("stores the error type and message, which later acquires see")
         void failureRecorded() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -266,7 +266,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a failure without a message is kept as such")
+        @SentenceFragment("a failure without a message is kept as such")
         void failureWithoutMessage() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -278,7 +278,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("keeps a type and a message of the longest lengths StoredFailure allows, whole")
+        @SentenceFragment("keeps a type and a message of the longest lengths StoredFailure allows, whole")
         void longestFailureKeptWhole() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -295,7 +295,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a failed record cannot be completed, failed, released or extended again")
+        @SentenceFragment("a failed record cannot be completed, failed, released or extended again")
         void failedIsFinal() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -320,11 +320,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("a different request hash")
+    @SentenceFragment("a different request hash")
     class HashMismatch {
 
         @Test
-        @DisplayName("gets the in-progress record back, unchanged")
+        @SentenceFragment("gets the in-progress record back, unchanged")
         void inProgress() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -336,7 +336,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("gets the completed record back, unchanged")
+        @SentenceFragment("gets the completed record back, unchanged")
         void completed() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -349,7 +349,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("gets the failed record back, unchanged")
+        @SentenceFragment("gets the failed record back, unchanged")
         void failed() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -362,7 +362,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("does not take over an expired lease")
+        @SentenceFragment("does not take over an expired lease")
         void expiredLeaseNotTakenOver() throws Exception {
             inTakeoverWindow(HASH, (key, token) -> {
                 AcquireResult other = store.acquire(key, OTHER_HASH, LONG_LEASE);
@@ -376,7 +376,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("that differs only in letter case is different: no takeover, and the stored hash kept exactly")
+        @SentenceFragment("that differs only in letter case is different: no takeover, and the stored hash kept exactly")
         void comparedExactly() throws Exception {
             String mixedCase = "sha256:9F86d081884C7d659A2fEAA0c55AD015a3bf4F1b2B0b822CD15d6C15b0F00a08";
             inTakeoverWindow(mixedCase, (key, token) -> {
@@ -392,11 +392,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("an expired lease")
+    @SentenceFragment("an expired lease")
     class Takeover {
 
         @Test
-        @DisplayName("is taken over with a larger token and the original request hash")
+        @SentenceFragment("is taken over with a larger token and the original request hash")
         void takeover() throws Exception {
             inTakeoverWindow(HASH, (key, first) -> {
                 AcquireResult second = store.acquire(key, HASH, LONG_LEASE);
@@ -414,7 +414,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("is taken over by a caller that skips the hash check")
+        @SentenceFragment("is taken over by a caller that skips the hash check")
         void takeoverWithNullHash() throws Exception {
             inTakeoverWindow(HASH, (key, token) -> {
                 AcquireResult second = store.acquire(key, null, LONG_LEASE);
@@ -427,7 +427,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("of a record stored without a request hash is taken over by a caller with one, keeping no hash")
+        @SentenceFragment("of a record stored without a request hash is taken over by a caller with one, keeping no hash")
         void storedNullHashMatchesAny() throws Exception {
             inTakeoverWindow(null, (key, token) -> {
                 AcquireResult second = store.acquire(key, HASH, LONG_LEASE);
@@ -441,7 +441,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("is still shown by find, unchanged, until its takeover window ends")
+        @SentenceFragment("is still shown by find, unchanged, until its takeover window ends")
         void findShowsItInItsWindow() throws Exception {
             inTakeoverWindow(HASH, (key, token) -> {
                 Optional<IdempotencyRecord> found = store.find(key);
@@ -459,7 +459,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("is not taken over while it is live")
+        @SentenceFragment("is not taken over while it is live")
         void liveLeaseIsKept() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -469,7 +469,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("can still be completed by its owner while no one has taken it over")
+        @SentenceFragment("can still be completed by its owner while no one has taken it over")
         void ownerMayFinishLate() throws Exception {
             inTakeoverWindow(HASH, (key, token) -> {
                 boolean completed = store.complete(key, token, StoredResult.of(new byte[] {1}), LONG_RETENTION);
@@ -481,7 +481,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("can still be failed, released or renewed by its owner while no one has taken it over")
+        @SentenceFragment("can still be failed, released or renewed by its owner while no one has taken it over")
         void ownerMayFailReleaseOrRenewLate() throws Exception {
             inTakeoverWindow(HASH, (key, token) -> {
                 boolean failed = store.fail(key, token, new StoredFailure("E", "late"), LONG_RETENTION);
@@ -508,7 +508,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("is taken over by exactly one of many concurrent callers")
+        @SentenceFragment("is taken over by exactly one of many concurrent callers")
         void oneWinnerAmongConcurrentTakeovers() throws Exception {
             String key = newKey();
             acquireFresh(key, HASH, shortLease());
@@ -520,7 +520,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("disappears after the takeover window, and the key starts afresh with a larger token")
+        @SentenceFragment("disappears after the takeover window, and the key starts afresh with a larger token")
         void abandonedRecordDisappears() {
             String key = newKey();
             long first = acquireFresh(key, HASH, shortLease()).fencingToken();
@@ -534,11 +534,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("a stale fencing token")
+    @SentenceFragment("a stale fencing token")
     class StaleTokens {
 
         @Test
-        @DisplayName("cannot complete, fail, release or extend after a takeover")
+        @SentenceFragment("cannot complete, fail, release or extend after a takeover")
         void afterTakeover() {
             String key = newKey();
             long stale = acquireFresh(key, HASH, shortLease()).fencingToken();
@@ -556,7 +556,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("cannot touch a record re-created after a release")
+        @SentenceFragment("cannot touch a record re-created after a release")
         void afterReleaseAndRecreate() {
             String key = newKey();
             long stale = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -573,7 +573,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("cannot touch a record re-created after the old one expired")
+        @SentenceFragment("cannot touch a record re-created after the old one expired")
         void afterExpiryAndRecreate() {
             String key = newKey();
             long stale = acquireFresh(key, HASH, shortLease()).fencingToken();
@@ -589,7 +589,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("that was never issued is refused")
+        @SentenceFragment("that was never issued is refused")
         void neverIssued() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -602,7 +602,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("tokens keep increasing over many release and re-acquire cycles")
+        @SentenceFragment("tokens keep increasing over many release and re-acquire cycles")
         void tokensIncrease() {
             String key = newKey();
             long previous = 0;
@@ -616,11 +616,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("retention")
+    @SentenceFragment("retention")
     class Retention {
 
         @Test
-        @DisplayName("a completed record disappears after its retention, and the key starts afresh")
+        @SentenceFragment("a completed record disappears after its retention, and the key starts afresh")
         void completedExpires() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -636,7 +636,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a failed record disappears after its retention")
+        @SentenceFragment("a failed record disappears after its retention")
         void failedExpires() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -649,7 +649,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a completed record is kept until its retention ends")
+        @SentenceFragment("a completed record is kept until its retention ends")
         void completedKept() {
             String key = newKey();
             long token = acquireFresh(key, HASH, shortLease()).fencingToken();
@@ -662,11 +662,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("extending a lease")
+    @SentenceFragment("extending a lease")
     class Extending {
 
         @Test
-        @DisplayName("moves the lease end to one new lease from now, and the record's visibility one lease beyond")
+        @SentenceFragment("moves the lease end to one new lease from now, and the record's visibility one lease beyond")
         void extendMovesLease() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -689,7 +689,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("keeps the record from being taken over after the original lease")
+        @SentenceFragment("keeps the record from being taken over after the original lease")
         void extendPreventsTakeover() {
             String key = newKey();
             long token = acquireFresh(key, HASH, shortLease()).fencingToken();
@@ -701,18 +701,18 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("is refused for a key that does not exist")
+        @SentenceFragment("is refused for a key that does not exist")
         void extendUnknown() {
             assertThat(store.extend(newKey(), 1, LONG_LEASE)).isFalse();
         }
     }
 
     @Nested
-    @DisplayName("keys")
+    @SentenceFragment("keys")
     class Keys {
 
         @Test
-        @DisplayName("are independent of each other")
+        @SentenceFragment("are independent of each other")
         void independent() {
             String a = newKey();
             String b = newKey();
@@ -728,7 +728,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("that differ only in letter case are different keys")
+        @SentenceFragment("that differ only in letter case are different keys")
         void caseSensitive() {
             String key = newKey();
             acquireFresh(key + "-abc", HASH, LONG_LEASE);
@@ -737,7 +737,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("may be unicode up to the byte limit, in 2-, 3- and 4-byte characters")
+        @SentenceFragment("may be unicode up to the byte limit, in 2-, 3- and 4-byte characters")
         void unicodeAtByteLimit() {
             String prefix = "kit:" + UUID.randomUUID().toString().substring(0, 8) + ":";
             for (String unit : List.of("é", "€", "😀")) {
@@ -754,7 +754,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("with quotes, spaces, colons and wildcard characters are stored as they are")
+        @SentenceFragment("with quotes, spaces, colons and wildcard characters are stored as they are")
         void specialCharacters() {
             String key = newKey() + " it's \"quoted\" : * ? % _ \\ [x] {y} ' ; -- /*";
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -778,11 +778,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("results")
+    @SentenceFragment("results")
     class Results {
 
         @Test
-        @DisplayName("of 1 MiB are stored and returned intact")
+        @SentenceFragment("of 1 MiB are stored and returned intact")
         void largeResult() {
             String key = newKey();
             byte[] payload = new byte[1024 * 1024];
@@ -795,7 +795,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("with every byte value, invalid UTF-8 and zero bytes included, are binary-safe")
+        @SentenceFragment("with every byte value, invalid UTF-8 and zero bytes included, are binary-safe")
         void binaryResult() {
             String key = newKey();
             byte[] payload = new byte[512];
@@ -811,11 +811,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("under concurrency")
+    @SentenceFragment("under concurrency")
     class Concurrency {
 
         @Test
-        @DisplayName("many threads acquiring one key: exactly one wins")
+        @SentenceFragment("many threads acquiring one key: exactly one wins")
         void oneKeyOneWinner() throws Exception {
             String key = newKey();
 
@@ -829,7 +829,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("many keys in parallel: every key is won exactly once")
+        @SentenceFragment("many keys in parallel: every key is won exactly once")
         void manyKeysExactTotals() throws Exception {
             int threads = 8;
             int keys = 500;
@@ -874,7 +874,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("concurrent completions with the same token: the record is completed once")
+        @SentenceFragment("concurrent completions with the same token: the record is completed once")
         void concurrentCompletions() throws Exception {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -888,11 +888,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("expired records")
+    @SentenceFragment("expired records")
     class Purging {
 
         @Test
-        @DisplayName("are invisible to every operation, and purging removes exactly them")
+        @SentenceFragment("are invisible to every operation, and purging removes exactly them")
         void purgeRemovesOnlyExpired() {
             String live = newKey();
             long liveToken = acquireFresh(live, HASH, LONG_LEASE).fencingToken();
@@ -927,7 +927,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("purging an empty or fully live store removes nothing it should keep")
+        @SentenceFragment("purging an empty or fully live store removes nothing it should keep")
         void purgeKeepsLive() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -940,7 +940,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("purging keeps an in-progress record through its takeover window")
+        @SentenceFragment("purging keeps an in-progress record through its takeover window")
         void purgeKeepsTakeoverWindow() throws Exception {
             inTakeoverWindow(HASH, (key, token) -> {
                 if (store instanceof PurgeableIdempotencyStore purgeable) {
@@ -962,7 +962,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("fencing tokens keep growing after purging removed a key's records")
+        @SentenceFragment("fencing tokens keep growing after purging removed a key's records")
         void tokensGrowAfterPurge() {
             String released = newKey();
             long releasedToken = acquireFresh(released, HASH, LONG_LEASE).fencingToken();
@@ -995,11 +995,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("a record past its visibility")
+    @SentenceFragment("a record past its visibility")
     class PastVisibility {
 
         @Test
-        @DisplayName("cannot be completed, failed, released or renewed by its former owner, and stays absent")
+        @SentenceFragment("cannot be completed, failed, released or renewed by its former owner, and stays absent")
         void formerOwnerCannotTouchIt() {
             List<String> keys = List.of(newKey(), newKey(), newKey(), newKey());
             List<Long> tokens = new ArrayList<>();
@@ -1028,11 +1028,11 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
     }
 
     @Nested
-    @DisplayName("racing operations")
+    @SentenceFragment("racing operations")
     class Races {
 
         @Test
-        @DisplayName("a renewal racing its owner's completion never undoes the completion")
+        @SentenceFragment("a renewal racing its owner's completion never undoes the completion")
         void renewalRacingCompletion() throws Exception {
             raceRenewalAgainstFinish((key, token, round) -> store.complete(key, token,
                     StoredResult.of(new byte[] {(byte) round}), LONG_RETENTION), (key, round) -> {
@@ -1045,7 +1045,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a renewal racing its owner's failure never undoes the failure")
+        @SentenceFragment("a renewal racing its owner's failure never undoes the failure")
         void renewalRacingFailure() throws Exception {
             raceRenewalAgainstFinish((key, token, round) -> store.fail(key, token,
                     new StoredFailure("E", "round " + round), LONG_RETENTION), (key, round) -> {
@@ -1057,14 +1057,14 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a renewal racing its owner's release never brings the record back")
+        @SentenceFragment("a renewal racing its owner's release never brings the record back")
         void renewalRacingRelease() throws Exception {
             raceRenewalAgainstFinish((key, token, round) -> store.release(key, token), (key, round) ->
                     assertThat(store.find(key)).as("round %d: the released key after the race", round).isEmpty());
         }
 
         @Test
-        @DisplayName("a late completion racing a takeover: exactly one of them wins, and the record shows which")
+        @SentenceFragment("a late completion racing a takeover: exactly one of them wins, and the record shows which")
         void lateCompletionRacingTakeover() throws Exception {
             raceLateOwnerAgainstTakeover((key, token) -> store.complete(key, token, StoredResult.of(new byte[] {1}),
                     LONG_RETENTION), (round, key, token, completed, acquired) -> {
@@ -1085,7 +1085,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a late failure racing a takeover: exactly one of them wins, and the record shows which")
+        @SentenceFragment("a late failure racing a takeover: exactly one of them wins, and the record shows which")
         void lateFailureRacingTakeover() throws Exception {
             raceLateOwnerAgainstTakeover((key, token) -> store.fail(key, token, new StoredFailure("E", null),
                     LONG_RETENTION), (round, key, token, failed, acquired) -> {
@@ -1106,7 +1106,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a late release racing a takeover never deletes the new owner's record")
+        @SentenceFragment("a late release racing a takeover never deletes the new owner's record")
         void lateReleaseRacingTakeover() throws Exception {
             raceLateOwnerAgainstTakeover((key, token) -> store.release(key, token),
                     (round, key, token, released, acquired) -> {
@@ -1124,7 +1124,7 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
         }
 
         @Test
-        @DisplayName("a late renewal racing a takeover: exactly one of them wins, and the record shows which")
+        @SentenceFragment("a late renewal racing a takeover: exactly one of them wins, and the record shows which")
         void lateRenewalRacingTakeover() throws Exception {
             raceLateOwnerAgainstTakeover((key, token) -> store.extend(key, token, LONG_LEASE),
                     (round, key, token, renewed, acquired) -> {

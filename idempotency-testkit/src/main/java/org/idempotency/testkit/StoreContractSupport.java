@@ -21,6 +21,7 @@ import org.idempotency.api.spi.IdempotencyStore;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.IndicativeSentencesGeneration;
 
 /**
  * What the store contracts share: a fresh store per case, the way time passes, the store's own clock, and
@@ -34,11 +35,16 @@ import org.junit.jupiter.api.BeforeEach;
  * deadline, and cases that must act inside a takeover window check afterwards, by the store's clock, that they
  * did, and repeat with a new key when a loaded machine overshot it.
  *
+ * <p><b>Names.</b> Cases are reported under the concrete test class ({@code RedisStoreContractTest > a key in
+ * progress > ...}), so a report says which store each case ran on; give the test class a
+ * {@link org.junit.jupiter.api.DisplayName @DisplayName} to choose another name.
+ *
  * <p>Each case runs on one thread of JUnit's choosing; the store under test must be thread-safe, as the SPI
  * requires.
  *
  * @param <S> the store type the contract checks
  */
+@IndicativeSentencesGeneration(separator = " > ")
 public abstract class StoreContractSupport<S extends IdempotencyStore> {
 
     /** A lease long enough never to expire during a case. */

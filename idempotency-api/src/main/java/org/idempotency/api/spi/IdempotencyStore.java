@@ -64,6 +64,7 @@ public interface IdempotencyStore {
      * @param key the stored key
      * @param requestHash the caller's request hash, or {@code null} to skip the check
      * @param lease how long the new owner's lease lasts; positive
+     * @return {@link AcquireResult.Acquired} if the caller now owns the key, else the record that holds it
      * @throws IdempotencyStoreException if the store fails
      */
     AcquireResult acquire(String key, @Nullable String requestHash, Duration lease);
@@ -73,6 +74,10 @@ public interface IdempotencyStore {
      * {@code fencingToken} is still the record's token (even if the lease itself has ended, as long as no
      * one took over).
      *
+     * @param key the stored key
+     * @param fencingToken the token the caller owns the record by
+     * @param result the result to keep
+     * @param retention how long the completed record stays visible; positive
      * @return {@code true} if the record was completed; {@code false} if it is gone or owned by another
      *     token (nothing changed)
      * @throws IdempotencyStoreException if the store fails
@@ -83,6 +88,10 @@ public interface IdempotencyStore {
      * Marks the record failed with {@code failure}, visible for {@code retention} from now, under the same
      * token rule as {@link #complete}.
      *
+     * @param key the stored key
+     * @param fencingToken the token the caller owns the record by
+     * @param failure the failure to keep
+     * @param retention how long the failed record stays visible; positive
      * @return {@code true} if the record was marked failed; {@code false} if not owned (nothing changed)
      * @throws IdempotencyStoreException if the store fails
      */
@@ -92,6 +101,8 @@ public interface IdempotencyStore {
      * Deletes an in-progress record owned by {@code fencingToken}, so the next acquire creates a fresh one.
      * The token is not reused afterwards.
      *
+     * @param key the stored key
+     * @param fencingToken the token the caller owns the record by
      * @return {@code true} if the record was deleted; {@code false} if not owned (nothing changed)
      * @throws IdempotencyStoreException if the store fails
      */
@@ -102,6 +113,9 @@ public interface IdempotencyStore {
      * from now (and the record stays visible one lease longer). Like {@link #complete}, the owner may renew a
      * lease that has ended, as long as no one took it over and the record is still visible.
      *
+     * @param key the stored key
+     * @param fencingToken the token the caller owns the record by
+     * @param lease the new lease, from now; positive
      * @return {@code true} if the lease was renewed; {@code false} if not owned or no longer in progress
      * @throws IdempotencyStoreException if the store fails
      */
@@ -111,6 +125,7 @@ public interface IdempotencyStore {
      * Reads a record for inspection, without changing it: an in-progress record in its takeover window is
      * shown (and can still be taken over afterwards).
      *
+     * @param key the stored key
      * @return the visible record, or empty if there is none
      * @throws IdempotencyStoreException if the store fails
      */

@@ -65,10 +65,19 @@ public abstract class IdempotencyExecutionContract {
     protected IdempotencyExecutionContract() {
     }
 
-    /** Returns a store on a real clock for one case. Called before each case. */
+    /**
+     * Returns a store on a real clock for one case. Called before each case.
+     *
+     * @return a store that holds none of the keys the case uses (every case uses keys of its own)
+     */
     protected abstract IdempotencyStore createStore();
 
-    /** Releases what {@link #createStore()} opened; the default closes the store if it is AutoCloseable. */
+    /**
+     * Releases what {@link #createStore()} opened; the default closes the store if it is AutoCloseable.
+     *
+     * @param store the store of the case that ended
+     * @throws Exception if closing fails; the case then fails
+     */
     protected void closeStore(IdempotencyStore store) throws Exception {
         if (store instanceof AutoCloseable closeable) {
             closeable.close();
@@ -93,7 +102,12 @@ public abstract class IdempotencyExecutionContract {
         closeStore(rawStore);
     }
 
-    /** An engine over the case's store that records its events; closed after the case. */
+    /**
+     * An engine over the case's store that records its events; closed after the case.
+     *
+     * @param configure what the case sets on the builder
+     * @return the engine
+     */
     protected Idempotency engine(java.util.function.UnaryOperator<Idempotency.Builder> configure) {
         Idempotency engine = configure.apply(Idempotency.builder(store).listener(events::add)).build();
         engines.add(engine);

@@ -63,17 +63,30 @@ public abstract class StoreContractSupport<S extends IdempotencyStore> {
     protected StoreContractSupport() {
     }
 
-    /** Returns a store for one case. Called before each case, so fields of the subclass are ready. */
+    /**
+     * Returns a store for one case. Called before each case, so fields of the subclass are ready.
+     *
+     * @return a store that holds none of the keys the case uses (every case uses keys of its own)
+     */
     protected abstract S createStore();
 
-    /** Releases what {@link #createStore()} opened; the default closes the store if it is AutoCloseable. */
+    /**
+     * Releases what {@link #createStore()} opened; the default closes the store if it is AutoCloseable.
+     *
+     * @param store the store of the case that ended
+     * @throws Exception if closing fails; the case then fails
+     */
     protected void closeStore(S store) throws Exception {
         if (store instanceof AutoCloseable closeable) {
             closeable.close();
         }
     }
 
-    /** Lets the store's clock move forward by {@code duration}. The default sleeps; override for a manual clock. */
+    /**
+     * Lets the store's clock move forward by {@code duration}. The default sleeps; override for a manual clock.
+     *
+     * @param duration how far the store's clock must move, at least
+     */
     protected void elapse(Duration duration) {
         try {
             Thread.sleep(duration.toMillis());
@@ -87,6 +100,8 @@ public abstract class StoreContractSupport<S extends IdempotencyStore> {
      * The lease used by expiry cases; the cases let one and a quarter or one and a half of it pass to end it, and
      * two and a half to end the takeover window. Remote stores with a coarse clock, or on a loaded machine, may
      * need a longer one (default 300 ms).
+     *
+     * @return the lease of the expiry cases
      */
     protected Duration shortLease() {
         return Duration.ofMillis(300);
@@ -97,6 +112,8 @@ public abstract class StoreContractSupport<S extends IdempotencyStore> {
      * retention, and its {@code expiresAt} less that retention is when the store wrote it. The probe uses a key
      * of its own and disappears after 30 s. Override it to read the clock directly (a store on a
      * {@link ManualClock} returns {@code clock.instant()}).
+     *
+     * @return the store's current time, by the store's clock
      */
     protected Instant storeNow() {
         return storeNow(store);
@@ -126,7 +143,11 @@ public abstract class StoreContractSupport<S extends IdempotencyStore> {
         closeStore(store);
     }
 
-    /** A key nobody else uses. */
+    /**
+     * A key nobody else uses.
+     *
+     * @return a new key, unique to the call
+     */
     protected static String newKey() {
         return "kit:" + UUID.randomUUID();
     }
@@ -218,7 +239,13 @@ public abstract class StoreContractSupport<S extends IdempotencyStore> {
         }
     }
 
-    /** Polls until the condition holds, failing after a deadline; for stores whose clock cannot be moved. */
+    /**
+     * Polls until the condition holds, failing after a deadline of 10 s; for stores whose clock cannot be moved.
+     *
+     * @param what the awaited state, for the failure message
+     * @param condition whether the state is reached
+     * @throws AssertionError if the condition does not hold within the deadline
+     */
     protected static void eventually(String what, BooleanSupplier condition) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!condition.getAsBoolean()) {
@@ -234,7 +261,16 @@ public abstract class StoreContractSupport<S extends IdempotencyStore> {
         }
     }
 
-    /** Runs the task on {@code threads} threads released at once and collects the results. */
+    /**
+     * Runs the task on {@code threads} threads released at once and collects the results.
+     *
+     * @param <T> the task's result type
+     * @param threads how many threads run the task
+     * @param task the task, run once on each thread
+     * @return the results, one per thread
+     * @throws Exception what a task threw (wrapped in an {@link java.util.concurrent.ExecutionException}), or a
+     *     timeout after 60 s
+     */
     protected static <T> List<T> race(int threads, Callable<T> task) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {

@@ -104,18 +104,27 @@ class MutationTest {
         }
     }
 
+    /**
+     * Runs the contracts against one variant, {@code -Dkit.mutation.rounds} times (default once): repeating them
+     * measures whether the race cases catch the non-atomic variants in every run.
+     */
     @ParameterizedTest(name = "{0}")
     @EnumSource(Variant.class)
     void variant(Variant variant) throws Exception {
-        Outcome outcome = run(variant);
+        int rounds = Integer.getInteger("kit.mutation.rounds", 1);
+        for (int round = 1; round <= rounds; round++) {
+            Outcome outcome = run(variant);
 
-        LOG.info("{}: {} cases run, failed: {}", variant, outcome.run, outcome.failed);
-        assertThat(outcome.run).as("cases run").isGreaterThanOrEqualTo(80);
-        if (variant.correct()) {
-            assertThat(outcome.failed).as("cases failed by the correct store (%s)", variant).isEmpty();
-        } else {
-            assertThat(outcome.failed).as("cases failed by a store whose %s", variant.bug())
-                    .containsAll(variant.caughtBy());
+            LOG.info("{} (round {} of {}): {} cases run, failed: {}", variant, round, rounds, outcome.run,
+                    outcome.failed);
+            assertThat(outcome.run).as("cases run").isGreaterThanOrEqualTo(80);
+            if (variant.correct()) {
+                assertThat(outcome.failed).as("cases failed by the correct store (%s), round %d", variant, round)
+                        .isEmpty();
+            } else {
+                assertThat(outcome.failed).as("cases failed by a store whose %s, round %d", variant.bug(), round)
+                        .containsAll(variant.caughtBy());
+            }
         }
     }
 

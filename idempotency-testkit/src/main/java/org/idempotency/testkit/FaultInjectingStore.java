@@ -56,7 +56,18 @@ public final class FaultInjectingStore
 
     /** The store operations that can be made to fail or be delayed. */
     public enum Operation {
-        ACQUIRE, COMPLETE, FAIL, RELEASE, EXTEND, FIND,
+        /** {@link IdempotencyStore#acquire}. */
+        ACQUIRE,
+        /** {@link IdempotencyStore#complete}. */
+        COMPLETE,
+        /** {@link IdempotencyStore#fail}. */
+        FAIL,
+        /** {@link IdempotencyStore#release}. */
+        RELEASE,
+        /** {@link IdempotencyStore#extend}. */
+        EXTEND,
+        /** {@link IdempotencyStore#find}. */
+        FIND,
         /** {@link BatchAcquiringIdempotencyStore#acquireAll}. */
         ACQUIRE_ALL,
         /** {@link BatchExtendingIdempotencyStore#extendAll}. */
@@ -83,12 +94,24 @@ public final class FaultInjectingStore
         }
     }
 
-    /** Wraps a store; nothing fails until told to. */
+    /**
+     * Wraps a store; nothing fails until told to.
+     *
+     * @param delegate the store that answers the calls
+     * @return the wrapper
+     */
     public static FaultInjectingStore wrap(IdempotencyStore delegate) {
         return new FaultInjectingStore(delegate);
     }
 
-    /** The next {@code times} calls of the operation throw the fault (without reaching the store). */
+    /**
+     * The next {@code times} calls of the operation throw the fault (without reaching the store).
+     *
+     * @param operation the operation
+     * @param times how many calls fail; zero stops failing
+     * @return this wrapper
+     * @throws IllegalArgumentException if {@code times} is negative
+     */
     public FaultInjectingStore failNext(Operation operation, int times) {
         if (times < 0) {
             throw new IllegalArgumentException("times must not be negative, was " + times);
@@ -97,13 +120,25 @@ public final class FaultInjectingStore
         return this;
     }
 
-    /** Every call of the operation throws the fault until {@link #heal()}. */
+    /**
+     * Every call of the operation throws the fault until {@link #heal()}.
+     *
+     * @param operation the operation
+     * @return this wrapper
+     */
     public FaultInjectingStore failAlways(Operation operation) {
         failuresLeft.get(operation).set(Integer.MAX_VALUE);
         return this;
     }
 
-    /** Each call of the operation waits this long before reaching the store. */
+    /**
+     * Each call of the operation waits this long before reaching the store.
+     *
+     * @param operation the operation
+     * @param delay how long; not negative
+     * @return this wrapper
+     * @throws IllegalArgumentException if {@code delay} is negative
+     */
     public FaultInjectingStore delay(Operation operation, Duration delay) {
         return delay(operation, delay, key -> true);
     }
@@ -112,6 +147,12 @@ public final class FaultInjectingStore
      * Each call of the operation for a key that {@code keys} accepts waits this long before reaching the store
      * (a slow shard, a slow row). A batch call waits once if any of its keys is accepted; a purge has no key and
      * waits whatever the predicate.
+     *
+     * @param operation the operation
+     * @param delay how long; not negative
+     * @param keys which keys are slow
+     * @return this wrapper
+     * @throws IllegalArgumentException if {@code delay} is negative
      */
     public FaultInjectingStore delay(Operation operation, Duration delay, Predicate<String> keys) {
         Objects.requireNonNull(delay, "delay");
@@ -122,25 +163,43 @@ public final class FaultInjectingStore
         return this;
     }
 
-    /** What a failing call throws (default: an {@link IdempotencyStoreException} saying "Injected store fault"). */
+    /**
+     * What a failing call throws (default: an {@link IdempotencyStoreException} saying "Injected store fault").
+     *
+     * @param fault makes the exception each failing call throws
+     * @return this wrapper
+     */
     public FaultInjectingStore faultWith(Supplier<? extends RuntimeException> fault) {
         this.fault = Objects.requireNonNull(fault, "fault");
         return this;
     }
 
-    /** Stops every failure and delay. */
+    /**
+     * Stops every failure and delay.
+     *
+     * @return this wrapper
+     */
     public FaultInjectingStore heal() {
         failuresLeft.values().forEach(left -> left.set(0));
         delays.clear();
         return this;
     }
 
-    /** How many times the operation was called (failed calls included). */
+    /**
+     * How many times the operation was called (failed calls included).
+     *
+     * @param operation the operation
+     * @return the number of calls so far
+     */
     public long calls(Operation operation) {
         return calls.get(operation).get();
     }
 
-    /** How many calls were made, all operations together. */
+    /**
+     * How many calls were made, all operations together.
+     *
+     * @return the number of calls so far
+     */
     public long totalCalls() {
         long total = 0;
         for (AtomicLong count : calls.values()) {
@@ -149,7 +208,11 @@ public final class FaultInjectingStore
         return total;
     }
 
-    /** The wrapped store. */
+    /**
+     * The wrapped store.
+     *
+     * @return the store that answers the calls
+     */
     public IdempotencyStore delegate() {
         return delegate;
     }

@@ -34,21 +34,27 @@ import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.InvalidIdempotencyKeyException;
 import org.idempotency.api.RecordStatus;
 import org.idempotency.api.TypeRef;
+import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.core.BeginOutcome;
 import org.idempotency.core.Execution;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotentOperation;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.DisplayNameGenerator.IndicativeSentences.SentenceFragment;
+import org.junit.jupiter.api.IndicativeSentencesGeneration;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
- * The execution contract: {@link Idempotency} behaves as documented end to end over a store. Extend it and
- * return a store from {@link #createStore()}; the cases run real time (short leases, polling with
- * deadlines), because lease renewal runs on real time whatever the store's clock.
+ * The execution contract: {@link Idempotency} behaves as documented end to end over a store, through
+ * {@code execute} and through batch claims ({@code beginAll}, which uses the store's batch acquire when it has
+ * one). Extend it and return a store from {@link #createStore()}; the cases run real time (short leases, polling
+ * with deadlines, margins of a second where a loaded machine could stall a lease), because lease renewal runs on
+ * real time whatever the store's clock. Cases are reported under the concrete test class
+ * ({@code RedisExecutionContractTest > leases > ...}).
  *
  * <pre>{@code
  * class MyStoreExecutionTest extends IdempotencyExecutionContract {
@@ -58,16 +64,26 @@ import org.junit.jupiter.api.Test;
  * }
  * }</pre>
  */
+@IndicativeSentencesGeneration(separator = " > ")
 public abstract class IdempotencyExecutionContract {
 
     /** For subclasses. */
     protected IdempotencyExecutionContract() {
     }
 
-    /** Returns a store on a real clock for one case. Called before each case. */
+    /**
+     * Returns a store on a real clock for one case. Called before each case.
+     *
+     * @return a store that holds none of the keys the case uses (every case uses keys of its own)
+     */
     protected abstract IdempotencyStore createStore();
 
-    /** Releases what {@link #createStore()} opened; the default closes the store if it is AutoCloseable. */
+    /**
+     * Releases what {@link #createStore()} opened; the default closes the store if it is AutoCloseable.
+     *
+     * @param store the store of the case that ended
+     * @throws Exception if closing fails; the case then fails
+     */
     protected void closeStore(IdempotencyStore store) throws Exception {
         if (store instanceof AutoCloseable closeable) {
             closeable.close();
@@ -92,7 +108,12 @@ public abstract class IdempotencyExecutionContract {
         closeStore(rawStore);
     }
 
-    /** An engine over the case's store that records its events; closed after the case. */
+    /**
+     * An engine over the case's store that records its events; closed after the case.
+     *
+     * @param configure what the case sets on the builder
+     * @return the engine
+     */
     protected Idempotency engine(java.util.function.UnaryOperator<Idempotency.Builder> configure) {
         Idempotency engine = configure.apply(Idempotency.builder(store).listener(events::add)).build();
         engines.add(engine);
@@ -126,11 +147,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("a first call and its repeats")
+    @SentenceFragment("a first call and its repeats")
     class FirstCallAndReplay {
 
         @Test
-        @DisplayName("run the work once and replay an equal result of the declared type")
+        @SentenceFragment("run the work once and replay an equal result of the declared type")
         void replayEquality() {
             IdempotentOperation<Order> op = engine().operation(newOperation(), Order.class);
             AtomicInteger runs = new AtomicInteger();
@@ -149,7 +170,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("replay generic results with their element types")
+        @SentenceFragment("replay generic results with their element types")
         void genericReplay() {
             IdempotentOperation<List<Order>> op = engine().operation(newOperation(), new TypeRef<List<Order>>() { });
             String key = newKey();
@@ -164,7 +185,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("replay maps with generic values")
+        @SentenceFragment("replay maps with generic values")
         void genericMapReplay() {
             IdempotentOperation<Map<String, List<Long>>> op =
                     engine().operation(newOperation(), new TypeRef<Map<String, List<Long>>>() { });
@@ -178,7 +199,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("replay a null result as null, without running the work")
+        @SentenceFragment("replay a null result as null, without running the work")
         void nullResult() {
             IdempotentOperation<Order> op = engine().operation(newOperation(), Order.class);
             AtomicInteger runs = new AtomicInteger();
@@ -196,7 +217,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("run void work (a Runnable) once")
+        @SentenceFragment("run void work (a Runnable) once")
         void runnableOnce() {
             IdempotentOperation<Void> op = engine().operation(newOperation());
             AtomicInteger runs = new AtomicInteger();
@@ -209,7 +230,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("with a null request hash skip the reuse check")
+        @SentenceFragment("with a null request hash skip the reuse check")
         void nullHashSkipsCheck() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -219,7 +240,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("keep operations apart: the same key in two operations runs both")
+        @SentenceFragment("keep operations apart: the same key in two operations runs both")
         void operationsAreNamespaces() {
             Idempotency engine = engine();
             IdempotentOperation<String> a = engine.operation(newOperation(), String.class);
@@ -232,11 +253,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("a key reused with a different request")
+    @SentenceFragment("a key reused with a different request")
     class KeyReuse {
 
         @Test
-        @DisplayName("is refused after completion, without running the work")
+        @SentenceFragment("is refused after completion, without running the work")
         void completed() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -253,7 +274,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("is refused while the first request is in progress")
+        @SentenceFragment("is refused while the first request is in progress")
         void inProgress() throws Exception {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -267,7 +288,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("is refused after a recorded failure")
+        @SentenceFragment("is refused after a recorded failure")
         void failed() {
             IdempotentOperation<String> op = engine(b -> b.permanentFailure(e -> e instanceof IllegalStateException))
                     .operation(newOperation(), String.class);
@@ -283,11 +304,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("a duplicate while the first call runs")
+    @SentenceFragment("a duplicate while the first call runs")
     class Duplicates {
 
         @Test
-        @DisplayName("gets an in-progress error with a retry hint")
+        @SentenceFragment("gets an in-progress error with a retry hint")
         void inProgressError() throws Exception {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -304,7 +325,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("waits, when configured, and gets the first call's result")
+        @SentenceFragment("waits, when configured, and gets the first call's result")
         void waitsForResult() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofSeconds(10)))
                     .operation(newOperation(), String.class);
@@ -324,7 +345,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("that waits too long gets an in-progress error after the wait")
+        @SentenceFragment("that waits too long gets an in-progress error after the wait")
         void waitEnds() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofMillis(200)))
                     .operation(newOperation(), String.class);
@@ -341,11 +362,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("a failing call")
+    @SentenceFragment("a failing call")
     class Failures {
 
         @Test
-        @DisplayName("releases the key and rethrows the original exception, so a retry runs again")
+        @SentenceFragment("releases the key and rethrows the original exception, so a retry runs again")
         void releaseOnException() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -362,7 +383,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("with a checked exception rethrows it as is")
+        @SentenceFragment("with a checked exception rethrows it as is")
         void checkedException() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -375,7 +396,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("marked permanent is recorded and replayed without running the work")
+        @SentenceFragment("marked permanent is recorded and replayed without running the work")
         void permanentFailure() {
             IdempotentOperation<String> op = engine(b -> b.permanentFailure(e -> e instanceof IllegalStateException))
                     .operation(newOperation(), String.class);
@@ -402,18 +423,19 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("leases")
+    @SentenceFragment("leases")
     class Leases {
 
         @Test
-        @DisplayName("are renewed while long work runs, so a duplicate cannot take it over")
+        @SentenceFragment("are renewed while long work runs, so a duplicate cannot take it over")
         void renewalKeepsLongWorkSafe() throws Exception {
-            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)))
+            // a lease of a second: a loaded machine may stall the renewal thread for a good part of it
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofSeconds(1)))
                     .operation(newOperation(), String.class);
             String key = newKey();
             AtomicInteger runs = new AtomicInteger();
             try (Blocked blocked = block(op, key, "h", runs)) {
-                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2500);
                 int conflicts = 0;
                 while (System.nanoTime() - until < 0) {
                     try {
@@ -434,13 +456,14 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("of a crashed owner are taken over after they expire")
+        @SentenceFragment("of a crashed owner are taken over after they expire")
         void takeoverAfterCrash() {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofSeconds(5)))
                     .operation(newOperation(), String.class);
             String key = newKey();
-            // a crashed owner: acquired with a short lease and never finished
-            assertThat(store.acquire(op.storedKey(key), "h", Duration.ofMillis(200)))
+            // a crashed owner: acquired with a lease of a second (so that the first duplicate below surely comes
+            // before it ends) and never finished
+            assertThat(store.acquire(op.storedKey(key), "h", Duration.ofSeconds(1)))
                     .isInstanceOf(AcquireResult.Acquired.class);
 
             assertThatThrownBy(() -> op.execute(key, "h", () -> "too early"))
@@ -457,7 +480,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("lost by a stalled owner keep its late result from overwriting the new owner's")
+        @SentenceFragment("lost by a stalled owner keep its late result from overwriting the new owner's")
         void staleOwnerCannotOverwrite() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(600)))
                     .operation(newOperation(), String.class);
@@ -498,11 +521,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("while its owner lives, the work runs once")
+    @SentenceFragment("while its owner lives, the work runs once")
     class OwnerLifetime {
 
         @Test
-        @DisplayName("a purge slower than the lease holds up no renewal: duplicates cannot take the work over")
+        @SentenceFragment("a purge slower than the lease holds up no renewal: duplicates cannot take the work over")
         void slowPurgeDoesNotStarveRenewal() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400))
                     .purgeInterval(Duration.ofMillis(20))).operation(newOperation(), String.class);
@@ -515,7 +538,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("one slow renewal call holds up no other execution's lease")
+        @SentenceFragment("one slow renewal call holds up no other execution's lease")
         void slowRenewalDelaysNoOther() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)))
                     .operation(newOperation(), String.class);
@@ -529,7 +552,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("a listener that throws an Error stops no renewal, for this execution or the next")
+        @SentenceFragment("a listener that throws an Error stops no renewal, for this execution or the next")
         void listenerErrorDoesNotKillRenewal() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)).listener(event -> {
                 if (event.type() == IdempotencyEvent.Type.LEASE_RENEWED) {
@@ -542,7 +565,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("a failed renewal is tried again promptly, not a renewal interval later")
+        @SentenceFragment("a failed renewal is tried again promptly, not a renewal interval later")
         void failedRenewalRetriedPromptly() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(1000))
                     .renewInterval(Duration.ofMillis(600))).operation(newOperation(), String.class);
@@ -555,7 +578,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("the work learns that its lease is lost: flag, callback, check and event, and it stores nothing")
+        @SentenceFragment("the work learns that its lease is lost: flag, callback, check and event, and it stores nothing")
         void leaseLossIsVisible() {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)))
                     .operation(newOperation(), String.class);
@@ -593,7 +616,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("an execution left open past the maximum execution time is no longer renewed, and is reported")
+        @SentenceFragment("an execution left open past the maximum execution time is no longer renewed, and is reported")
         void unfinishedExecutionIsBounded() {
             IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(300))
                     .maxExecutionTime(Duration.ofMillis(700))).operation(newOperation(), String.class);
@@ -613,7 +636,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("a store fault while waiting for a running owner never runs the work beside it, even failing open")
+        @SentenceFragment("a store fault while waiting for a running owner never runs the work beside it, even failing open")
         void faultWhileWaitingDoesNotFailOpen() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.failOpen(true).waitForInProgress(Duration.ofSeconds(2))
                     .pollInterval(Duration.ofMillis(10))).operation(newOperation(), String.class);
@@ -642,7 +665,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("a permanent failure the store cannot record releases the key, so a retry runs the work")
+        @SentenceFragment("a permanent failure the store cannot record releases the key, so a retry runs the work")
         void unrecordableFailureReleases() {
             IdempotentOperation<String> op = engine(b -> b.permanentFailure(e -> e instanceof IllegalStateException))
                     .operation(newOperation(), String.class);
@@ -659,11 +682,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("results the codec may not keep")
+    @SentenceFragment("results the codec may not keep")
     class Encoding {
 
         @Test
-        @DisplayName("a declared type the codec cannot handle is refused when the operation is created")
+        @SentenceFragment("a declared type the codec cannot handle is refused when the operation is created")
         void unencodableTypeRefusedAtCreation() {
             Idempotency engine = engine();
 
@@ -675,7 +698,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("java.time and Optional values are kept and replayed equal")
+        @SentenceFragment("java.time and Optional values are kept and replayed equal")
         void jdkTypesReplayEqual() {
             IdempotentOperation<Stamped> op = engine().operation(newOperation(), Stamped.class);
             String key = newKey();
@@ -692,7 +715,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("a result that fails to encode is returned, reported with its cause, and replays say so")
+        @SentenceFragment("a result that fails to encode is returned, reported with its cause, and replays say so")
         void encodingFailureIsReported() {
             IdempotentOperation<Fragile> op = engine().operation(newOperation(), Fragile.class);
             String key = newKey();
@@ -799,11 +822,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("results")
+    @SentenceFragment("results")
     class Results {
 
         @Test
-        @DisplayName("over the size limit close the record without being kept; replays say so")
+        @SentenceFragment("over the size limit close the record without being kept; replays say so")
         void tooLarge() {
             IdempotentOperation<String> op = engine(b -> b.maxResultBytes(100)).operation(newOperation(), String.class);
             String key = newKey();
@@ -824,7 +847,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("of 512 KiB are kept and replayed with the default limit")
+        @SentenceFragment("of 512 KiB are kept and replayed with the default limit")
         void largeKept() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -837,11 +860,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("a store fault")
+    @SentenceFragment("a store fault")
     class StoreFaults {
 
         @Test
-        @DisplayName("while acquiring fails closed: the work does not run")
+        @SentenceFragment("while acquiring fails closed: the work does not run")
         void failClosed() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -856,7 +879,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("while acquiring runs the work unprotected when configured to fail open, and says so")
+        @SentenceFragment("while acquiring runs the work unprotected when configured to fail open, and says so")
         void failOpen() {
             IdempotentOperation<String> op = engine(b -> b.failOpen(true)).operation(newOperation(), String.class);
             String key = newKey();
@@ -869,7 +892,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("while completing still returns the result to the caller and reports the fault")
+        @SentenceFragment("while completing still returns the result to the caller and reports the fault")
         void completeFault() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -881,7 +904,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("while releasing still rethrows the work's own exception")
+        @SentenceFragment("while releasing still rethrows the work's own exception")
         void releaseFault() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -895,11 +918,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("bad input")
+    @SentenceFragment("bad input")
     class BadInput {
 
         @Test
-        @DisplayName("is refused before any store call, naming the rule")
+        @SentenceFragment("is refused before any store call, naming the rule")
         void refusedBeforeStore() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             Map<String, String> cases = Map.of(
@@ -925,7 +948,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("accepts a key of exactly 255 UTF-8 bytes")
+        @SentenceFragment("accepts a key of exactly 255 UTF-8 bytes")
         void keyAtLimit() {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = "€".repeat(85);
@@ -936,11 +959,11 @@ public abstract class IdempotencyExecutionContract {
     }
 
     @Nested
-    @DisplayName("under concurrency")
+    @SentenceFragment("under concurrency")
     class Concurrency {
 
         @Test
-        @DisplayName("32 threads on one key: the work runs once, each gets the result or an in-progress error")
+        @SentenceFragment("32 threads on one key: the work runs once, each gets the result or an in-progress error")
         void oneKeyManyThreads() throws Exception {
             IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
             String key = newKey();
@@ -966,7 +989,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("32 threads on one key with a wait: the work runs once and all get the same result")
+        @SentenceFragment("32 threads on one key with a wait: the work runs once and all get the same result")
         void oneKeyManyThreadsWaiting() throws Exception {
             IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofSeconds(20)))
                     .operation(newOperation(), String.class);
@@ -984,7 +1007,7 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
-        @DisplayName("10,000 distinct keys over 8 threads: each key's work runs exactly once")
+        @SentenceFragment("10,000 distinct keys over 8 threads: each key's work runs exactly once")
         void manyKeys() throws Exception {
             IdempotentOperation<Integer> op = engine().operation(newOperation(), Integer.class);
             int keys = 10_000;
@@ -1027,6 +1050,216 @@ public abstract class IdempotencyExecutionContract {
             assertThat(unexpected).isEmpty();
             assertThat(runs).hasSize(keys);
             assertThat(runs.values()).allSatisfy(count -> assertThat(count).hasValue(1));
+        }
+    }
+
+    @Nested
+    @SentenceFragment("claims taken together with beginAll")
+    class BatchClaims {
+
+        @Test
+        @SentenceFragment("run each fresh key's work once, and replay the whole batch afterwards")
+        void freshBatchThenReplay() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            List<IdempotentOperation.Request> requests = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                requests.add(new IdempotentOperation.Request(newKey(), "h" + i));
+            }
+
+            List<BeginOutcome<String>> first = op.beginAll(requests);
+            for (int i = 0; i < requests.size(); i++) {
+                Execution<String> execution = first.get(i).execution();
+                assertThat(execution.isOwner()).as("key %d of a fresh batch", i).isTrue();
+                assertThat(execution.isTakeover()).isFalse();
+                assertThat(execution.complete("result-" + i)).isTrue();
+            }
+            List<BeginOutcome<String>> second = op.beginAll(requests);
+
+            for (int i = 0; i < requests.size(); i++) {
+                Execution<String> execution = second.get(i).execution();
+                assertThat(execution.isReplay()).as("key %d of the repeated batch", i).isTrue();
+                assertThat(execution.replayedResult()).isEqualTo("result-" + i);
+            }
+            assertThat(store.calls(FaultInjectingStore.Operation.ACQUIRE_ALL)).as("batch acquires").isEqualTo(2);
+        }
+
+        @Test
+        @SentenceFragment("take over a crashed owner's batch as soon as its leases end")
+        void takeOverCrashedBatch() {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofSeconds(5)))
+                    .operation(newOperation(), String.class);
+            for (int attempt = 1; ; attempt++) {
+                List<IdempotentOperation.Request> requests = List.of(new IdempotentOperation.Request(newKey(), "h"),
+                        new IdempotentOperation.Request(newKey(), "h"), new IdempotentOperation.Request(newKey(), null));
+                // a crashed consumer: it claimed the batch with a lease of two seconds and never finished
+                Duration crashedLease = Duration.ofSeconds(2);
+                List<AcquireResult> crashed = store.acquireAll(requests.stream()
+                        .map(r -> new AcquireRequest(op.storedKey(r.key()), "h")).toList(), crashedLease);
+                assertThat(crashed).allSatisfy(r -> assertThat(r).isInstanceOf(AcquireResult.Acquired.class));
+                Instant leaseEnd = Instant.MIN;
+                Instant windowEnd = Instant.MAX;
+                for (IdempotentOperation.Request request : requests) {
+                    Instant end = rawStore.find(op.storedKey(request.key())).orElseThrow().leaseExpiresAt();
+                    leaseEnd = leaseEnd.isAfter(end) ? leaseEnd : end;
+                    // the takeover window the SPI promises, whatever the store reports
+                    windowEnd = windowEnd.isBefore(end.plus(crashedLease)) ? windowEnd : end.plus(crashedLease);
+                }
+                assertThat(op.beginAll(requests)).as("a batch while the crashed owner's leases last")
+                        .allSatisfy(o -> assertThat(o.failure()).isInstanceOf(IdempotencyInProgressException.class));
+
+                Instant allEnded = leaseEnd;
+                IdempotencyStoreContract.eventually("the crashed owner's leases end, by the store's clock",
+                        () -> !StoreContractSupport.storeNow(rawStore).isBefore(allEnded));
+                List<BeginOutcome<String>> outcomes = op.beginAll(requests);
+                boolean inWindow = StoreContractSupport.storeNow(rawStore).isBefore(windowEnd);
+                for (BeginOutcome<String> outcome : outcomes) {
+                    if (outcome.isBegun() && outcome.execution().isOwner()) {
+                        outcome.execution().complete("recovered");
+                    }
+                }
+                if (!inWindow && attempt < 3) {
+                    continue; // a loaded machine overshot the takeover window: the claims prove nothing, try again
+                }
+                assertThat(inWindow).as("the batch was claimed within the takeover window (3 attempts)").isTrue();
+                for (int i = 0; i < requests.size(); i++) {
+                    Execution<String> execution = outcomes.get(i).execution();
+                    assertThat(execution.isOwner()).as("key %d of the crashed batch", i).isTrue();
+                    assertThat(execution.isTakeover()).as("key %d of the crashed batch", i).isTrue();
+                    assertThat(op.execute(requests.get(i).key(), "h", () -> "again")).isEqualTo("recovered");
+                    assertThat(eventTypes(requests.get(i).key())).contains(IdempotencyEvent.Type.TAKEOVER);
+                }
+                return;
+            }
+        }
+
+        @Test
+        @SentenceFragment("answer each key of a mixed batch on its own, in request order, without waiting")
+        void mixedBatch() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.waitForInProgress(Duration.ofSeconds(20))
+                    .permanentFailure(e -> e instanceof IllegalStateException)).operation(newOperation(), String.class);
+            String done = newKey();
+            op.execute(done, "h", () -> "done");
+            String failed = newKey();
+            assertThatThrownBy(() -> op.execute(failed, "h", () -> {
+                throw new IllegalStateException("declined");
+            })).isInstanceOf(IllegalStateException.class);
+            String reused = newKey();
+            op.execute(reused, "h1", () -> "first");
+            String running = newKey();
+            String fresh = newKey();
+            try (Blocked blocked = block(op, running, "h")) {
+                long start = System.nanoTime();
+                List<BeginOutcome<String>> outcomes = op.beginAll(List.of(new IdempotentOperation.Request(done, "h"),
+                        new IdempotentOperation.Request(fresh, "h"), new IdempotentOperation.Request(running, "h"),
+                        new IdempotentOperation.Request(reused, "h2"), new IdempotentOperation.Request(failed, "h"),
+                        new IdempotentOperation.Request(" ", "h")));
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).as("a batch does not wait for running keys")
+                        .isLessThan(Duration.ofSeconds(10));
+
+                assertThat(outcomes).hasSize(6);
+                assertThat(outcomes.get(0).execution().replayedResult()).isEqualTo("done");
+                assertThat(outcomes.get(1).execution().isOwner()).isTrue();
+                assertThat(outcomes.get(1).execution().complete("fresh")).isTrue();
+                assertThat(outcomes.get(2).failure()).isInstanceOf(IdempotencyInProgressException.class);
+                assertThat(outcomes.get(3).failure()).isInstanceOf(IdempotencyKeyReusedException.class);
+                assertThat(outcomes.get(4).failure()).isInstanceOf(IdempotencyReplayedFailureException.class);
+                assertThat(outcomes.get(5).failure()).isInstanceOf(InvalidIdempotencyKeyException.class);
+                blocked.release();
+                assertThat(blocked.result()).isEqualTo("blocked-result");
+            }
+            assertThat(op.execute(fresh, "h", () -> "again")).isEqualTo("fresh");
+        }
+
+        @Test
+        @SentenceFragment("release claims closed without finishing, so a later batch runs them with new tokens")
+        void closedClaimsReleased() {
+            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            List<IdempotentOperation.Request> requests = List.of(new IdempotentOperation.Request(newKey(), "h"),
+                    new IdempotentOperation.Request(newKey(), "h"));
+            List<Long> tokens = new ArrayList<>();
+            for (BeginOutcome<String> outcome : op.beginAll(requests)) {
+                tokens.add(outcome.execution().fencingToken());
+                outcome.execution().close();
+            }
+
+            List<BeginOutcome<String>> again = op.beginAll(requests);
+
+            for (int i = 0; i < requests.size(); i++) {
+                Execution<String> execution = again.get(i).execution();
+                assertThat(execution.isOwner()).isTrue();
+                assertThat(execution.isTakeover()).isFalse();
+                assertThat(execution.fencingToken()).isGreaterThan(tokens.get(i));
+                assertThat(execution.complete("second")).isTrue();
+            }
+        }
+
+        @Test
+        @SentenceFragment("overlapping batches from 8 threads: each key's work runs exactly once")
+        void overlappingBatches() throws Exception {
+            IdempotentOperation<Integer> op = engine().operation(newOperation(), Integer.class);
+            List<String> keys = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                keys.add(newKey());
+            }
+            Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
+            AtomicInteger thread = new AtomicInteger();
+
+            IdempotencyStoreContract.race(8, () -> {
+                int offset = thread.getAndIncrement() * 25;
+                for (int start = 0; start < keys.size(); start += 40) {
+                    List<IdempotentOperation.Request> batch = new ArrayList<>();
+                    for (int i = start; i < Math.min(start + 40, keys.size()); i++) {
+                        batch.add(new IdempotentOperation.Request(keys.get((i + offset) % keys.size()), "h"));
+                    }
+                    List<BeginOutcome<Integer>> outcomes = op.beginAll(batch);
+                    for (int i = 0; i < outcomes.size(); i++) {
+                        BeginOutcome<Integer> outcome = outcomes.get(i);
+                        if (!outcome.isBegun()) {
+                            // another thread runs this key right now
+                            assertThat(outcome.failure()).isInstanceOf(IdempotencyInProgressException.class);
+                        } else if (outcome.execution().isOwner()) {
+                            runs.computeIfAbsent(batch.get(i).key(), k -> new AtomicInteger()).incrementAndGet();
+                            outcome.execution().complete(i);
+                        }
+                    }
+                }
+                return null;
+            });
+
+            assertThat(runs).hasSize(keys.size());
+            assertThat(runs.values()).allSatisfy(count -> assertThat(count).hasValue(1));
+        }
+    }
+
+    @Nested
+    @SentenceFragment("completions racing lease renewals")
+    class RenewalRaces {
+
+        @Test
+        @SentenceFragment("are never undone: every record stays completed, and no work runs again")
+        void completionsRacingRenewals() {
+            // renewals every 2 ms, so that a renewal is under way whenever a completion is written
+            IdempotentOperation<Integer> op = engine(b -> b.lease(Duration.ofSeconds(2))
+                    .renewInterval(Duration.ofMillis(2))).operation(newOperation(), Integer.class);
+            String prefix = newKey() + "-";
+            AtomicInteger runs = new AtomicInteger();
+            int executions = 64;
+
+            for (int i = 0; i < executions; i++) {
+                int n = i;
+                assertThat(op.execute(prefix + i, "h", () -> {
+                    runs.incrementAndGet();
+                    sleepQuietly(3 + n % 4);
+                    return n;
+                })).isEqualTo(i);
+            }
+
+            for (int i = 0; i < executions; i++) {
+                assertThat(op.find(prefix + i).orElseThrow().status()).as("record %d after its completion", i)
+                        .isEqualTo(RecordStatus.COMPLETED);
+                assertThat(op.execute(prefix + i, "h", () -> -1)).as("a repeat of key %d", i).isEqualTo(i);
+            }
+            assertThat(runs).hasValue(executions);
         }
     }
 

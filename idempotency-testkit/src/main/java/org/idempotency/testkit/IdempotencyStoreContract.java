@@ -25,9 +25,7 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.DisplayNameGenerator.IndicativeSentences.SentenceFragment;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
@@ -44,107 +42,44 @@ import org.junit.jupiter.api.Test;
  * }
  * }</pre>
  *
+ * <p>Each rule of the {@link IdempotencyStore} Javadoc is checked by at least one case, written as the
+ * behaviour the SPI promises. Races (a renewal against a completion, a late release against a takeover) are
+ * run {@value RacingPair#ROUNDS} times each with varying head starts, so a store that reads in one round trip
+ * and writes in another loses one of them in every run.
+ *
  * <p>Time: expiry cases call {@link #elapse(Duration)}, which sleeps by default. A store with an
- * injectable clock overrides it to move a {@link ManualClock}, and the cases run instantly. Cases that depend
- * on real time passing poll with a deadline rather than asserting after a bare sleep. Every case uses keys
- * of its own, so a shared server needs no cleaning between tests.
+ * injectable clock overrides it to move a {@link ManualClock}, and the cases run instantly; the store's clock
+ * may stand at any instant, since cases measure against {@link #storeNow() the store's own time}. Cases that
+ * depend on real time passing poll with a deadline rather than asserting after a bare sleep. Every case uses
+ * keys of its own, so a shared server needs no cleaning between tests.
  */
-public abstract class IdempotencyStoreContract {
+public abstract class IdempotencyStoreContract extends StoreContractSupport<IdempotencyStore> {
 
-    /** A lease long enough never to expire during a case. */
-    protected static final Duration LONG_LEASE = Duration.ofSeconds(60);
-    /** A retention long enough never to expire during a case. */
-    protected static final Duration LONG_RETENTION = Duration.ofHours(1);
     private static final String HASH = "request-hash-a";
     private static final String OTHER_HASH = "request-hash-b";
-
-    /** The store under test, fresh for each case. */
-    protected IdempotencyStore store;
+    /** Tolerance for comparing store times derived in two ways, for stores that keep coarse timestamps. */
+    private static final Duration CLOCK_TOLERANCE = Duration.ofSeconds(2);
 
     /** For subclasses. */
     protected IdempotencyStoreContract() {
     }
 
-    /** Returns a store for one case. Called before each case. */
-    protected abstract IdempotencyStore createStore();
-
-    /** Lets the store's clock move forward by {@code duration}. The default sleeps; override for a manual clock. */
-    protected void elapse(Duration duration) {
-        try {
-            Thread.sleep(duration.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted while letting time pass", e);
-        }
-    }
-
-    /**
-     * The lease used by expiry cases; the cases let one and a half of it pass to expire it. Remote stores with
-     * a coarse clock may need a longer one (default 300 ms).
-     */
-    protected Duration shortLease() {
-        return Duration.ofMillis(300);
-    }
-
-    /** Releases what {@link #createStore()} opened; the default closes the store if it is AutoCloseable. */
-    protected void closeStore(IdempotencyStore store) throws Exception {
-        if (store instanceof AutoCloseable closeable) {
-            closeable.close();
-        }
-    }
-
-    @BeforeEach
-    void createStoreForCase() {
-        store = createStore();
-    }
-
-    @AfterEach
-    void closeStoreAfterCase() throws Exception {
-        closeStore(store);
-    }
-
-    /** A key nobody else uses. */
-    protected static String newKey() {
-        return "kit:" + UUID.randomUUID();
-    }
-
-    private Duration expiredLeasePause() {
-        return shortLease().plus(shortLease().dividedBy(2));
-    }
-
-    private AcquireResult.Acquired acquireFresh(String key, String hash, Duration lease) {
-        AcquireResult result = store.acquire(key, hash, lease);
-        assertThat(result).as("acquire of a fresh key").isInstanceOf(AcquireResult.Acquired.class);
-        return (AcquireResult.Acquired) result;
-    }
-
-    private IdempotencyRecord existing(AcquireResult result) {
-        assertThat(result).as("acquire of a held key").isInstanceOf(AcquireResult.Existing.class);
-        return ((AcquireResult.Existing) result).record();
-    }
-
-    /** Polls until the condition holds, failing after a deadline; for stores whose clock cannot be moved. */
-    protected static void eventually(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("Timed out after 10 s waiting until " + what);
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted", e);
-            }
-        }
+    /** The store's time by a lease: a probe acquired with a known lease reports when it was acquired. */
+    private Instant storeNowByLease() {
+        String probe = "kit-clock:" + UUID.randomUUID();
+        long token = acquireFresh(probe, null, LONG_LEASE).fencingToken();
+        Instant leaseEnd = store.find(probe).orElseThrow(
+                () -> new AssertionError("a probe record just acquired is not found")).leaseExpiresAt();
+        store.release(probe, token);
+        return leaseEnd.minus(LONG_LEASE);
     }
 
     @Nested
-    @DisplayName("acquiring a fresh key")
+    @SentenceFragment("acquiring a fresh key")
     class FreshAcquire {
 
         @Test
-        @DisplayName("creates an in-progress record with a positive fencing token")
+        @SentenceFragment("creates an in-progress record with a positive fencing token")
         void createsInProgressRecord() {
             String key = newKey();
             AcquireResult.Acquired acquired = acquireFresh(key, HASH, LONG_LEASE);
@@ -163,21 +98,23 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("sets the lease to end one lease from now and the record to stay one lease longer")
+        @SentenceFragment("sets the lease to end one lease from now and the record to stay one lease longer")
         void leaseAndTakeoverWindow() {
             String key = newKey();
+            Instant before = storeNow();
             acquireFresh(key, HASH, LONG_LEASE);
+            Instant after = storeNow();
 
             IdempotencyRecord record = store.find(key).orElseThrow();
             Instant leaseEnd = record.leaseExpiresAt();
-            assertThat(leaseEnd).isAfter(Instant.now().plus(LONG_LEASE).minusSeconds(30));
-            assertThat(leaseEnd).isBefore(Instant.now().plus(LONG_LEASE).plusSeconds(30));
+            assertThat(leaseEnd).as("lease end, by the store's clock")
+                    .isBetween(before.plus(LONG_LEASE).minus(CLOCK_TOLERANCE), after.plus(LONG_LEASE).plus(CLOCK_TOLERANCE));
             assertThat(Duration.between(leaseEnd, record.expiresAt()))
                     .isBetween(LONG_LEASE.minusSeconds(1), LONG_LEASE.plusSeconds(1));
         }
 
         @Test
-        @DisplayName("accepts a null request hash")
+        @SentenceFragment("accepts a null request hash")
         void nullRequestHash() {
             String key = newKey();
             acquireFresh(key, null, LONG_LEASE);
@@ -186,18 +123,18 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("find of an unknown key is empty")
+        @SentenceFragment("find of an unknown key is empty")
         void findUnknown() {
             assertThat(store.find(newKey())).isEmpty();
         }
     }
 
     @Nested
-    @DisplayName("a key in progress")
+    @SentenceFragment("a key in progress")
     class InProgress {
 
         @Test
-        @DisplayName("is returned to a second acquire, unchanged")
+        @SentenceFragment("is returned to a second acquire, unchanged")
         void secondAcquireSeesInProgress() {
             String key = newKey();
             AcquireResult.Acquired first = acquireFresh(key, HASH, LONG_LEASE);
@@ -210,7 +147,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("is returned to an acquire with a null hash, without a takeover")
+        @SentenceFragment("is returned to an acquire with a null hash, without a takeover")
         void nullHashSeesInProgress() {
             String key = newKey();
             acquireFresh(key, HASH, LONG_LEASE);
@@ -220,18 +157,20 @@ public abstract class IdempotencyStoreContract {
     }
 
     @Nested
-    @DisplayName("completing")
+    @SentenceFragment("completing")
     class Completing {
 
         @Test
-        @DisplayName("stores the result, which later acquires replay")
+        @SentenceFragment("stores the result, which later acquires replay")
         void completeThenReplay() {
             String key = newKey();
             AcquireResult.Acquired acquired = acquireFresh(key, HASH, LONG_LEASE);
             byte[] payload = "{\"order\":42}".getBytes(StandardCharsets.UTF_8);
 
+            Instant before = storeNowByLease();
             assertThat(store.complete(key, acquired.fencingToken(), new StoredResult(payload, 201), LONG_RETENTION))
                     .isTrue();
+            Instant after = storeNowByLease();
 
             IdempotencyRecord record = existing(store.acquire(key, HASH, LONG_LEASE));
             assertThat(record.status()).isEqualTo(RecordStatus.COMPLETED);
@@ -239,11 +178,12 @@ public abstract class IdempotencyStoreContract {
             assertThat(record.requestHash()).isEqualTo(HASH);
             assertThat(record.fencingToken()).isEqualTo(acquired.fencingToken());
             assertThat(record.leaseExpiresAt()).isNull();
-            assertThat(record.expiresAt()).isAfter(Instant.now().plus(LONG_RETENTION).minusSeconds(60));
+            assertThat(record.expiresAt()).as("end of retention, by the store's clock").isBetween(
+                    before.plus(LONG_RETENTION).minus(CLOCK_TOLERANCE), after.plus(LONG_RETENTION).plus(CLOCK_TOLERANCE));
         }
 
         @Test
-        @DisplayName("a result that was not kept is stored as such")
+        @SentenceFragment("a result that was not kept is stored as such")
         void notKept() {
             String key = newKey();
             AcquireResult.Acquired acquired = acquireFresh(key, HASH, LONG_LEASE);
@@ -257,7 +197,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("an empty result is kept, and differs from one not kept")
+        @SentenceFragment("an empty result is kept, and differs from one not kept")
         void emptyResult() {
             String key = newKey();
             AcquireResult.Acquired acquired = acquireFresh(key, HASH, LONG_LEASE);
@@ -271,7 +211,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("a completed record cannot be completed, failed, released or extended again")
+        @SentenceFragment("a completed record cannot be completed, failed, released or extended again")
         void finishedIsFinal() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -287,11 +227,11 @@ public abstract class IdempotencyStoreContract {
     }
 
     @Nested
-    @DisplayName("releasing")
+    @SentenceFragment("releasing")
     class Releasing {
 
         @Test
-        @DisplayName("deletes the record so the next acquire gets a larger token")
+        @SentenceFragment("deletes the record so the next acquire gets a larger token")
         void releaseThenReacquire() {
             String key = newKey();
             long first = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -306,11 +246,11 @@ public abstract class IdempotencyStoreContract {
     }
 
     @Nested
-    @DisplayName("recording a failure")
+    @SentenceFragment("recording a failure")
     class Failing {
 
         @Test
-        @DisplayName("stores the error type and message, which later acquires see")
+        @SentenceFragment("stores the error type and message, which later acquires see")
         void failureRecorded() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -326,7 +266,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("a failure without a message is kept as such")
+        @SentenceFragment("a failure without a message is kept as such")
         void failureWithoutMessage() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -336,14 +276,55 @@ public abstract class IdempotencyStoreContract {
             assertThat(store.find(key).orElseThrow().failure())
                     .isEqualTo(new StoredFailure("java.lang.IllegalStateException", null));
         }
+
+        @Test
+        @SentenceFragment("keeps a type and a message of the longest lengths StoredFailure allows, whole")
+        void longestFailureKeptWhole() {
+            String key = newKey();
+            long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
+            String type = fill("com.example.", "Declined$", StoredFailure.MAX_TYPE_LENGTH);
+            String message = fill("card declined: ", "Zahlung abgelehnt – carte refusée, 残高不足; ",
+                    StoredFailure.MAX_MESSAGE_LENGTH);
+            StoredFailure failure = new StoredFailure(type, message);
+
+            assertThat(store.fail(key, token, failure, LONG_RETENTION)).isTrue();
+
+            StoredFailure stored = store.find(key).orElseThrow().failure();
+            assertThat(stored.type()).hasSize(StoredFailure.MAX_TYPE_LENGTH).isEqualTo(type);
+            assertThat(stored.message()).hasSize(StoredFailure.MAX_MESSAGE_LENGTH).isEqualTo(message);
+        }
+
+        @Test
+        @SentenceFragment("a failed record cannot be completed, failed, released or extended again")
+        void failedIsFinal() {
+            String key = newKey();
+            long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
+            StoredFailure failure = new StoredFailure("E", "first");
+            store.fail(key, token, failure, LONG_RETENTION);
+
+            assertThat(store.complete(key, token, StoredResult.of(new byte[] {2}), LONG_RETENTION)).isFalse();
+            assertThat(store.fail(key, token, new StoredFailure("E", "second"), LONG_RETENTION)).isFalse();
+            assertThat(store.release(key, token)).isFalse();
+            assertThat(store.extend(key, token, LONG_LEASE)).isFalse();
+            assertThat(store.find(key).orElseThrow().failure()).isEqualTo(failure);
+        }
+
+        /** {@code prefix} and repeats of {@code unit}, cut to exactly {@code length} characters. */
+        private static String fill(String prefix, String unit, int length) {
+            StringBuilder out = new StringBuilder(prefix);
+            while (out.length() < length) {
+                out.append(unit);
+            }
+            return out.substring(0, length);
+        }
     }
 
     @Nested
-    @DisplayName("a different request hash")
+    @SentenceFragment("a different request hash")
     class HashMismatch {
 
         @Test
-        @DisplayName("gets the in-progress record back, unchanged")
+        @SentenceFragment("gets the in-progress record back, unchanged")
         void inProgress() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -355,7 +336,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("gets the completed record back, unchanged")
+        @SentenceFragment("gets the completed record back, unchanged")
         void completed() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -368,7 +349,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("gets the failed record back, unchanged")
+        @SentenceFragment("gets the failed record back, unchanged")
         void failed() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -381,54 +362,104 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("does not take over an expired lease")
-        void expiredLeaseNotTakenOver() {
-            String key = newKey();
-            long token = acquireFresh(key, HASH, shortLease()).fencingToken();
-            elapse(expiredLeasePause());
+        @SentenceFragment("does not take over an expired lease")
+        void expiredLeaseNotTakenOver() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                AcquireResult other = store.acquire(key, OTHER_HASH, LONG_LEASE);
+                return () -> {
+                    IdempotencyRecord record = existing(other);
+                    assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
+                    assertThat(record.fencingToken()).isEqualTo(token);
+                    assertThat(record.requestHash()).isEqualTo(HASH);
+                };
+            });
+        }
 
-            IdempotencyRecord record = existing(store.acquire(key, OTHER_HASH, LONG_LEASE));
-
-            assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
-            assertThat(record.fencingToken()).isEqualTo(token);
-            assertThat(record.requestHash()).isEqualTo(HASH);
+        @Test
+        @SentenceFragment("that differs only in letter case is different: no takeover, and the stored hash kept exactly")
+        void comparedExactly() throws Exception {
+            String mixedCase = "sha256:9F86d081884C7d659A2fEAA0c55AD015a3bf4F1b2B0b822CD15d6C15b0F00a08";
+            inTakeoverWindow(mixedCase, (key, token) -> {
+                AcquireResult lower = store.acquire(key, mixedCase.toLowerCase(java.util.Locale.ROOT), LONG_LEASE);
+                AcquireResult upper = store.acquire(key, mixedCase.toUpperCase(java.util.Locale.ROOT), LONG_LEASE);
+                return () -> {
+                    assertThat(existing(lower).requestHash()).isEqualTo(mixedCase);
+                    assertThat(existing(lower).fencingToken()).isEqualTo(token);
+                    assertThat(existing(upper).fencingToken()).isEqualTo(token);
+                };
+            });
         }
     }
 
     @Nested
-    @DisplayName("an expired lease")
+    @SentenceFragment("an expired lease")
     class Takeover {
 
         @Test
-        @DisplayName("is taken over with a larger token and the original request hash")
-        void takeover() {
-            String key = newKey();
-            long first = acquireFresh(key, HASH, shortLease()).fencingToken();
-            elapse(expiredLeasePause());
-
-            AcquireResult.Acquired second = acquireFresh(key, HASH, LONG_LEASE);
-
-            assertThat(second.takeover()).isTrue();
-            assertThat(second.fencingToken()).isGreaterThan(first);
-            IdempotencyRecord record = store.find(key).orElseThrow();
-            assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
-            assertThat(record.fencingToken()).isEqualTo(second.fencingToken());
-            assertThat(record.requestHash()).isEqualTo(HASH);
+        @SentenceFragment("is taken over with a larger token and the original request hash")
+        void takeover() throws Exception {
+            inTakeoverWindow(HASH, (key, first) -> {
+                AcquireResult second = store.acquire(key, HASH, LONG_LEASE);
+                return () -> {
+                    assertThat(second).isInstanceOf(AcquireResult.Acquired.class);
+                    AcquireResult.Acquired acquired = (AcquireResult.Acquired) second;
+                    assertThat(acquired.takeover()).isTrue();
+                    assertThat(acquired.fencingToken()).isGreaterThan(first);
+                    IdempotencyRecord record = store.find(key).orElseThrow();
+                    assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
+                    assertThat(record.fencingToken()).isEqualTo(acquired.fencingToken());
+                    assertThat(record.requestHash()).isEqualTo(HASH);
+                };
+            });
         }
 
         @Test
-        @DisplayName("is taken over by a caller that skips the hash check")
-        void takeoverWithNullHash() {
-            String key = newKey();
-            acquireFresh(key, HASH, shortLease());
-            elapse(expiredLeasePause());
-
-            assertThat(acquireFresh(key, null, LONG_LEASE).takeover()).isTrue();
-            assertThat(store.find(key).orElseThrow().requestHash()).isEqualTo(HASH);
+        @SentenceFragment("is taken over by a caller that skips the hash check")
+        void takeoverWithNullHash() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                AcquireResult second = store.acquire(key, null, LONG_LEASE);
+                return () -> {
+                    assertThat(second).isInstanceOf(AcquireResult.Acquired.class);
+                    assertThat(((AcquireResult.Acquired) second).takeover()).isTrue();
+                    assertThat(store.find(key).orElseThrow().requestHash()).isEqualTo(HASH);
+                };
+            });
         }
 
         @Test
-        @DisplayName("is not taken over while it is live")
+        @SentenceFragment("of a record stored without a request hash is taken over by a caller with one, keeping no hash")
+        void storedNullHashMatchesAny() throws Exception {
+            inTakeoverWindow(null, (key, token) -> {
+                AcquireResult second = store.acquire(key, HASH, LONG_LEASE);
+                return () -> {
+                    assertThat(second).isInstanceOf(AcquireResult.Acquired.class);
+                    assertThat(((AcquireResult.Acquired) second).takeover()).isTrue();
+                    assertThat(((AcquireResult.Acquired) second).fencingToken()).isGreaterThan(token);
+                    assertThat(store.find(key).orElseThrow().requestHash()).isNull();
+                };
+            });
+        }
+
+        @Test
+        @SentenceFragment("is still shown by find, unchanged, until its takeover window ends")
+        void findShowsItInItsWindow() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                Optional<IdempotencyRecord> found = store.find(key);
+                AcquireResult after = store.acquire(key, HASH, LONG_LEASE);
+                return () -> {
+                    assertThat(found).as("find of a record whose lease ended, in its takeover window").isPresent();
+                    assertThat(found.get().status()).isEqualTo(RecordStatus.IN_PROGRESS);
+                    assertThat(found.get().fencingToken()).isEqualTo(token);
+                    assertThat(found.get().requestHash()).isEqualTo(HASH);
+                    assertThat(after).as("an acquire after the find still takes the expired lease over")
+                            .isInstanceOf(AcquireResult.Acquired.class);
+                    assertThat(((AcquireResult.Acquired) after).takeover()).isTrue();
+                };
+            });
+        }
+
+        @Test
+        @SentenceFragment("is not taken over while it is live")
         void liveLeaseIsKept() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -438,18 +469,46 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("can still be completed by its owner while no one has taken it over")
-        void ownerMayFinishLate() {
-            String key = newKey();
-            long token = acquireFresh(key, HASH, shortLease()).fencingToken();
-            elapse(expiredLeasePause());
-
-            assertThat(store.complete(key, token, StoredResult.of(new byte[] {1}), LONG_RETENTION)).isTrue();
-            assertThat(store.find(key).orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+        @SentenceFragment("can still be completed by its owner while no one has taken it over")
+        void ownerMayFinishLate() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                boolean completed = store.complete(key, token, StoredResult.of(new byte[] {1}), LONG_RETENTION);
+                return () -> {
+                    assertThat(completed).isTrue();
+                    assertThat(store.find(key).orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+                };
+            });
         }
 
         @Test
-        @DisplayName("is taken over by exactly one of many concurrent callers")
+        @SentenceFragment("can still be failed, released or renewed by its owner while no one has taken it over")
+        void ownerMayFailReleaseOrRenewLate() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                boolean failed = store.fail(key, token, new StoredFailure("E", "late"), LONG_RETENTION);
+                return () -> {
+                    assertThat(failed).as("late fail").isTrue();
+                    assertThat(store.find(key).orElseThrow().status()).isEqualTo(RecordStatus.FAILED);
+                };
+            });
+            inTakeoverWindow(HASH, (key, token) -> {
+                boolean released = store.release(key, token);
+                return () -> {
+                    assertThat(released).as("late release").isTrue();
+                    assertThat(store.find(key)).isEmpty();
+                };
+            });
+            inTakeoverWindow(HASH, (key, token) -> {
+                boolean renewed = store.extend(key, token, LONG_LEASE);
+                AcquireResult after = store.acquire(key, HASH, LONG_LEASE);
+                return () -> {
+                    assertThat(renewed).as("late renewal").isTrue();
+                    assertThat(existing(after).fencingToken()).as("a renewed lease is not taken over").isEqualTo(token);
+                };
+            });
+        }
+
+        @Test
+        @SentenceFragment("is taken over by exactly one of many concurrent callers")
         void oneWinnerAmongConcurrentTakeovers() throws Exception {
             String key = newKey();
             acquireFresh(key, HASH, shortLease());
@@ -461,7 +520,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("disappears after the takeover window, and the key starts afresh with a larger token")
+        @SentenceFragment("disappears after the takeover window, and the key starts afresh with a larger token")
         void abandonedRecordDisappears() {
             String key = newKey();
             long first = acquireFresh(key, HASH, shortLease()).fencingToken();
@@ -475,11 +534,11 @@ public abstract class IdempotencyStoreContract {
     }
 
     @Nested
-    @DisplayName("a stale fencing token")
+    @SentenceFragment("a stale fencing token")
     class StaleTokens {
 
         @Test
-        @DisplayName("cannot complete, fail, release or extend after a takeover")
+        @SentenceFragment("cannot complete, fail, release or extend after a takeover")
         void afterTakeover() {
             String key = newKey();
             long stale = acquireFresh(key, HASH, shortLease()).fencingToken();
@@ -497,7 +556,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("cannot touch a record re-created after a release")
+        @SentenceFragment("cannot touch a record re-created after a release")
         void afterReleaseAndRecreate() {
             String key = newKey();
             long stale = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -514,7 +573,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("cannot touch a record re-created after the old one expired")
+        @SentenceFragment("cannot touch a record re-created after the old one expired")
         void afterExpiryAndRecreate() {
             String key = newKey();
             long stale = acquireFresh(key, HASH, shortLease()).fencingToken();
@@ -530,7 +589,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("that was never issued is refused")
+        @SentenceFragment("that was never issued is refused")
         void neverIssued() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -543,7 +602,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("tokens keep increasing over many release and re-acquire cycles")
+        @SentenceFragment("tokens keep increasing over many release and re-acquire cycles")
         void tokensIncrease() {
             String key = newKey();
             long previous = 0;
@@ -557,11 +616,11 @@ public abstract class IdempotencyStoreContract {
     }
 
     @Nested
-    @DisplayName("retention")
+    @SentenceFragment("retention")
     class Retention {
 
         @Test
-        @DisplayName("a completed record disappears after its retention, and the key starts afresh")
+        @SentenceFragment("a completed record disappears after its retention, and the key starts afresh")
         void completedExpires() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -577,7 +636,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("a failed record disappears after its retention")
+        @SentenceFragment("a failed record disappears after its retention")
         void failedExpires() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -590,7 +649,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("a completed record is kept until its retention ends")
+        @SentenceFragment("a completed record is kept until its retention ends")
         void completedKept() {
             String key = newKey();
             long token = acquireFresh(key, HASH, shortLease()).fencingToken();
@@ -603,26 +662,34 @@ public abstract class IdempotencyStoreContract {
     }
 
     @Nested
-    @DisplayName("extending a lease")
+    @SentenceFragment("extending a lease")
     class Extending {
 
         @Test
-        @DisplayName("moves the lease end forward")
+        @SentenceFragment("moves the lease end to one new lease from now, and the record's visibility one lease beyond")
         void extendMovesLease() {
             String key = newKey();
-            long token = acquireFresh(key, HASH, shortLease()).fencingToken();
-            Instant before = store.find(key).orElseThrow().leaseExpiresAt();
+            long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
+            Instant leaseBefore = store.find(key).orElseThrow().leaseExpiresAt();
+            Duration longer = LONG_LEASE.multipliedBy(2);
 
-            assertThat(store.extend(key, token, LONG_LEASE)).isTrue();
+            Instant before = storeNow();
+            assertThat(store.extend(key, token, longer)).isTrue();
+            Instant after = storeNow();
 
             IdempotencyRecord record = store.find(key).orElseThrow();
-            assertThat(record.leaseExpiresAt()).isAfter(before);
-            assertThat(record.expiresAt()).isAfterOrEqualTo(record.leaseExpiresAt());
+            assertThat(record.leaseExpiresAt()).isAfter(leaseBefore);
+            assertThat(record.leaseExpiresAt()).as("lease end, by the store's clock")
+                    .isBetween(before.plus(longer).minus(CLOCK_TOLERANCE), after.plus(longer).plus(CLOCK_TOLERANCE));
+            assertThat(Duration.between(record.leaseExpiresAt(), record.expiresAt()))
+                    .isBetween(longer.minusSeconds(1), longer.plusSeconds(1));
             assertThat(record.fencingToken()).isEqualTo(token);
+            assertThat(record.requestHash()).isEqualTo(HASH);
+            assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
         }
 
         @Test
-        @DisplayName("keeps the record from being taken over after the original lease")
+        @SentenceFragment("keeps the record from being taken over after the original lease")
         void extendPreventsTakeover() {
             String key = newKey();
             long token = acquireFresh(key, HASH, shortLease()).fencingToken();
@@ -634,18 +701,18 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("is refused for a key that does not exist")
+        @SentenceFragment("is refused for a key that does not exist")
         void extendUnknown() {
             assertThat(store.extend(newKey(), 1, LONG_LEASE)).isFalse();
         }
     }
 
     @Nested
-    @DisplayName("keys")
+    @SentenceFragment("keys")
     class Keys {
 
         @Test
-        @DisplayName("are independent of each other")
+        @SentenceFragment("are independent of each other")
         void independent() {
             String a = newKey();
             String b = newKey();
@@ -661,7 +728,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("that differ only in letter case are different keys")
+        @SentenceFragment("that differ only in letter case are different keys")
         void caseSensitive() {
             String key = newKey();
             acquireFresh(key + "-abc", HASH, LONG_LEASE);
@@ -670,7 +737,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("may be unicode up to the byte limit, in 2-, 3- and 4-byte characters")
+        @SentenceFragment("may be unicode up to the byte limit, in 2-, 3- and 4-byte characters")
         void unicodeAtByteLimit() {
             String prefix = "kit:" + UUID.randomUUID().toString().substring(0, 8) + ":";
             for (String unit : List.of("é", "€", "😀")) {
@@ -687,7 +754,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("with quotes, spaces, colons and wildcard characters are stored as they are")
+        @SentenceFragment("with quotes, spaces, colons and wildcard characters are stored as they are")
         void specialCharacters() {
             String key = newKey() + " it's \"quoted\" : * ? % _ \\ [x] {y} ' ; -- /*";
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -711,11 +778,11 @@ public abstract class IdempotencyStoreContract {
     }
 
     @Nested
-    @DisplayName("results")
+    @SentenceFragment("results")
     class Results {
 
         @Test
-        @DisplayName("of 1 MiB are stored and returned intact")
+        @SentenceFragment("of 1 MiB are stored and returned intact")
         void largeResult() {
             String key = newKey();
             byte[] payload = new byte[1024 * 1024];
@@ -728,7 +795,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("with every byte value, invalid UTF-8 and zero bytes included, are binary-safe")
+        @SentenceFragment("with every byte value, invalid UTF-8 and zero bytes included, are binary-safe")
         void binaryResult() {
             String key = newKey();
             byte[] payload = new byte[512];
@@ -744,11 +811,11 @@ public abstract class IdempotencyStoreContract {
     }
 
     @Nested
-    @DisplayName("under concurrency")
+    @SentenceFragment("under concurrency")
     class Concurrency {
 
         @Test
-        @DisplayName("many threads acquiring one key: exactly one wins")
+        @SentenceFragment("many threads acquiring one key: exactly one wins")
         void oneKeyOneWinner() throws Exception {
             String key = newKey();
 
@@ -762,7 +829,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("many keys in parallel: every key is won exactly once")
+        @SentenceFragment("many keys in parallel: every key is won exactly once")
         void manyKeysExactTotals() throws Exception {
             int threads = 8;
             int keys = 500;
@@ -807,7 +874,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("concurrent completions with the same token: the record is completed once")
+        @SentenceFragment("concurrent completions with the same token: the record is completed once")
         void concurrentCompletions() throws Exception {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -821,11 +888,11 @@ public abstract class IdempotencyStoreContract {
     }
 
     @Nested
-    @DisplayName("expired records")
+    @SentenceFragment("expired records")
     class Purging {
 
         @Test
-        @DisplayName("are invisible to every operation, and purging removes exactly them")
+        @SentenceFragment("are invisible to every operation, and purging removes exactly them")
         void purgeRemovesOnlyExpired() {
             String live = newKey();
             long liveToken = acquireFresh(live, HASH, LONG_LEASE).fencingToken();
@@ -860,7 +927,7 @@ public abstract class IdempotencyStoreContract {
         }
 
         @Test
-        @DisplayName("purging an empty or fully live store removes nothing it should keep")
+        @SentenceFragment("purging an empty or fully live store removes nothing it should keep")
         void purgeKeepsLive() {
             String key = newKey();
             long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
@@ -871,31 +938,275 @@ public abstract class IdempotencyStoreContract {
 
             assertThat(store.find(key).map(IdempotencyRecord::fencingToken)).isEqualTo(Optional.of(token));
         }
+
+        @Test
+        @SentenceFragment("purging keeps an in-progress record through its takeover window")
+        void purgeKeepsTakeoverWindow() throws Exception {
+            inTakeoverWindow(HASH, (key, token) -> {
+                if (store instanceof PurgeableIdempotencyStore purgeable) {
+                    purgeable.purgeExpired();
+                }
+                Optional<IdempotencyRecord> found = store.find(key);
+                AcquireResult other = store.acquire(key, OTHER_HASH, LONG_LEASE);
+                AcquireResult same = store.acquire(key, HASH, LONG_LEASE);
+                return () -> {
+                    assertThat(found).as("the record in its takeover window, after a purge").isPresent();
+                    assertThat(found.get().fencingToken()).isEqualTo(token);
+                    assertThat(existing(other).fencingToken()).as("a different request gets the record back")
+                            .isEqualTo(token);
+                    assertThat(same).as("the same request takes the expired lease over")
+                            .isInstanceOf(AcquireResult.Acquired.class);
+                    assertThat(((AcquireResult.Acquired) same).takeover()).isTrue();
+                };
+            });
+        }
+
+        @Test
+        @SentenceFragment("fencing tokens keep growing after purging removed a key's records")
+        void tokensGrowAfterPurge() {
+            String released = newKey();
+            long releasedToken = acquireFresh(released, HASH, LONG_LEASE).fencingToken();
+            assertThat(store.release(released, releasedToken)).isTrue();
+            String completed = newKey();
+            long completedToken = acquireFresh(completed, HASH, LONG_LEASE).fencingToken();
+            store.complete(completed, completedToken, StoredResult.of(new byte[] {1}), shortLease());
+            String failed = newKey();
+            long failedToken = acquireFresh(failed, HASH, LONG_LEASE).fencingToken();
+            store.fail(failed, failedToken, new StoredFailure("E", null), shortLease());
+            String abandoned = newKey();
+            long abandonedToken = acquireFresh(abandoned, HASH, shortLease()).fencingToken();
+
+            elapse(pastWindowPause());
+            eventually("every record is invisible", () -> store.find(completed).isEmpty()
+                    && store.find(failed).isEmpty() && store.find(abandoned).isEmpty());
+            if (store instanceof PurgeableIdempotencyStore purgeable) {
+                purgeable.purgeExpired();
+            }
+
+            assertThat(acquireFresh(released, HASH, LONG_LEASE).fencingToken()).as("after a release")
+                    .isGreaterThan(releasedToken);
+            assertThat(acquireFresh(completed, HASH, LONG_LEASE).fencingToken()).as("after a completion expired")
+                    .isGreaterThan(completedToken);
+            assertThat(acquireFresh(failed, HASH, LONG_LEASE).fencingToken()).as("after a failure expired")
+                    .isGreaterThan(failedToken);
+            assertThat(acquireFresh(abandoned, HASH, LONG_LEASE).fencingToken()).as("after an abandoned lease expired")
+                    .isGreaterThan(abandonedToken);
+        }
     }
 
-    /** Runs the task on {@code threads} threads released at once and collects the results. */
-    protected static <T> List<T> race(int threads, java.util.concurrent.Callable<T> task) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
-            CountDownLatch ready = new CountDownLatch(threads);
-            CountDownLatch go = new CountDownLatch(1);
-            List<Future<T>> futures = new ArrayList<>();
-            for (int i = 0; i < threads; i++) {
-                futures.add(pool.submit(() -> {
-                    ready.countDown();
-                    go.await();
-                    return task.call();
-                }));
+    @Nested
+    @SentenceFragment("a record past its visibility")
+    class PastVisibility {
+
+        @Test
+        @SentenceFragment("cannot be completed, failed, released or renewed by its former owner, and stays absent")
+        void formerOwnerCannotTouchIt() {
+            List<String> keys = List.of(newKey(), newKey(), newKey(), newKey());
+            List<Long> tokens = new ArrayList<>();
+            for (String key : keys) {
+                tokens.add(acquireFresh(key, HASH, shortLease()).fencingToken());
             }
-            ready.await();
-            go.countDown();
-            List<T> results = new ArrayList<>();
-            for (Future<T> future : futures) {
-                results.add(future.get(60, TimeUnit.SECONDS));
+
+            elapse(pastWindowPause());
+            eventually("every abandoned record is invisible", () -> keys.stream().allMatch(k -> store.find(k).isEmpty()));
+
+            assertThat(store.complete(keys.get(0), tokens.get(0), StoredResult.of(new byte[] {1}), LONG_RETENTION))
+                    .as("complete").isFalse();
+            assertThat(store.fail(keys.get(1), tokens.get(1), new StoredFailure("E", null), LONG_RETENTION))
+                    .as("fail").isFalse();
+            assertThat(store.release(keys.get(2), tokens.get(2))).as("release").isFalse();
+            assertThat(store.extend(keys.get(3), tokens.get(3), LONG_LEASE)).as("extend").isFalse();
+            for (int i = 0; i < keys.size(); i++) {
+                String key = keys.get(i);
+                assertThat(store.find(key)).as("find after the former owner's call").isEmpty();
+                AcquireResult.Acquired fresh = acquireFresh(key, OTHER_HASH, LONG_LEASE);
+                assertThat(fresh.takeover()).isFalse();
+                assertThat(fresh.fencingToken()).isGreaterThan(tokens.get(i));
+                assertThat(store.find(key).orElseThrow().requestHash()).isEqualTo(OTHER_HASH);
             }
-            return results;
-        } finally {
-            pool.shutdownNow();
+        }
+    }
+
+    @Nested
+    @SentenceFragment("racing operations")
+    class Races {
+
+        @Test
+        @SentenceFragment("a renewal racing its owner's completion never undoes the completion")
+        void renewalRacingCompletion() throws Exception {
+            raceRenewalAgainstFinish((key, token, round) -> store.complete(key, token,
+                    StoredResult.of(new byte[] {(byte) round}), LONG_RETENTION), (key, round) -> {
+                        IdempotencyRecord record = store.find(key).orElseThrow(
+                                () -> new AssertionError("round " + round + ": the completed record is gone"));
+                        assertThat(record.status()).as("round %d: the record after the race", round)
+                                .isEqualTo(RecordStatus.COMPLETED);
+                        assertThat(record.result()).isEqualTo(StoredResult.of(new byte[] {(byte) round}));
+                    });
+        }
+
+        @Test
+        @SentenceFragment("a renewal racing its owner's failure never undoes the failure")
+        void renewalRacingFailure() throws Exception {
+            raceRenewalAgainstFinish((key, token, round) -> store.fail(key, token,
+                    new StoredFailure("E", "round " + round), LONG_RETENTION), (key, round) -> {
+                        IdempotencyRecord record = store.find(key).orElseThrow(
+                                () -> new AssertionError("round " + round + ": the failed record is gone"));
+                        assertThat(record.status()).as("round %d: the record after the race", round)
+                                .isEqualTo(RecordStatus.FAILED);
+                    });
+        }
+
+        @Test
+        @SentenceFragment("a renewal racing its owner's release never brings the record back")
+        void renewalRacingRelease() throws Exception {
+            raceRenewalAgainstFinish((key, token, round) -> store.release(key, token), (key, round) ->
+                    assertThat(store.find(key)).as("round %d: the released key after the race", round).isEmpty());
+        }
+
+        @Test
+        @SentenceFragment("a late completion racing a takeover: exactly one of them wins, and the record shows which")
+        void lateCompletionRacingTakeover() throws Exception {
+            raceLateOwnerAgainstTakeover((key, token) -> store.complete(key, token, StoredResult.of(new byte[] {1}),
+                    LONG_RETENTION), (round, key, token, completed, acquired) -> {
+                        IdempotencyRecord record = store.find(key).orElseThrow();
+                        if (completed) {
+                            assertThat(acquired).as("round %d: an acquire after the completion won", round)
+                                    .isInstanceOf(AcquireResult.Existing.class);
+                            assertThat(record.status()).as("round %d", round).isEqualTo(RecordStatus.COMPLETED);
+                            assertThat(record.fencingToken()).isEqualTo(token);
+                        } else {
+                            assertThat(acquired).as("round %d: the acquire that beat the completion", round)
+                                    .isInstanceOf(AcquireResult.Acquired.class);
+                            assertThat(record.status()).as("round %d", round).isEqualTo(RecordStatus.IN_PROGRESS);
+                            assertThat(record.fencingToken())
+                                    .isEqualTo(((AcquireResult.Acquired) acquired).fencingToken());
+                        }
+                    });
+        }
+
+        @Test
+        @SentenceFragment("a late failure racing a takeover: exactly one of them wins, and the record shows which")
+        void lateFailureRacingTakeover() throws Exception {
+            raceLateOwnerAgainstTakeover((key, token) -> store.fail(key, token, new StoredFailure("E", null),
+                    LONG_RETENTION), (round, key, token, failed, acquired) -> {
+                        IdempotencyRecord record = store.find(key).orElseThrow();
+                        if (failed) {
+                            assertThat(acquired).as("round %d: an acquire after the failure won", round)
+                                    .isInstanceOf(AcquireResult.Existing.class);
+                            assertThat(record.status()).as("round %d", round).isEqualTo(RecordStatus.FAILED);
+                            assertThat(record.fencingToken()).isEqualTo(token);
+                        } else {
+                            assertThat(acquired).as("round %d: the acquire that beat the failure", round)
+                                    .isInstanceOf(AcquireResult.Acquired.class);
+                            assertThat(record.status()).as("round %d", round).isEqualTo(RecordStatus.IN_PROGRESS);
+                            assertThat(record.fencingToken())
+                                    .isEqualTo(((AcquireResult.Acquired) acquired).fencingToken());
+                        }
+                    });
+        }
+
+        @Test
+        @SentenceFragment("a late release racing a takeover never deletes the new owner's record")
+        void lateReleaseRacingTakeover() throws Exception {
+            raceLateOwnerAgainstTakeover((key, token) -> store.release(key, token),
+                    (round, key, token, released, acquired) -> {
+                        assertThat(acquired).as("round %d: an acquire racing a late release", round)
+                                .isInstanceOf(AcquireResult.Acquired.class);
+                        AcquireResult.Acquired owner = (AcquireResult.Acquired) acquired;
+                        if (released) {
+                            assertThat(owner.takeover()).as("round %d: released, yet taken over", round).isFalse();
+                        }
+                        Optional<IdempotencyRecord> record = store.find(key);
+                        assertThat(record).as("round %d: the new owner's record after the race", round).isPresent();
+                        assertThat(record.get().fencingToken()).isEqualTo(owner.fencingToken());
+                        assertThat(record.get().status()).isEqualTo(RecordStatus.IN_PROGRESS);
+                    });
+        }
+
+        @Test
+        @SentenceFragment("a late renewal racing a takeover: exactly one of them wins, and the record shows which")
+        void lateRenewalRacingTakeover() throws Exception {
+            raceLateOwnerAgainstTakeover((key, token) -> store.extend(key, token, LONG_LEASE),
+                    (round, key, token, renewed, acquired) -> {
+                        IdempotencyRecord record = store.find(key).orElseThrow();
+                        if (renewed) {
+                            assertThat(acquired).as("round %d: an acquire after the renewal won", round)
+                                    .isInstanceOf(AcquireResult.Existing.class);
+                            assertThat(record.fencingToken()).as("round %d", round).isEqualTo(token);
+                        } else {
+                            assertThat(acquired).as("round %d: the acquire that beat the renewal", round)
+                                    .isInstanceOf(AcquireResult.Acquired.class);
+                            assertThat(record.fencingToken()).as("round %d", round)
+                                    .isEqualTo(((AcquireResult.Acquired) acquired).fencingToken());
+                        }
+                        assertThat(record.status()).isEqualTo(RecordStatus.IN_PROGRESS);
+                    });
+        }
+    }
+
+    /** An owner's finishing call in a race: complete, fail or release. */
+    @FunctionalInterface
+    private interface Finish {
+        boolean apply(String key, long token, int round);
+    }
+
+    /** What a race leaves behind, checked after it. */
+    @FunctionalInterface
+    private interface AfterFinish {
+        void check(String key, int round);
+    }
+
+    /**
+     * Races the owner's renewal against the owner's own finishing call, {@value RacingPair#ROUNDS} times on fresh
+     * keys: the finish must succeed whatever the order, and what it wrote must stay.
+     */
+    private void raceRenewalAgainstFinish(Finish finish, AfterFinish check) throws Exception {
+        try (RacingPair pair = new RacingPair()) {
+            for (int round = 0; round < RacingPair.ROUNDS; round++) {
+                String key = newKey();
+                long token = acquireFresh(key, HASH, LONG_LEASE).fencingToken();
+                int r = round;
+                RacingPair.Outcome<Boolean, Boolean> outcome = pair.race(round,
+                        () -> store.extend(key, token, LONG_LEASE), () -> finish.apply(key, token, r));
+                assertThat(outcome.second()).as("round %d: the owner's own finish", round).isTrue();
+                check.check(key, round);
+            }
+        }
+    }
+
+    /** A late owner's call in a race: complete, fail, release or extend with the token of an ended lease. */
+    @FunctionalInterface
+    private interface LateCall {
+        boolean apply(String key, long token);
+    }
+
+    /** The checks after a late owner's call raced a takeover. */
+    @FunctionalInterface
+    private interface AfterTakeoverRace {
+        void check(int round, String key, long lateToken, boolean lateCallSucceeded, AcquireResult acquired);
+    }
+
+    /**
+     * Races a late owner's call against an acquire that may take the ended lease over, {@value RacingPair#ROUNDS}
+     * times: the keys are acquired with {@link #shortLease()}, their leases end together, and each is raced once.
+     */
+    private void raceLateOwnerAgainstTakeover(LateCall late, AfterTakeoverRace check) throws Exception {
+        List<String> keys = new ArrayList<>();
+        List<Long> tokens = new ArrayList<>();
+        for (int round = 0; round < RacingPair.ROUNDS; round++) {
+            String key = newKey();
+            keys.add(key);
+            tokens.add(acquireFresh(key, HASH, shortLease()).fencingToken());
+        }
+        elapse(leaseEndPause());
+        try (RacingPair pair = new RacingPair()) {
+            for (int round = 0; round < RacingPair.ROUNDS; round++) {
+                String key = keys.get(round);
+                long token = tokens.get(round);
+                RacingPair.Outcome<Boolean, AcquireResult> outcome = pair.race(round,
+                        () -> late.apply(key, token), () -> store.acquire(key, HASH, LONG_LEASE));
+                check.check(round, key, token, outcome.first(), outcome.second());
+            }
         }
     }
 }

@@ -20,17 +20,31 @@ public final class ManualClock implements InstantSource {
         this.now = new AtomicReference<>(Objects.requireNonNull(start, "start"));
     }
 
-    /** A clock standing at {@code start}. */
+    /**
+     * A clock standing at {@code start}.
+     *
+     * @param start the instant the clock shows until it is moved
+     * @return the clock
+     */
     public static ManualClock at(Instant start) {
         return new ManualClock(start);
     }
 
-    /** A clock standing at the current system time. */
+    /**
+     * A clock standing at the current system time.
+     *
+     * @return the clock
+     */
     public static ManualClock startingNow() {
         return new ManualClock(Instant.now());
     }
 
-    /** Moves the clock forward. */
+    /**
+     * Moves the clock forward.
+     *
+     * @param duration how far; not negative
+     * @throws IllegalArgumentException if {@code duration} is negative
+     */
     public void advance(Duration duration) {
         if (duration.isNegative()) {
             throw new IllegalArgumentException("a manual clock only moves forward, got " + duration);

@@ -11,7 +11,9 @@ import org.idempotency.api.IdempotencyStoreException;
 public interface BatchAcquiringIdempotencyStore extends IdempotencyStore {
 
     /**
-     * Acquires each key exactly as {@link #acquire} would, and returns the outcomes in request order. Each
+     * Acquires each key exactly as {@link #acquire} would, and returns the outcomes in request order: a fresh
+     * record for a key with no visible record (also one released, or past its visibility), a takeover with a
+     * larger token for an expired lease with a matching request hash, and the record unchanged otherwise. Each
      * key's outcome is atomic on its own; the batch as a whole is not a transaction. Keys must be distinct.
      *
      * @param requests the keys with their request hashes; distinct keys; may be empty

@@ -12,8 +12,11 @@ import org.idempotency.api.IdempotencyStoreException;
 public interface BatchExtendingIdempotencyStore extends IdempotencyStore {
 
     /**
-     * Extends each lease exactly as {@link #extend} would, and returns the outcomes in request order. Each key's
-     * outcome is atomic on its own; the batch as a whole is not a transaction. Keys must be distinct.
+     * Extends each lease exactly as {@link #extend} would, and returns the outcomes in request order: only the
+     * token that owns a visible in-progress record renews it (also after its lease ended, as long as no one took
+     * it over); a stale token, a finished record and a record past its visibility are refused and left as they
+     * are. Each key's outcome is atomic on its own (a renewal racing a completion never undoes it); the batch as a
+     * whole is not a transaction. Keys must be distinct.
      *
      * @param keys the keys with the fencing tokens their caller owns them by; distinct keys; may be empty
      * @param lease the new lease of every record renewed, from now

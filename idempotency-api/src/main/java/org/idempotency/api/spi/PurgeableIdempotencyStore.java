@@ -11,7 +11,9 @@ public interface PurgeableIdempotencyStore extends IdempotencyStore {
 
     /**
      * Removes every record whose {@code expiresAt} has passed, by the store's clock, without blocking other
-     * operations for long (in batches where the backend needs it).
+     * operations for long (in batches where the backend needs it). An in-progress record whose lease has ended
+     * is kept through its takeover window, and purging does not reset the fencing tokens of the keys it removes:
+     * a key acquired again gets a larger token than any it had.
      *
      * @return how many records were removed
      * @throws IdempotencyStoreException if the store fails

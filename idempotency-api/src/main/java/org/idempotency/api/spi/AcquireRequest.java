@@ -10,6 +10,13 @@ import org.jspecify.annotations.Nullable;
  * @param requestHash the caller's request hash, or {@code null} to skip the check
  */
 public record AcquireRequest(String key, @Nullable String requestHash) {
+    /**
+     * Checks that the key is present.
+     *
+     * @param key the stored key
+     * @param requestHash the caller's request hash, or {@code null} to skip the check
+     * @throws NullPointerException if {@code key} is null
+     */
     public AcquireRequest {
         Objects.requireNonNull(key, "key");
     }

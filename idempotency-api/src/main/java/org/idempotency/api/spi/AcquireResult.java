@@ -18,6 +18,13 @@ public sealed interface AcquireResult permits AcquireResult.Acquired, AcquireRes
      * @param takeover whether an expired lease of an earlier owner was taken over
      */
     record Acquired(long fencingToken, boolean takeover) implements AcquireResult {
+        /**
+         * Checks the token.
+         *
+         * @param fencingToken the new token; larger than any token ever issued for this key by this store
+         * @param takeover whether an expired lease of an earlier owner was taken over
+         * @throws IllegalArgumentException if {@code fencingToken} is not positive
+         */
         public Acquired {
             if (fencingToken <= 0) {
                 throw new IllegalArgumentException("fencing tokens are positive, was " + fencingToken);
@@ -32,6 +39,12 @@ public sealed interface AcquireResult permits AcquireResult.Acquired, AcquireRes
      * @param record the record as it is now
      */
     record Existing(IdempotencyRecord record) implements AcquireResult {
+        /**
+         * Checks that the record is present.
+         *
+         * @param record the record as it is now
+         * @throws NullPointerException if {@code record} is null
+         */
         public Existing {
             Objects.requireNonNull(record, "record");
         }

@@ -50,6 +50,8 @@ public interface IdempotencyStore {
      * @param key the stored key
      * @param requestHash the caller's request hash, or {@code null} to skip the check
      * @param lease how long the new owner's lease lasts; positive
+     * @return {@link AcquireResult.Acquired} if this caller now owns the key, else the
+     *     {@link AcquireResult.Existing} record
      * @throws IdempotencyStoreException if the store fails
      */
     AcquireResult acquire(String key, @Nullable String requestHash, Duration lease);
@@ -59,6 +61,10 @@ public interface IdempotencyStore {
      * {@code fencingToken} is still the record's token (even if the lease itself has ended, as long as no
      * one took over).
      *
+     * @param key the stored key
+     * @param fencingToken the token returned by {@link #acquire}
+     * @param result the result to store
+     * @param retention how long the completed record stays visible; positive
      * @return {@code true} if the record was completed; {@code false} if it is gone or owned by another
      *     token (nothing changed)
      * @throws IdempotencyStoreException if the store fails
@@ -69,6 +75,10 @@ public interface IdempotencyStore {
      * Marks the record failed with {@code failure}, visible for {@code retention} from now, under the same
      * token rule as {@link #complete}.
      *
+     * @param key the stored key
+     * @param fencingToken the token returned by {@link #acquire}
+     * @param failure the failure to record
+     * @param retention how long the failed record stays visible; positive
      * @return {@code true} if the record was marked failed; {@code false} if not owned (nothing changed)
      * @throws IdempotencyStoreException if the store fails
      */
@@ -78,6 +88,8 @@ public interface IdempotencyStore {
      * Deletes an in-progress record owned by {@code fencingToken}, so the next acquire creates a fresh one.
      * The token is not reused afterwards.
      *
+     * @param key the stored key
+     * @param fencingToken the token returned by {@link #acquire}
      * @return {@code true} if the record was deleted; {@code false} if not owned (nothing changed)
      * @throws IdempotencyStoreException if the store fails
      */
@@ -87,6 +99,9 @@ public interface IdempotencyStore {
      * Renews the lease of an in-progress record owned by {@code fencingToken}: it now ends {@code lease}
      * from now (and the record stays visible one lease longer).
      *
+     * @param key the stored key
+     * @param fencingToken the token returned by {@link #acquire}
+     * @param lease the new lease, from now; positive
      * @return {@code true} if the lease was renewed; {@code false} if not owned or no longer in progress
      * @throws IdempotencyStoreException if the store fails
      */
@@ -95,6 +110,7 @@ public interface IdempotencyStore {
     /**
      * Reads a record for inspection, without changing it.
      *
+     * @param key the stored key
      * @return the visible record, or empty if there is none
      * @throws IdempotencyStoreException if the store fails
      */

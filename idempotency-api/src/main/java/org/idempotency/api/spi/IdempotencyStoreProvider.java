@@ -13,13 +13,19 @@ import org.idempotency.api.IdempotencyConfigurationException;
  */
 public interface IdempotencyStoreProvider {
 
-    /** The provider's name, as given in {@code idempotency.store}: lower case, such as {@code memory}. */
+    /**
+     * The provider's name, as given in {@code idempotency.store}: lower case, such as {@code memory}.
+     *
+     * @return the name
+     */
     String name();
 
     /**
      * Builds a store from settings. Settings belonging to this provider start with
      * {@code idempotency.<name>.}; unknown ones are reported, not ignored.
      *
+     * @param settings all settings; this provider reads its own
+     * @return a new store, which the caller owns (and closes, if it is {@link AutoCloseable})
      * @throws IdempotencyConfigurationException for missing or malformed settings, naming the setting
      */
     IdempotencyStore create(ProviderSettings settings);

@@ -10,6 +10,14 @@ import java.util.Objects;
  * @param fencingToken the token returned when the key was acquired; positive
  */
 public record OwnedKey(String key, long fencingToken) {
+    /**
+     * Checks the key and the token.
+     *
+     * @param key the stored key
+     * @param fencingToken the token returned when the key was acquired; positive
+     * @throws NullPointerException if {@code key} is null
+     * @throws IllegalArgumentException if {@code fencingToken} is not positive
+     */
     public OwnedKey {
         Objects.requireNonNull(key, "key");
         if (fencingToken <= 0) {

@@ -36,12 +36,22 @@ public final class ProviderSettings {
         this.values = Collections.unmodifiableMap(new TreeMap<>(values));
     }
 
-    /** Settings from a map of strings. */
+    /**
+     * Settings from a map of strings.
+     *
+     * @param values setting names and values; copied
+     * @return the settings
+     */
     public static ProviderSettings of(Map<String, String> values) {
         return new ProviderSettings(values);
     }
 
-    /** Settings from {@link Properties}, such as a loaded {@code .properties} file or system properties. */
+    /**
+     * Settings from {@link Properties}, such as a loaded {@code .properties} file or system properties.
+     *
+     * @param properties the properties; their string entries are copied
+     * @return the settings
+     */
     public static ProviderSettings of(Properties properties) {
         Map<String, String> values = new TreeMap<>();
         for (String name : properties.stringPropertyNames()) {
@@ -50,25 +60,49 @@ public final class ProviderSettings {
         return new ProviderSettings(values);
     }
 
-    /** All settings, sorted by name. */
+    /**
+     * All settings, sorted by name.
+     *
+     * @return an unmodifiable map
+     */
     public Map<String, String> asMap() {
         return values;
     }
 
-    /** A setting's trimmed value, if present and not blank. */
+    /**
+     * A setting's trimmed value, if present and not blank.
+     *
+     * @param name the setting
+     * @return its value, or empty
+     */
     public Optional<String> get(String name) {
         String value = values.get(name);
         return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.trim());
     }
 
-    /** A setting that must be present. */
+    /**
+     * A setting that must be present.
+     *
+     * @param name the setting
+     * @return its trimmed value
+     * @throws IdempotencyConfigurationException if it is missing or blank, naming it
+     */
     public String require(String name) {
         return get(name).orElseThrow(() -> new IdempotencyConfigurationException(
                 "Missing setting '" + name + "': it is required"
                         + get(STORE).map(store -> " by the '" + store + "' store").orElse("")));
     }
 
-    /** A whole number, within bounds. */
+    /**
+     * A whole number, within bounds.
+     *
+     * @param name the setting
+     * @param defaultValue the value when the setting is absent
+     * @param min the smallest value accepted
+     * @param max the largest value accepted
+     * @return the value
+     * @throws IdempotencyConfigurationException if the value is not a whole number within the bounds
+     */
     public int integer(String name, int defaultValue, int min, int max) {
         Optional<String> raw = get(name);
         if (raw.isEmpty()) {
@@ -88,6 +122,11 @@ public final class ProviderSettings {
     /**
      * A positive duration: ISO-8601 ({@code PT30S}) or a number with a unit ({@code 500ms}, {@code 30s},
      * {@code 5m}, {@code 24h}, {@code 7d}).
+     *
+     * @param name the setting
+     * @param defaultValue the value when the setting is absent
+     * @return the duration
+     * @throws IdempotencyConfigurationException if the value is not a positive duration in either form
      */
     public Duration duration(String name, Duration defaultValue) {
         Optional<String> raw = get(name);
@@ -101,7 +140,12 @@ public final class ProviderSettings {
         return parsed;
     }
 
-    /** A comma-separated list, trimmed, without empty elements; empty if the setting is absent. */
+    /**
+     * A comma-separated list, trimmed, without empty elements; empty if the setting is absent.
+     *
+     * @param name the setting
+     * @return the elements, unmodifiable
+     */
     public List<String> list(String name) {
         List<String> out = new ArrayList<>();
         get(name).ifPresent(raw -> {
@@ -117,6 +161,10 @@ public final class ProviderSettings {
     /**
      * Fails if a setting under {@code prefix} is not one of {@code known}: a misspelt setting is an error,
      * not a silently ignored line.
+     *
+     * @param prefix the prefix of a provider's settings, such as {@code idempotency.redis.}
+     * @param known the provider's setting names, prefix included
+     * @throws IdempotencyConfigurationException listing the unknown settings and the known ones
      */
     public void rejectUnknown(String prefix, Set<String> known) {
         Set<String> unknown = new TreeSet<>();
@@ -131,7 +179,14 @@ public final class ProviderSettings {
         }
     }
 
-    /** An error for a malformed value, naming the setting, the value (unless secret) and what is accepted. */
+    /**
+     * An error for a malformed value, naming the setting, the value (unless secret) and what is accepted.
+     *
+     * @param name the setting
+     * @param value its value; shown only if the name does not suggest a secret
+     * @param expected what is accepted, such as {@code a whole number from 0 to 15}
+     * @return the exception, for the caller to throw
+     */
     public IdempotencyConfigurationException malformed(String name, String value, String expected) {
         String shown = isSecret(name) ? "<hidden>" : "'" + value + "'";
         return new IdempotencyConfigurationException(

@@ -6,7 +6,7 @@ module org.idempotency.benchmarks {
     requires org.idempotency.core;
     requires org.idempotency.redis;
     requires org.idempotency.jdbi;
-    requires org.idempotency.kafka;
+    // org.idempotency.kafka is read from the class path (see the compiler arguments in pom.xml)
     requires kafka.clients;
     requires kafka.test.common.runtime;
     requires org.idempotency.servlet;

@@ -5,6 +5,12 @@
 module org.idempotency.redis {
     requires transitive org.idempotency.api;
     requires transitive redisson;
+    // Redisson is an automatic module, so it cannot say which named modules it needs, and the module system
+    // resolves none of them for it. Required here on its behalf, so that an application on the module path
+    // needs no --add-modules: Netty's DNS resolver (which requires the rest of the Netty modules Redisson's
+    // client uses) and SnakeYAML (which Redisson's Config class loads). See docs/jpms.md.
+    requires io.netty.resolver.dns;
+    requires org.yaml.snakeyaml;
     requires static transitive org.jspecify;
 
     exports org.idempotency.redis;

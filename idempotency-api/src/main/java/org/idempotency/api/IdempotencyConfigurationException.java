@@ -10,10 +10,21 @@ import org.jspecify.annotations.Nullable;
 public final class IdempotencyConfigurationException extends IdempotencyException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message the setting that is wrong and what is accepted
+     */
     public IdempotencyConfigurationException(String message) {
         super(message, null, null);
     }
 
+    /**
+     * Creates the exception with the failure that revealed the problem.
+     *
+     * @param message the setting that is wrong and what is accepted
+     * @param cause the underlying exception, or {@code null}
+     */
     public IdempotencyConfigurationException(String message, @Nullable Throwable cause) {
         super(message, null, cause);
     }

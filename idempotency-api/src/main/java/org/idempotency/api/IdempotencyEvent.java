@@ -20,6 +20,18 @@ import org.jspecify.annotations.Nullable;
 public record IdempotencyEvent(Type type, String operation, String key, long fencingToken, Duration elapsed,
         @Nullable Throwable error) {
 
+    /**
+     * Checks that the fields other than {@code error} are present.
+     *
+     * @param type what happened
+     * @param operation the operation (key namespace) the execution belongs to
+     * @param key the caller's key, without the operation prefix
+     * @param fencingToken the fencing token involved, or 0 when there is none (replays, conflicts)
+     * @param elapsed time since the execution started (for renewals: since the work started)
+     * @param error the exception involved, for {@link Type#STORE_ERROR}, {@link Type#FAILURE_RECORDED},
+     *     {@link Type#RELEASED} and {@link Type#UNPROTECTED}; otherwise {@code null}
+     * @throws NullPointerException if {@code type}, {@code operation}, {@code key} or {@code elapsed} is null
+     */
     public IdempotencyEvent {
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(operation, "operation");

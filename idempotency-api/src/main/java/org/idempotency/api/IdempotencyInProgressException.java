@@ -9,8 +9,16 @@ import java.time.Duration;
 public final class IdempotencyInProgressException extends IdempotencyException {
     private static final long serialVersionUID = 1L;
 
+    /** The suggested delay before retrying. */
     private final Duration retryAfter;
 
+    /**
+     * Creates the exception.
+     *
+     * @param key the stored key that is in progress
+     * @param retryAfter a suggested delay before retrying
+     * @param waited how long this caller already waited for the result (zero when it did not wait)
+     */
     public IdempotencyInProgressException(String key, Duration retryAfter, Duration waited) {
         super("A request with idempotency key '" + safeKey(key) + "' is still in progress"
                 + (waited.toMillis() == 0 ? "" : " after waiting " + waited.toMillis() + " ms")
@@ -18,7 +26,11 @@ public final class IdempotencyInProgressException extends IdempotencyException {
         this.retryAfter = retryAfter;
     }
 
-    /** A suggested delay before retrying (at most the time left on the owner's lease). */
+    /**
+     * A suggested delay before retrying (at most the time left on the owner's lease).
+     *
+     * @return the delay
+     */
     public Duration retryAfter() {
         return retryAfter;
     }

@@ -8,15 +8,26 @@ package org.idempotency.api;
 public final class IdempotencyKeyReusedException extends IdempotencyException {
     private static final long serialVersionUID = 1L;
 
+    /** The state of the record that holds the key. */
     private final RecordStatus existingStatus;
 
+    /**
+     * Creates the exception.
+     *
+     * @param key the stored key that was reused
+     * @param existingStatus the state of the record that holds it
+     */
     public IdempotencyKeyReusedException(String key, RecordStatus existingStatus) {
         super("Idempotency key '" + safeKey(key) + "' was already used with a different request (the existing"
                 + " record is " + existingStatus + "); send a new key for a new request", key, null);
         this.existingStatus = existingStatus;
     }
 
-    /** The state of the record that holds the key. */
+    /**
+     * The state of the record that holds the key.
+     *
+     * @return in progress, completed or failed
+     */
     public RecordStatus existingStatus() {
         return existingStatus;
     }

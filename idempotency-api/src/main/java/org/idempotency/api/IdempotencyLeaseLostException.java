@@ -8,8 +8,15 @@ package org.idempotency.api;
 public final class IdempotencyLeaseLostException extends IdempotencyException {
     private static final long serialVersionUID = 1L;
 
+    /** The stale fencing token this execution held. */
     private final long fencingToken;
 
+    /**
+     * Creates the exception.
+     *
+     * @param key the stored key whose lease was lost
+     * @param fencingToken the token this execution held, which is no longer current
+     */
     public IdempotencyLeaseLostException(String key, long fencingToken) {
         super("The lease on idempotency key '" + safeKey(key) + "' was lost (fencing token " + fencingToken
                 + " is no longer current): another execution took it over; this execution's result was not"
@@ -17,7 +24,11 @@ public final class IdempotencyLeaseLostException extends IdempotencyException {
         this.fencingToken = fencingToken;
     }
 
-    /** The stale fencing token this execution held. */
+    /**
+     * The stale fencing token this execution held.
+     *
+     * @return the token
+     */
     public long fencingToken() {
         return fencingToken;
     }

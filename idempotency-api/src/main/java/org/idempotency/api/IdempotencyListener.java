@@ -9,6 +9,10 @@ package org.idempotency.api;
 @FunctionalInterface
 public interface IdempotencyListener {
 
-    /** Handles one event. */
+    /**
+     * Handles one event.
+     *
+     * @param event what happened
+     */
     void onEvent(IdempotencyEvent event);
 }

@@ -32,6 +32,20 @@ public record IdempotencyRecord(
         @Nullable StoredResult result,
         @Nullable StoredFailure failure) {
 
+    /**
+     * Checks that the fields fit the status, as described above.
+     *
+     * @param key the stored key ({@code operation:key} when written by the core)
+     * @param requestHash the hash of the request that created the record, or {@code null} if none was given
+     * @param status the record's state
+     * @param fencingToken the token of the execution that owns (or finished) the record
+     * @param expiresAt when the record becomes invisible, by the store's clock
+     * @param leaseExpiresAt when the owner's lease ends, by the store's clock; only for in-progress records
+     * @param result the stored result; only for completed records
+     * @param failure the stored failure; only for failed records
+     * @throws NullPointerException if {@code key}, {@code status} or {@code expiresAt} is null
+     * @throws IllegalArgumentException if the lease, result and failure do not fit the status
+     */
     public IdempotencyRecord {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(status, "status");
@@ -48,21 +62,48 @@ public record IdempotencyRecord(
         }
     }
 
-    /** A record for work that is running under a lease. */
+    /**
+     * A record for work that is running under a lease.
+     *
+     * @param key the stored key
+     * @param requestHash the request's hash, or {@code null}
+     * @param fencingToken the owner's fencing token
+     * @param leaseExpiresAt when the owner's lease ends
+     * @param expiresAt when the record becomes invisible
+     * @return the record
+     */
     public static IdempotencyRecord inProgress(String key, @Nullable String requestHash, long fencingToken,
             Instant leaseExpiresAt, Instant expiresAt) {
         return new IdempotencyRecord(key, requestHash, RecordStatus.IN_PROGRESS, fencingToken, expiresAt,
                 leaseExpiresAt, null, null);
     }
 
-    /** A record for work that completed. */
+    /**
+     * A record for work that completed.
+     *
+     * @param key the stored key
+     * @param requestHash the request's hash, or {@code null}
+     * @param fencingToken the fencing token of the execution that completed it
+     * @param result the stored result, possibly {@link StoredResult#notKept()}
+     * @param expiresAt the end of its retention
+     * @return the record
+     */
     public static IdempotencyRecord completed(String key, @Nullable String requestHash, long fencingToken,
             StoredResult result, Instant expiresAt) {
         return new IdempotencyRecord(key, requestHash, RecordStatus.COMPLETED, fencingToken, expiresAt, null,
                 result, null);
     }
 
-    /** A record for work that failed permanently. */
+    /**
+     * A record for work that failed permanently.
+     *
+     * @param key the stored key
+     * @param requestHash the request's hash, or {@code null}
+     * @param fencingToken the fencing token of the execution that failed
+     * @param failure the recorded failure
+     * @param expiresAt the end of its retention
+     * @return the record
+     */
     public static IdempotencyRecord failed(String key, @Nullable String requestHash, long fencingToken,
             StoredFailure failure, Instant expiresAt) {
         return new IdempotencyRecord(key, requestHash, RecordStatus.FAILED, fencingToken, expiresAt, null, null,
@@ -73,12 +114,21 @@ public record IdempotencyRecord(
      * Whether a caller's request hash is compatible with this record's. A {@code null} on either side means
      * "do not check" and matches anything; otherwise the hashes must be equal. Stores use the same rule to
      * decide whether an expired lease may be taken over.
+     *
+     * @param otherHash a caller's request hash, or {@code null}
+     * @return whether the caller's request may be treated as the same request
      */
     public boolean matchesRequest(@Nullable String otherHash) {
         return hashesMatch(requestHash, otherHash);
     }
 
-    /** The request-hash rule shared by the core and every store: null matches anything, else equality. */
+    /**
+     * The request-hash rule shared by the core and every store: null matches anything, else equality.
+     *
+     * @param storedHash the hash stored with a record, or {@code null}
+     * @param givenHash a caller's hash, or {@code null}
+     * @return whether the two are compatible
+     */
     public static boolean hashesMatch(@Nullable String storedHash, @Nullable String givenHash) {
         return storedHash == null || givenHash == null || storedHash.equals(givenHash);
     }

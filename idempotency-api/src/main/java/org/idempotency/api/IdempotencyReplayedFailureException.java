@@ -10,9 +10,17 @@ import org.jspecify.annotations.Nullable;
 public final class IdempotencyReplayedFailureException extends IdempotencyException {
     private static final long serialVersionUID = 1L;
 
+    /** The recorded error type. */
     private final String errorType;
+    /** The recorded error message, or {@code null}. */
     private final @Nullable String errorMessage;
 
+    /**
+     * Creates the exception from the stored failure.
+     *
+     * @param key the stored key whose failure is replayed
+     * @param failure the recorded failure
+     */
     public IdempotencyReplayedFailureException(String key, StoredFailure failure) {
         super("The request with idempotency key '" + safeKey(key) + "' failed permanently earlier ("
                 + failure.type() + (failure.message() == null ? "" : ": " + failure.message())
@@ -21,12 +29,20 @@ public final class IdempotencyReplayedFailureException extends IdempotencyExcept
         this.errorMessage = failure.message();
     }
 
-    /** The recorded error type, usually the class name of the original exception. */
+    /**
+     * The recorded error type, usually the class name of the original exception.
+     *
+     * @return the error type
+     */
     public String errorType() {
         return errorType;
     }
 
-    /** The recorded error message, if there was one. */
+    /**
+     * The recorded error message, if there was one.
+     *
+     * @return the message, or {@code null}
+     */
     public @Nullable String errorMessage() {
         return errorMessage;
     }

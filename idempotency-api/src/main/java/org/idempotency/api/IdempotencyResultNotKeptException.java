@@ -8,6 +8,11 @@ package org.idempotency.api;
 public final class IdempotencyResultNotKeptException extends IdempotencyException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param key the stored key whose result was not kept
+     */
     public IdempotencyResultNotKeptException(String key) {
         super("The request with idempotency key '" + safeKey(key) + "' completed, but its result was not kept"
                 + " (too large or not encodable), so it cannot be replayed; the work is not run again", key,

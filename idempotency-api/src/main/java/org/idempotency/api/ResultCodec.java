@@ -12,7 +12,9 @@ public interface ResultCodec {
     /**
      * A codec bound to one result type.
      *
+     * @param <T> the result type
      * @param type the declared result type, generic arguments included
+     * @return the codec for that type
      * @throws IdempotencyConfigurationException if the type cannot be handled by this codec
      */
     <T> Typed<T> forType(TypeRef<T> type);
@@ -26,6 +28,8 @@ public interface ResultCodec {
         /**
          * Encodes a result, {@code null} included.
          *
+         * @param value the result
+         * @return the bytes to store
          * @throws IdempotencyCodecException if the value cannot be encoded
          */
         byte[] encode(T value);
@@ -33,6 +37,8 @@ public interface ResultCodec {
         /**
          * Decodes stored bytes into the bound type; may return {@code null} if {@code null} was encoded.
          *
+         * @param bytes the stored bytes
+         * @return the result
          * @throws IdempotencyCodecException if the bytes do not decode into the type
          */
         T decode(byte[] bytes);

@@ -16,6 +16,13 @@ public record StoredFailure(String type, @Nullable String message) {
     /** The longest message kept; longer messages are cut by {@link #of(Throwable)}. */
     public static final int MAX_MESSAGE_LENGTH = 2000;
 
+    /**
+     * Checks the lengths.
+     *
+     * @param type the error type, not blank, at most 255 characters
+     * @param message the error message, at most 2,000 characters, or {@code null}
+     * @throws IllegalArgumentException if the type is blank or too long, or the message too long
+     */
     public StoredFailure {
         if (type.isBlank() || type.length() > MAX_TYPE_LENGTH) {
             throw new IllegalArgumentException(
@@ -27,7 +34,12 @@ public record StoredFailure(String type, @Nullable String message) {
         }
     }
 
-    /** Records a throwable by its class name and (shortened) message. */
+    /**
+     * Records a throwable by its class name and (shortened) message.
+     *
+     * @param error the failure
+     * @return its type and message, cut to the lengths kept
+     */
     public static StoredFailure of(Throwable error) {
         String type = error.getClass().getName();
         if (type.length() > MAX_TYPE_LENGTH) {

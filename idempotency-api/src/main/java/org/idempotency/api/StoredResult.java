@@ -18,23 +18,43 @@ public record StoredResult(byte @Nullable [] payload, int statusCode) {
 
     private static final StoredResult NOT_KEPT = new StoredResult(null, 0);
 
+    /**
+     * Checks the status code.
+     *
+     * @param payload the encoded result; {@code null} if the result was not kept; may be empty
+     * @param statusCode an application status code, 0 if none
+     * @throws IllegalArgumentException if the status code is negative
+     */
     public StoredResult {
         if (statusCode < 0) {
             throw new IllegalArgumentException("statusCode must be 0 (none) or positive, was " + statusCode);
         }
     }
 
-    /** A kept result with no status code. */
+    /**
+     * A kept result with no status code.
+     *
+     * @param payload the encoded result, handed over (not copied)
+     * @return the stored result
+     */
     public static StoredResult of(byte[] payload) {
         return new StoredResult(payload, 0);
     }
 
-    /** The marker for a completed record whose result was not kept. */
+    /**
+     * The marker for a completed record whose result was not kept.
+     *
+     * @return a result without payload
+     */
     public static StoredResult notKept() {
         return NOT_KEPT;
     }
 
-    /** Whether the payload was kept and can be replayed. */
+    /**
+     * Whether the payload was kept and can be replayed.
+     *
+     * @return {@code true} if there is a payload
+     */
     public boolean kept() {
         return payload != null;
     }

@@ -13,6 +13,7 @@ import java.util.Objects;
  * @param <T> the captured type
  */
 public abstract class TypeRef<T> {
+    /** The captured type. */
     private final Type type;
 
     /** Captures the type argument of an anonymous subclass: {@code new TypeRef<List<Order>>() {}}. */
@@ -29,13 +30,23 @@ public abstract class TypeRef<T> {
         this.type = type;
     }
 
-    /** The type of a non-generic class. */
+    /**
+     * The type of a non-generic class.
+     *
+     * @param <T> the class's type
+     * @param type the class
+     * @return its type reference
+     */
     public static <T> TypeRef<T> of(Class<T> type) {
         Objects.requireNonNull(type, "type");
         return new TypeRef<>(type) { };
     }
 
-    /** The captured type. */
+    /**
+     * The captured type.
+     *
+     * @return the type, generic arguments included
+     */
     public final Type type() {
         return type;
     }

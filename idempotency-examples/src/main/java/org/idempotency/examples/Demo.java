@@ -57,7 +57,7 @@ public final class Demo {
             err.println("Cannot use the '" + options.store() + "' store: " + e.getMessage());
             return 2;
         }
-        try (Idempotency idempotency = Idempotency.builder(store).build()) {
+        try (Idempotency idempotency = Idempotency.builder(store).retention(DemoStores.RETENTION).build()) {
             OrderService orders = new OrderService(idempotency, Clock.systemUTC());
             IdempotencyFilter filter = IdempotencyFilter.builder(idempotency)
                     .operation("orders-http")
@@ -67,6 +67,7 @@ public final class Demo {
                 out.println("Order service on " + server.base() + " (store: " + options.store()
                         + ", customers: alice and bob, HTTP Basic)");
                 boolean asExpected = new ScriptedClient(server.base(), orders, out).play();
+                DemoStores.leftBehind(options.store()).ifPresent(out::println);
                 if (options.serve()) {
                     printCurlHelp(out, server.base().toString());
                     server.join();

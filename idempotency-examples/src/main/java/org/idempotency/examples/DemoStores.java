@@ -1,7 +1,9 @@
 package org.idempotency.examples;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.api.spi.ProviderSettings;
@@ -14,6 +16,12 @@ import org.idempotency.core.InMemoryIdempotencyStore;
  * which a {@code -Didempotency.<provider>.<setting>=...} system property overrides.
  */
 final class DemoStores {
+
+    /**
+     * How long the demo keeps a finished record: long enough to replay a request by hand, short enough that a
+     * run does not leave much behind in a shared store for long.
+     */
+    static final Duration RETENTION = Duration.ofHours(1);
 
     /** The names the flag accepts. */
     static final List<String> NAMES = List.of("memory", "redis", "postgres");
@@ -64,11 +72,35 @@ final class DemoStores {
                     + " idempotency-examples (its '" + provider + "' provider is then found here) and pass its"
                     + " settings as -Didempotency." + provider + ".<setting>=<value>");
         }
+        Map<String, String> settings = settings();
+        settings.put(ProviderSettings.STORE, provider);
+        return IdempotencyStores.fromSettings(ProviderSettings.of(settings), loader);
+    }
+
+    /** The defaults, overridden by {@code -Didempotency.<provider>.<setting>=...} system properties. */
+    private static Map<String, String> settings() {
         Map<String, String> settings = new TreeMap<>(DEFAULTS);
         System.getProperties().stringPropertyNames().stream()
                 .filter(property -> property.startsWith("idempotency."))
                 .forEach(property -> settings.put(property, System.getProperty(property)));
-        settings.put(ProviderSettings.STORE, provider);
-        return IdempotencyStores.fromSettings(ProviderSettings.of(settings), loader);
+        return settings;
+    }
+
+    /**
+     * What a run leaves in a persistent store, and until when, for the demo's last line (never an address:
+     * a JDBC URL may carry a password); nothing for the in-memory store.
+     */
+    static Optional<String> leftBehind(String name) {
+        Map<String, String> settings = settings();
+        String hours = RETENTION.toHours() + " h";
+        return switch (name) {
+            case "redis" -> Optional.of("Left in Redis: this run's records, under the key prefix '"
+                    + settings.get("idempotency.redis.key-prefix") + "'; Redis deletes each one " + hours
+                    + " after its request finished.");
+            case "postgres" -> Optional.of("Left in PostgreSQL: this run's records, in the table '"
+                    + settings.get("idempotency.jdbi.table") + "' (created if missing, and kept); they expire "
+                    + hours + " after their request finished, and the purge of a later run deletes them.");
+            default -> Optional.empty();
+        };
     }
 }

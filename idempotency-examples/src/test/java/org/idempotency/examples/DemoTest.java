@@ -44,7 +44,8 @@ class DemoTest {
         assertThat(transcript)
                 .contains("(store: memory")
                 .contains("9 requests, 4 orders placed: every outcome as expected.")
-                .doesNotContain("UNEXPECTED");
+                .doesNotContain("UNEXPECTED")
+                .as("the in-memory store leaves nothing behind").doesNotContain("Left in");
         assertThat(steps(transcript)).hasSize(8);
         assertThat(step(transcript, 1)).contains("< 201 Created, Location: /orders/ord-1").contains("ok: order ord-1 placed");
         assertThat(step(transcript, 2)).contains("< 201 Created, Location: /orders/ord-1, Idempotent-Replayed: true")
@@ -77,6 +78,9 @@ class DemoTest {
                 .contains("9 requests, 4 orders placed: every outcome as expected.")
                 .doesNotContain("UNEXPECTED");
         assertThat(steps(transcript)).hasSize(8);
+        assertThat(transcript).as("what the run leaves in the store").containsPattern(store.equals("redis")
+                ? "Left in Redis: .* under the key prefix 'idempotency-demo:'; Redis deletes each one 1 h after"
+                : "Left in PostgreSQL: .* in the table 'idempotency_demo' \\(created if missing, and kept\\)");
     }
 
     @Test

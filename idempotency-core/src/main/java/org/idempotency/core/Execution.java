@@ -342,6 +342,7 @@ public final class Execution<T> implements AutoCloseable {
                 return false;
             } catch (Error e) {
                 Observers.error(call, e);
+                Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e);
                 throw e;
             }
         }
@@ -385,6 +386,7 @@ public final class Execution<T> implements AutoCloseable {
             return false;
         } catch (Error e) {
             Observers.error(call, e);
+            Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e);
             throw e;
         }
         Observers.end(call, Observers.owned(failed), 1);
@@ -477,6 +479,7 @@ public final class Execution<T> implements AutoCloseable {
             return false;
         } catch (Error e) {
             Observers.error(call, e);
+            Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e); // the Error ends the execution
             throw e;
         }
         Observers.end(call, Observers.owned(released), 1);

@@ -187,6 +187,9 @@ public final class IdempotentOperation<T> {
             long sent = System.nanoTime();
             try {
                 acquired = acquire(observation, storedKey, requestHash);
+            } catch (Error e) {
+                Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e);
+                throw e;
             } catch (RuntimeException e) {
                 if (holder == null) {
                     return storeFailed(key, storedKey, start, e, observation);
@@ -302,6 +305,9 @@ public final class IdempotentOperation<T> {
                 batchFault = e;
             } catch (Error e) {
                 Observers.error(call, e);
+                for (ExecutionObservation observation : observations) {
+                    Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e);
+                }
                 throw e;
             }
         }
@@ -322,6 +328,11 @@ public final class IdempotentOperation<T> {
                 outcomes.set(i, BeginOutcome.begun(execution));
             } catch (RuntimeException e) {
                 outcomes.set(i, BeginOutcome.failed(e));
+            } catch (Error e) {
+                for (int rest = j + 1; rest < valid.size(); rest++) { // the keys this batch will not reach
+                    Observers.end(observations.get(rest), IdempotencyEvent.Type.STORE_ERROR, e);
+                }
+                throw e;
             }
         }
         return outcomes;
@@ -373,6 +384,9 @@ public final class IdempotentOperation<T> {
         long sent = System.nanoTime();
         try {
             acquired = acquire(observation, storedKey, request.requestHash());
+        } catch (Error e) {
+            Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e);
+            throw e;
         } catch (RuntimeException e) {
             return storeFailed(request.key(), storedKey, start, e, observation);
         }

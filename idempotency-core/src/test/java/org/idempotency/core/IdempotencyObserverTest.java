@@ -204,6 +204,29 @@ class IdempotencyObserverTest {
         }
 
         @Test
+        @DisplayName("beginAll observes each key as an execution, and the batch acquire as a call of its own")
+        void beginAll() {
+            Idempotency engine = engine(Idempotency.builder(InMemoryIdempotencyStore.create()));
+            IdempotentOperation<String> op = engine.operation("op", String.class);
+            op.execute("done", "h", () -> "r");
+            recorder.runs.clear();
+            recorder.calls.clear();
+
+            List<BeginOutcome<String>> outcomes = op.beginAll(List.of(new IdempotentOperation.Request("new", "h"),
+                    new IdempotentOperation.Request("done", "h"), new IdempotentOperation.Request("done2", "h")));
+            outcomes.get(0).execution().complete("r");
+            outcomes.get(2).execution().release();
+
+            assertThat(recorder.runs).extracting(Run::outcome)
+                    .containsExactly(Type.COMPLETED, Type.REPLAYED, Type.RELEASED);
+            Call batch = recorder.calls.get(0);
+            assertThat(batch.call).isEqualTo(StoreCall.ACQUIRE_ALL);
+            assertThat(batch.parent).isNull();
+            assertThat(batch.count).isEqualTo(3);
+            assertThat(recorder.runs.get(0).calls()).containsExactly("COMPLETE:DONE");
+        }
+
+        @Test
         @DisplayName("an unprotected execution ends once, when its caller finishes it")
         void unprotectedEndsOnce() {
             IdempotentOperation<String> open = engine(Idempotency.builder(store).failOpen(true))

@@ -30,19 +30,29 @@ public class IdempotencyExecutionContext extends Observation.Context {
         this.store = Objects.requireNonNull(store, "store");
     }
 
-    /** The operation's name. */
+    /**
+     * The operation's name.
+     *
+     * @return the name
+     */
     public String getOperation() {
         return operation;
     }
 
-    /** The store's name. */
+    /**
+     * The store's name.
+     *
+     * @return the name, as in the {@code store} tag
+     */
     public String getStore() {
         return store;
     }
 
     /**
-     * How the execution ended (one of the outcomes listed on
-     * {@link org.idempotency.core.IdempotencyObserver.ExecutionObservation#end}), or {@code null} while it runs.
+     * How the execution ended.
+     *
+     * @return one of the outcomes listed on {@link org.idempotency.core.IdempotencyObserver.ExecutionObservation#end},
+     *     or {@code null} while the execution runs
      */
     public IdempotencyEvent.@Nullable Type getOutcome() {
         return outcome;
@@ -57,7 +67,11 @@ public class IdempotencyExecutionContext extends Observation.Context {
         this.outcome = Objects.requireNonNull(outcome, "outcome");
     }
 
-    /** Whether the execution took over an expired lease of an earlier owner. */
+    /**
+     * Whether the execution took over an expired lease of an earlier owner.
+     *
+     * @return {@code true} if it did
+     */
     public boolean isTakeover() {
         return takeover;
     }

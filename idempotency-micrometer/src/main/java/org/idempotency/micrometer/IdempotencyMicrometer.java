@@ -45,7 +45,11 @@ public final class IdempotencyMicrometer implements IdempotencyObserver {
                 builder.executionConvention, builder.storeCallConvention, builder.storeName);
     }
 
-    /** Starts configuring an instrumentation; give it an observation registry, a meter registry or both. */
+    /**
+     * Starts configuring an instrumentation; give it an observation registry, a meter registry or both.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }

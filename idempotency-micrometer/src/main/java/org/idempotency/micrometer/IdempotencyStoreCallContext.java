@@ -30,17 +30,29 @@ public class IdempotencyStoreCallContext extends Observation.Context {
         this.store = Objects.requireNonNull(store, "store");
     }
 
-    /** What is called. */
+    /**
+     * What is called.
+     *
+     * @return the store call
+     */
     public StoreCall getCall() {
         return call;
     }
 
-    /** The store's name. */
+    /**
+     * The store's name.
+     *
+     * @return the name, as in the {@code store} tag
+     */
     public String getStore() {
         return store;
     }
 
-    /** What the call answered; {@code null} while it runs, and if it threw (see {@link #getError()}). */
+    /**
+     * What the call answered.
+     *
+     * @return the answer; {@code null} while the call runs, and if it threw (see {@link #getError()})
+     */
     public @Nullable StoreCallResult getResult() {
         return result;
     }
@@ -56,7 +68,11 @@ public class IdempotencyStoreCallContext extends Observation.Context {
         this.count = count;
     }
 
-    /** The records a purge removed, or the keys of a batch call; 1 for other calls; 0 until the call returns. */
+    /**
+     * How many records the call concerned.
+     *
+     * @return the records a purge removed, or the keys of a batch call; 1 for other calls; 0 until it returns
+     */
     public long getCount() {
         return count;
     }

@@ -60,14 +60,26 @@ public final class Instrumentation {
         return registry != null && !registry.isNoop();
     }
 
-    /** The observer of one operation over one store, created when the engine first announces it. */
+    /**
+     * The observer of one operation over one store, created when the engine first announces it.
+     *
+     * @param name the operation's name
+     * @param store the engine's store
+     * @return the observer, the same for the same name and store name
+     */
     public OperationObserver operation(String name, IdempotencyStore store) {
         StoreInstruments instruments = store(store);
         return operations.computeIfAbsent(new OperationKey(name, instruments.name),
                 key -> new OperationInstruments(this, instruments, name));
     }
 
-    /** A store call that belongs to no execution. */
+    /**
+     * A store call that belongs to no execution.
+     *
+     * @param call what is called
+     * @param store the store called
+     * @return the started observation of the call
+     */
     public StoreCallObservation storeCall(StoreCall call, IdempotencyStore store) {
         return store(store).call(call, null);
     }

@@ -10,6 +10,7 @@ module org.idempotency.benchmarks {
     requires kafka.clients;
     requires kafka.test.common.runtime;
     requires org.idempotency.servlet;
+    requires org.idempotency.micrometer;
     requires org.eclipse.jetty.ee10.servlet;
     requires java.net.http;
     requires com.zaxxer.hikari;

@@ -3,12 +3,16 @@ package org.idempotency.core;
 import java.lang.ref.Cleaner;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyLeaseLostException;
 import org.idempotency.api.IdempotencyResultNotKeptException;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.StoredFailure;
 import org.idempotency.api.StoredResult;
+import org.idempotency.core.IdempotencyObserver.ExecutionObservation;
+import org.idempotency.core.IdempotencyObserver.StoreCall;
+import org.idempotency.core.IdempotencyObserver.StoreCallObservation;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -66,9 +70,13 @@ public final class Execution<T> implements AutoCloseable {
     /** The lease of an owned execution; {@code null} for replays and unprotected executions. */
     private final @Nullable Lease lease;
     private final Cleaner.@Nullable Cleanable leakCheck;
+    /** The observation of an owned or unprotected execution, ended when it is finished. */
+    private final ExecutionObservation observation;
+    /** Whether an unprotected execution's observation was ended; {@code null} for other executions. */
+    private final @Nullable AtomicBoolean unprotectedEnded;
 
     private Execution(IdempotentOperation<T> operation, String key, String storedKey, boolean replay,
-            @Nullable T replayed, long startNanos, @Nullable Lease lease) {
+            @Nullable T replayed, long startNanos, @Nullable Lease lease, ExecutionObservation observation) {
         this.operation = operation;
         this.engine = operation.engine();
         this.key = key;
@@ -77,16 +85,19 @@ public final class Execution<T> implements AutoCloseable {
         this.replayed = replayed;
         this.startNanos = startNanos;
         this.lease = lease;
+        this.observation = observation;
+        this.unprotectedEnded = replay || lease != null ? null : new AtomicBoolean();
         this.leakCheck = lease == null ? null : CLEANER.register(this, new LeakCheck(lease));
     }
 
     static <T> Execution<T> replayed(IdempotentOperation<T> operation, String key, String storedKey,
             @Nullable T value, long startNanos) {
-        return new Execution<>(operation, key, storedKey, true, value, startNanos, null);
+        return new Execution<>(operation, key, storedKey, true, value, startNanos, null, Observers.NOOP);
     }
 
-    static <T> Execution<T> unprotected(IdempotentOperation<T> operation, String key, String storedKey) {
-        return new Execution<>(operation, key, storedKey, false, null, System.nanoTime(), null);
+    static <T> Execution<T> unprotected(IdempotentOperation<T> operation, String key, String storedKey,
+            ExecutionObservation observation) {
+        return new Execution<>(operation, key, storedKey, false, null, System.nanoTime(), null, observation);
     }
 
     /**
@@ -95,12 +106,15 @@ public final class Execution<T> implements AutoCloseable {
      * @param sentNanos when the acquire call that returned the token was sent: the lease is counted from then
      */
     static <T> Execution<T> owned(IdempotentOperation<T> operation, String key, String storedKey, long token,
-            boolean takeover, long startNanos, long sentNanos) {
+            boolean takeover, long startNanos, long sentNanos, ExecutionObservation observation) {
         Idempotency engine = operation.engine();
-        Lease lease = new Lease(engine, operation.name(), key, storedKey, token, takeover, startNanos, sentNanos);
-        Execution<T> execution = new Execution<>(operation, key, storedKey, false, null, startNanos, lease);
+        Lease lease = new Lease(engine, operation.name(), key, storedKey, token, takeover, startNanos, sentNanos,
+                observation);
+        Execution<T> execution = new Execution<>(operation, key, storedKey, false, null, startNanos, lease,
+                observation);
         engine.emit(takeover ? IdempotencyEvent.Type.TAKEOVER : IdempotencyEvent.Type.ACQUIRED, operation.name(),
                 key, token, startNanos, null);
+        Observers.event(observation, takeover ? IdempotencyEvent.Type.TAKEOVER : IdempotencyEvent.Type.ACQUIRED);
         if (takeover) {
             Idempotency.LOG.info("Took over an expired lease: operation={} key={} token={}", operation.name(),
                     key, token);
@@ -109,6 +123,11 @@ public final class Execution<T> implements AutoCloseable {
         }
         engine.renewer.register(lease);
         return execution;
+    }
+
+    /** The observation of this execution, for the engine's scope around the work it runs itself. */
+    ExecutionObservation observation() {
+        return observation;
     }
 
     /** Whether this is a replay of a stored result (the work must not run). */
@@ -274,6 +293,7 @@ public final class Execution<T> implements AutoCloseable {
     public boolean complete(@Nullable T result, int statusCode, @Nullable CompletionWriter writer) {
         int previous = finish("complete");
         if (lease == null) {
+            endUnprotected(null);
             return false;
         }
         Encoded encoded = encode(result, statusCode);
@@ -295,6 +315,7 @@ public final class Execution<T> implements AutoCloseable {
     public boolean completeWithoutResult(int statusCode) {
         int previous = finish("complete");
         if (lease == null) {
+            endUnprotected(null);
             return false;
         }
         return store(new Encoded(new StoredResult(null, statusCode), null), null, previous);
@@ -304,10 +325,12 @@ public final class Execution<T> implements AutoCloseable {
         Lease owned = lease;
         StoredResult stored = encoded.result();
         boolean completed;
+        StoreCallObservation call = Observers.call(observation, StoreCall.COMPLETE);
         if (writer != null) {
             try {
                 completed = writer.complete(storedKey, owned.fencingToken, stored, engine.retention);
             } catch (RuntimeException | Error e) {
+                Observers.error(call, e);
                 // nothing was written: the caller may still release or fail it, and it is renewed meanwhile
                 owned.reopen(previous);
                 if (owned.isOpen()) {
@@ -319,16 +342,24 @@ public final class Execution<T> implements AutoCloseable {
             try {
                 completed = engine.store.complete(storedKey, owned.fencingToken, stored, engine.retention);
             } catch (RuntimeException e) {
-                storeFailed("complete", e);
+                Observers.error(call, e);
+                Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, storeFailed("complete", e));
                 return false;
+            } catch (Error e) {
+                Observers.error(call, e);
+                Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e);
+                throw e;
             }
         }
+        Observers.end(call, Observers.owned(completed), 1);
         if (!completed) {
             leaseLost("complete");
             return false;
         }
-        engine.emit(stored.kept() ? IdempotencyEvent.Type.COMPLETED : IdempotencyEvent.Type.RESULT_NOT_KEPT,
-                operation.name(), key, owned.fencingToken, startNanos, encoded.notKeptBecause());
+        IdempotencyEvent.Type outcome = stored.kept() ? IdempotencyEvent.Type.COMPLETED
+                : IdempotencyEvent.Type.RESULT_NOT_KEPT;
+        engine.emit(outcome, operation.name(), key, owned.fencingToken, startNanos, encoded.notKeptBecause());
+        Observers.end(observation, outcome, encoded.notKeptBecause());
         Idempotency.LOG.debug("Completed: operation={} key={} token={}", operation.name(), key, owned.fencingToken);
         return true;
     }
@@ -345,22 +376,32 @@ public final class Execution<T> implements AutoCloseable {
         Objects.requireNonNull(error, "error must not be null");
         finish("fail");
         if (lease == null) {
+            endUnprotected(error);
             return false;
         }
         boolean failed;
+        StoreCallObservation call = Observers.call(observation, StoreCall.FAIL);
         try {
             failed = engine.store.fail(storedKey, lease.fencingToken, StoredFailure.of(error), engine.retention);
         } catch (RuntimeException e) {
-            storeFailed("record a failure", e);
-            doRelease(error);
+            Observers.error(call, e);
+            IdempotencyStoreException storeError = storeFailed("record a failure", e);
+            doRelease(error, false);
+            Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, storeError);
             return false;
+        } catch (Error e) {
+            Observers.error(call, e);
+            Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e);
+            throw e;
         }
+        Observers.end(call, Observers.owned(failed), 1);
         if (!failed) {
             leaseLost("fail");
             return false;
         }
         engine.emit(IdempotencyEvent.Type.FAILURE_RECORDED, operation.name(), key, lease.fencingToken, startNanos,
                 error);
+        Observers.end(observation, IdempotencyEvent.Type.FAILURE_RECORDED, error);
         Idempotency.LOG.debug("Recorded a permanent failure: operation={} key={} type={}", operation.name(), key,
                 error.getClass().getName());
         return true;
@@ -373,7 +414,11 @@ public final class Execution<T> implements AutoCloseable {
      */
     public boolean release() {
         finish("release");
-        return doRelease(null);
+        if (lease == null) {
+            endUnprotected(null);
+            return false;
+        }
+        return doRelease(null, true);
     }
 
     /**
@@ -386,6 +431,7 @@ public final class Execution<T> implements AutoCloseable {
         Objects.requireNonNull(error, "error must not be null");
         if (lease == null) {
             finish("abandon");
+            endUnprotected(error);
             return;
         }
         boolean permanent;
@@ -400,7 +446,7 @@ public final class Execution<T> implements AutoCloseable {
             fail(error);
         } else {
             finish("abandon");
-            doRelease(error);
+            doRelease(error, true);
         }
     }
 
@@ -409,26 +455,51 @@ public final class Execution<T> implements AutoCloseable {
     public void close() {
         if (lease != null && lease.finish() != Lease.FINISHED) {
             stopTracking();
-            doRelease(null);
+            doRelease(null, true);
+        } else if (lease == null && !replay) {
+            endUnprotected(null);
         }
     }
 
-    private boolean doRelease(@Nullable Throwable cause) {
+    /**
+     * Releases the key of an owned execution.
+     *
+     * @param cause what the work threw, if it threw
+     * @param outcome whether the release is the execution's outcome, to end its observation with
+     */
+    private boolean doRelease(@Nullable Throwable cause, boolean outcome) {
         if (lease == null) {
             return false;
         }
         boolean released;
+        StoreCallObservation call = Observers.call(observation, StoreCall.RELEASE);
         try {
             released = engine.store.release(storedKey, lease.fencingToken);
         } catch (RuntimeException e) {
-            storeFailed("release", e);
+            Observers.error(call, e);
+            IdempotencyStoreException error = storeFailed("release", e);
+            if (outcome) {
+                Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, error);
+            }
             return false;
+        } catch (Error e) {
+            Observers.error(call, e);
+            Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e); // the Error ends the execution
+            throw e;
         }
+        Observers.end(call, Observers.owned(released), 1);
         if (!released) {
-            leaseLost("release");
+            if (outcome) {
+                leaseLost("release");
+            } else {
+                reportLeaseLost("release");
+            }
             return false;
         }
         engine.emit(IdempotencyEvent.Type.RELEASED, operation.name(), key, lease.fencingToken, startNanos, cause);
+        if (outcome) {
+            Observers.end(observation, IdempotencyEvent.Type.RELEASED, cause);
+        }
         Idempotency.LOG.debug("Released: operation={} key={} token={}", operation.name(), key, lease.fencingToken);
         return true;
     }
@@ -480,7 +551,13 @@ public final class Execution<T> implements AutoCloseable {
         return new Encoded(new StoredResult(bytes, statusCode), null);
     }
 
+    /** Reports a finishing call refused by the store's fencing, and ends the observation with it. */
     private void leaseLost(String action) {
+        reportLeaseLost(action);
+        Observers.end(observation, IdempotencyEvent.Type.LEASE_LOST, null);
+    }
+
+    private void reportLeaseLost(String action) {
         engine.emit(IdempotencyEvent.Type.LEASE_LOST, operation.name(), key, lease.fencingToken, startNanos,
                 new IdempotencyLeaseLostException(storedKey, lease.fencingToken));
         Idempotency.LOG.warn("Lease lost before {}: operation={} key={} token={} is no longer current (another"
@@ -488,12 +565,20 @@ public final class Execution<T> implements AutoCloseable {
                 operation.name(), key, lease.fencingToken);
     }
 
-    private void storeFailed(String action, RuntimeException cause) {
+    private IdempotencyStoreException storeFailed(String action, RuntimeException cause) {
         IdempotencyStoreException error = cause instanceof IdempotencyStoreException storeError ? storeError
                 : new IdempotencyStoreException("The idempotency store failed to " + action, storedKey, cause);
         engine.emit(IdempotencyEvent.Type.STORE_ERROR, operation.name(), key, lease.fencingToken, startNanos, error);
         Idempotency.LOG.warn("Idempotency store failed to {}: operation={} key={} token={}: {}", action,
                 operation.name(), key, lease.fencingToken, error.getMessage());
+        return error;
+    }
+
+    /** Ends the observation of an unprotected execution, once, however often it is finished. */
+    private void endUnprotected(@Nullable Throwable error) {
+        if (unprotectedEnded != null && unprotectedEnded.compareAndSet(false, true)) {
+            Observers.end(observation, IdempotencyEvent.Type.UNPROTECTED, error);
+        }
     }
 
     /**
@@ -510,7 +595,18 @@ public final class Execution<T> implements AutoCloseable {
             Idempotency engine = lease.engine;
             engine.renewer.unregister(lease);
             if (lease.collect()) {
-                engine.renewer.runInBackground(() -> engine.store.release(lease.storedKey, lease.fencingToken));
+                Observers.end(lease.observation, IdempotencyEvent.Type.LEAKED, null);
+                engine.renewer.runInBackground(() -> {
+                    StoreCallObservation call = Observers.call(engine.observer, StoreCall.RELEASE, engine.store);
+                    boolean released;
+                    try {
+                        released = engine.store.release(lease.storedKey, lease.fencingToken);
+                    } catch (Throwable e) {
+                        Observers.error(call, e);
+                        throw e;
+                    }
+                    Observers.end(call, Observers.owned(released), 1);
+                });
             }
         }
     }

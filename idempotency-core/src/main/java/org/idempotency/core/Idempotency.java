@@ -78,6 +78,7 @@ public final class Idempotency implements AutoCloseable {
     final int maxResultBytes;
     final boolean failOpen;
     final IdempotencyListener[] listeners;
+    final IdempotencyObserver observer;
     final LeaseRenewer renewer;
     private final @Nullable PurgeScheduler purger;
     private final List<Class<?>> resultTypes;
@@ -102,6 +103,7 @@ public final class Idempotency implements AutoCloseable {
         this.maxResultBytes = b.maxResultBytes;
         this.failOpen = b.failOpen;
         this.listeners = b.listeners.toArray(new IdempotencyListener[0]);
+        this.observer = b.observer != null ? b.observer : Observers.NOOP;
         this.resultTypes = List.copyOf(b.resultTypes);
         if (!resultTypes.isEmpty()) {
             untyped(); // a listed type the codec cannot handle is refused now
@@ -109,7 +111,7 @@ public final class Idempotency implements AutoCloseable {
         this.renewer = new LeaseRenewer(this);
         Duration purgeInterval = b.purgeInterval;
         this.purger = store instanceof PurgeableIdempotencyStore purgeable && !purgeInterval.isZero()
-                ? PurgeScheduler.start(purgeable, purgeInterval)
+                ? PurgeScheduler.start(purgeable, purgeInterval, observer)
                 : null;
     }
 
@@ -257,6 +259,7 @@ public final class Idempotency implements AutoCloseable {
         private int maxResultBytes = 1024 * 1024;
         private boolean failOpen;
         private final List<IdempotencyListener> listeners = new ArrayList<>();
+        private @Nullable IdempotencyObserver observer;
         private final List<Class<?>> resultTypes = new ArrayList<>();
         private Duration purgeInterval = Duration.ofMinutes(1);
 
@@ -401,6 +404,19 @@ public final class Idempotency implements AutoCloseable {
         /** Adds a listener for every outcome. */
         public Builder listener(IdempotencyListener listener) {
             listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+            return this;
+        }
+
+        /**
+         * Installs the hook that metrics and tracing use to observe every execution and store call (such as
+         * {@code idempotency-micrometer}'s). One observer per engine; a second call replaces the first. Without
+         * one, nothing is observed and nothing is paid for.
+         *
+         * @param observer the observer
+         * @return this builder
+         */
+        public Builder observer(IdempotencyObserver observer) {
+            this.observer = Objects.requireNonNull(observer, "observer must not be null");
             return this;
         }
 

@@ -27,6 +27,12 @@ import org.idempotency.api.TypeRef;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.core.IdempotencyObserver.ExecutionObservation;
+import org.idempotency.core.IdempotencyObserver.OperationObserver;
+import org.idempotency.core.IdempotencyObserver.Scope;
+import org.idempotency.core.IdempotencyObserver.StoreCall;
+import org.idempotency.core.IdempotencyObserver.StoreCallObservation;
+import org.idempotency.core.IdempotencyObserver.StoreCallResult;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -50,6 +56,7 @@ public final class IdempotentOperation<T> {
     private final String name;
     private final TypeRef<T> type;
     final ResultCodec.Typed<T> codec;
+    final OperationObserver observer;
     private volatile byte @Nullable [] encodedNull;
 
     IdempotentOperation(Idempotency engine, String name, TypeRef<T> type) {
@@ -61,6 +68,7 @@ public final class IdempotentOperation<T> {
         this.name = name;
         this.type = type;
         this.codec = codec;
+        this.observer = Observers.operation(engine.observer, name, engine.store);
     }
 
     /** The encoding of a {@code null} result, computed once: work without a result is common (message handlers). */
@@ -111,12 +119,15 @@ public final class IdempotentOperation<T> {
             return execution.replayedResult();
         }
         T result;
+        Scope scope = Observers.scope(execution.observation());
         try {
             result = work.get();
         } catch (Throwable error) {
+            Observers.close(scope);
             execution.abandon(error);
             throw error;
         }
+        Observers.close(scope);
         execution.complete(result);
         return result;
     }
@@ -131,12 +142,15 @@ public final class IdempotentOperation<T> {
             return execution.replayedResult();
         }
         T result;
+        Scope scope = Observers.scope(execution.observation());
         try {
             result = work.call();
         } catch (Throwable error) {
+            Observers.close(scope);
             execution.abandon(error);
             throw error;
         }
+        Observers.close(scope);
         execution.complete(result);
         return result;
     }
@@ -164,6 +178,7 @@ public final class IdempotentOperation<T> {
     public Execution<T> begin(String key, @Nullable String requestHash) {
         String storedKey = storedKey(key);
         long start = System.nanoTime();
+        ExecutionObservation observation = Observers.start(observer);
         long deadline = 0;
         long pollNanos = 0;
         IdempotencyRecord holder = null;
@@ -171,10 +186,13 @@ public final class IdempotentOperation<T> {
             AcquireResult acquired = null;
             long sent = System.nanoTime();
             try {
-                acquired = engine.store.acquire(storedKey, requestHash, engine.lease);
+                acquired = acquire(observation, storedKey, requestHash);
+            } catch (Error e) {
+                Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e);
+                throw e;
             } catch (RuntimeException e) {
                 if (holder == null) {
-                    return storeFailed(key, storedKey, start, e);
+                    return storeFailed(key, storedKey, start, e, observation);
                 }
                 // the store already said a live owner holds the key: a fault now must not run the work beside
                 // it, fail open or not; keep waiting, and fail closed if the wait ends on a fault
@@ -184,11 +202,12 @@ public final class IdempotentOperation<T> {
                     Idempotency.LOG.warn("Idempotency store failed while waiting for operation={} key={} held by a"
                             + " running execution; failing closed: {}", name, IdempotencyStoreException.safeKey(key),
                             error.getMessage());
+                    Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, error);
                     throw error;
                 }
             }
             if (acquired != null) {
-                Execution<T> settled = settle(key, storedKey, requestHash, acquired, start, sent);
+                Execution<T> settled = settle(key, storedKey, requestHash, acquired, start, sent, observation);
                 if (settled != null) {
                     return settled;
                 }
@@ -206,8 +225,24 @@ public final class IdempotentOperation<T> {
                     continue;
                 }
             }
-            throw inProgress(key, storedKey, holder, start, engine.inProgressWaitNanos > 0);
+            throw inProgress(key, storedKey, holder, start, engine.inProgressWaitNanos > 0, observation);
         }
+    }
+
+    /** One acquire, observed as a store call of the execution. */
+    private AcquireResult acquire(ExecutionObservation observation, String storedKey, @Nullable String requestHash) {
+        StoreCallObservation call = Observers.call(observation, StoreCall.ACQUIRE);
+        AcquireResult acquired;
+        try {
+            acquired = engine.store.acquire(storedKey, requestHash, engine.lease);
+        } catch (Throwable e) {
+            Observers.error(call, e);
+            throw e;
+        }
+        Observers.end(call, acquired instanceof AcquireResult.Acquired owned
+                ? owned.takeover() ? StoreCallResult.TAKEN_OVER : StoreCallResult.ACQUIRED
+                : StoreCallResult.EXISTING, 1);
+        return acquired;
     }
 
     /**
@@ -232,6 +267,7 @@ public final class IdempotentOperation<T> {
         Set<String> seen = new HashSet<>(Math.max(16, size * 2));
         List<Integer> valid = new ArrayList<>(size);
         List<AcquireRequest> toAcquire = new ArrayList<>(size);
+        List<ExecutionObservation> observations = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
             Request request = requests.get(i);
             if (!seen.add(request.key())) {
@@ -247,6 +283,7 @@ public final class IdempotentOperation<T> {
             }
             valid.add(i);
             toAcquire.add(new AcquireRequest(storedKey, request.requestHash()));
+            observations.add(Observers.start(observer));
         }
         if (toAcquire.isEmpty()) {
             return outcomes;
@@ -255,32 +292,47 @@ public final class IdempotentOperation<T> {
         RuntimeException batchFault = null;
         long sent = System.nanoTime();
         if (engine.store instanceof BatchAcquiringIdempotencyStore batchStore) {
+            StoreCallObservation call = Observers.call(engine.observer, StoreCall.ACQUIRE_ALL, engine.store);
             try {
                 results = batchStore.acquireAll(toAcquire, engine.lease);
                 if (results.size() != toAcquire.size()) {
                     throw new IllegalStateException("acquireAll returned " + results.size() + " outcomes for "
                             + toAcquire.size() + " keys");
                 }
+                Observers.end(call, StoreCallResult.DONE, toAcquire.size());
             } catch (RuntimeException e) {
+                Observers.error(call, e);
                 batchFault = e;
+            } catch (Error e) {
+                Observers.error(call, e);
+                for (ExecutionObservation observation : observations) {
+                    Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e);
+                }
+                throw e;
             }
         }
         for (int j = 0; j < valid.size(); j++) {
             int i = valid.get(j);
             Request request = requests.get(i);
             String storedKey = toAcquire.get(j).key();
+            ExecutionObservation observation = observations.get(j);
             try {
                 Execution<T> execution;
                 if (batchFault != null) {
-                    execution = storeFailed(request.key(), storedKey, start, batchFault);
+                    execution = storeFailed(request.key(), storedKey, start, batchFault, observation);
                 } else {
                     execution = results != null
-                            ? settleWithoutWaiting(request, storedKey, results.get(j), start, sent)
-                            : acquireWithoutWaiting(request, storedKey, start);
+                            ? settleWithoutWaiting(request, storedKey, results.get(j), start, sent, observation)
+                            : acquireWithoutWaiting(request, storedKey, start, observation);
                 }
                 outcomes.set(i, BeginOutcome.begun(execution));
             } catch (RuntimeException e) {
                 outcomes.set(i, BeginOutcome.failed(e));
+            } catch (Error e) {
+                for (int rest = j + 1; rest < valid.size(); rest++) { // the keys this batch will not reach
+                    Observers.end(observations.get(rest), IdempotencyEvent.Type.STORE_ERROR, e);
+                }
+                throw e;
             }
         }
         return outcomes;
@@ -291,21 +343,24 @@ public final class IdempotentOperation<T> {
      * recorded failure, and returns {@code null} for a key held by a running execution.
      */
     private @Nullable Execution<T> settle(String key, String storedKey, @Nullable String requestHash,
-            AcquireResult acquired, long start, long sent) {
+            AcquireResult acquired, long start, long sent, ExecutionObservation observation) {
         if (acquired instanceof AcquireResult.Acquired owned) {
-            return Execution.owned(this, key, storedKey, owned.fencingToken(), owned.takeover(), start, sent);
+            return Execution.owned(this, key, storedKey, owned.fencingToken(), owned.takeover(), start, sent,
+                    observation);
         }
         IdempotencyRecord record = ((AcquireResult.Existing) acquired).record();
         if (!record.matchesRequest(requestHash)) {
             engine.emit(IdempotencyEvent.Type.KEY_REUSED, name, key, 0, start, null);
+            Observers.end(observation, IdempotencyEvent.Type.KEY_REUSED, null);
             Idempotency.LOG.debug("Key reused with a different request: operation={} key={}", name, key);
             throw new IdempotencyKeyReusedException(storedKey, record.status());
         }
         switch (record.status()) {
             case COMPLETED:
-                return replay(key, storedKey, record.result(), start);
+                return replay(key, storedKey, record.result(), start, observation);
             case FAILED:
                 engine.emit(IdempotencyEvent.Type.FAILURE_REPLAYED, name, key, 0, start, null);
+                Observers.end(observation, IdempotencyEvent.Type.FAILURE_REPLAYED, null);
                 Idempotency.LOG.debug("Replaying a recorded failure: operation={} key={}", name, key);
                 throw new IdempotencyReplayedFailureException(storedKey, record.failure());
             default:
@@ -315,29 +370,36 @@ public final class IdempotentOperation<T> {
 
     /** The in-progress error; {@code waited} says whether the caller waited (a wait is configured). */
     private IdempotencyInProgressException inProgress(String key, String storedKey, IdempotencyRecord record,
-            long start, boolean waited) {
+            long start, boolean waited, ExecutionObservation observation) {
         engine.emit(IdempotencyEvent.Type.IN_PROGRESS, name, key, 0, start, null);
+        Observers.end(observation, IdempotencyEvent.Type.IN_PROGRESS, null);
         Idempotency.LOG.debug("Key in progress elsewhere: operation={} key={}", name, key);
         return new IdempotencyInProgressException(storedKey, retryAfter(record),
                 waited ? Duration.ofNanos(Math.max(0, System.nanoTime() - start)) : Duration.ZERO);
     }
 
-    private Execution<T> acquireWithoutWaiting(Request request, String storedKey, long start) {
+    private Execution<T> acquireWithoutWaiting(Request request, String storedKey, long start,
+            ExecutionObservation observation) {
         AcquireResult acquired;
         long sent = System.nanoTime();
         try {
-            acquired = engine.store.acquire(storedKey, request.requestHash(), engine.lease);
+            acquired = acquire(observation, storedKey, request.requestHash());
+        } catch (Error e) {
+            Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, e);
+            throw e;
         } catch (RuntimeException e) {
-            return storeFailed(request.key(), storedKey, start, e);
+            return storeFailed(request.key(), storedKey, start, e, observation);
         }
-        return settleWithoutWaiting(request, storedKey, acquired, start, sent);
+        return settleWithoutWaiting(request, storedKey, acquired, start, sent, observation);
     }
 
     private Execution<T> settleWithoutWaiting(Request request, String storedKey, AcquireResult acquired,
-            long start, long sent) {
-        Execution<T> settled = settle(request.key(), storedKey, request.requestHash(), acquired, start, sent);
+            long start, long sent, ExecutionObservation observation) {
+        Execution<T> settled = settle(request.key(), storedKey, request.requestHash(), acquired, start, sent,
+                observation);
         if (settled == null) {
-            throw inProgress(request.key(), storedKey, ((AcquireResult.Existing) acquired).record(), start, false);
+            throw inProgress(request.key(), storedKey, ((AcquireResult.Existing) acquired).record(), start, false,
+                    observation);
         }
         return settled;
     }
@@ -345,13 +407,24 @@ public final class IdempotentOperation<T> {
     /** Reads this operation's record for a key, for inspection. */
     public Optional<IdempotencyRecord> find(String key) {
         String storedKey = storedKey(key);
+        StoreCallObservation call = Observers.call(observer, StoreCall.FIND);
+        Optional<IdempotencyRecord> found;
         try {
-            return engine.store.find(storedKey);
+            found = engine.store.find(storedKey);
         } catch (IdempotencyStoreException e) {
+            Observers.error(call, e);
             throw e;
         } catch (RuntimeException e) {
-            throw new IdempotencyStoreException("The idempotency store failed to find a record", storedKey, e);
+            IdempotencyStoreException error =
+                    new IdempotencyStoreException("The idempotency store failed to find a record", storedKey, e);
+            Observers.error(call, error);
+            throw error;
+        } catch (Error e) {
+            Observers.error(call, e);
+            throw e;
         }
+        Observers.end(call, found.isPresent() ? StoreCallResult.FOUND : StoreCallResult.ABSENT, 1);
+        return found;
     }
 
     /** The key under which the store holds this operation's record for {@code key}. */
@@ -359,19 +432,25 @@ public final class IdempotentOperation<T> {
         return name + ':' + IdempotencyKeys.validate(key);
     }
 
-    private Execution<T> replay(String key, String storedKey, @Nullable StoredResult result, long start) {
+    private Execution<T> replay(String key, String storedKey, @Nullable StoredResult result, long start,
+            ExecutionObservation observation) {
         if (result == null || !result.kept()) {
             engine.emit(IdempotencyEvent.Type.RESULT_NOT_KEPT, name, key, 0, start, null);
+            Observers.end(observation, IdempotencyEvent.Type.RESULT_NOT_KEPT, null);
             throw new IdempotencyResultNotKeptException(storedKey);
         }
         T value;
         try {
             value = codec.decode(result.payload());
         } catch (IdempotencyCodecException e) {
-            throw new IdempotencyCodecException("Cannot decode the stored result of operation '" + name + "' as "
-                    + type + ": " + e.getMessage(), storedKey, e.getCause() != null ? e.getCause() : e);
+            IdempotencyCodecException error = new IdempotencyCodecException("Cannot decode the stored result of"
+                    + " operation '" + name + "' as " + type + ": " + e.getMessage(), storedKey,
+                    e.getCause() != null ? e.getCause() : e);
+            Observers.end(observation, IdempotencyEvent.Type.REPLAYED, error);
+            throw error;
         }
         engine.emit(IdempotencyEvent.Type.REPLAYED, name, key, 0, start, null);
+        Observers.end(observation, IdempotencyEvent.Type.REPLAYED, null);
         Idempotency.LOG.debug("Replayed a stored result: operation={} key={}", name, key);
         return Execution.replayed(this, key, storedKey, value, start);
     }
@@ -381,18 +460,20 @@ public final class IdempotentOperation<T> {
                 : new IdempotencyStoreException("The idempotency store failed to acquire a key", storedKey, cause);
     }
 
-    private Execution<T> storeFailed(String key, String storedKey, long start, RuntimeException cause) {
+    private Execution<T> storeFailed(String key, String storedKey, long start, RuntimeException cause,
+            ExecutionObservation observation) {
         IdempotencyStoreException error = storeError(storedKey, cause);
         engine.emit(IdempotencyEvent.Type.STORE_ERROR, name, key, 0, start, error);
         if (!engine.failOpen) {
             Idempotency.LOG.warn("Idempotency store failed to acquire operation={} key={}; failing closed: {}",
                     name, IdempotencyStoreException.safeKey(key), error.getMessage());
+            Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, error);
             throw error;
         }
         Idempotency.LOG.warn("Idempotency store failed to acquire operation={} key={}; running UNPROTECTED as"
                 + " configured (fail open): {}", name, IdempotencyStoreException.safeKey(key), error.getMessage());
         engine.emit(IdempotencyEvent.Type.UNPROTECTED, name, key, 0, start, error);
-        return Execution.unprotected(this, key, storedKey);
+        return Execution.unprotected(this, key, storedKey, observation);
     }
 
     private Duration retryAfter(IdempotencyRecord record) {

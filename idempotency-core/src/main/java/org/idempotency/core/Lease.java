@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyLeaseLostException;
 import org.idempotency.api.IdempotencyStoreException;
+import org.idempotency.core.IdempotencyObserver.ExecutionObservation;
 
 /**
  * The lease of one owned {@link Execution}, as the engine's {@link LeaseRenewer} sees it. Kept apart from the
@@ -32,6 +33,8 @@ final class Lease {
     final boolean takeover;
     /** When the execution's call started, for the elapsed times of events. */
     final long startNanos;
+    /** The execution's observation: renewals are its store calls, a loss or a leak its events. */
+    final ExecutionObservation observation;
 
     private final AtomicInteger state = new AtomicInteger(OPEN);
     /** Until when the lease is known to be ours (a nanoTime reading). */
@@ -45,7 +48,7 @@ final class Lease {
     private final List<Runnable> lostCallbacks = new CopyOnWriteArrayList<>();
 
     Lease(Idempotency engine, String operation, String key, String storedKey, long fencingToken, boolean takeover,
-            long startNanos, long sentNanos) {
+            long startNanos, long sentNanos, ExecutionObservation observation) {
         this.engine = engine;
         this.operation = operation;
         this.key = key;
@@ -53,6 +56,7 @@ final class Lease {
         this.fencingToken = fencingToken;
         this.takeover = takeover;
         this.startNanos = startNanos;
+        this.observation = observation;
         this.confirmedUntilNanos = sentNanos + engine.leaseNanos;
         this.nextRenewalNanos = sentNanos + engine.renewIntervalNanos;
     }
@@ -140,6 +144,7 @@ final class Lease {
         }
         engine.emit(type, operation, key, fencingToken, startNanos,
                 new IdempotencyLeaseLostException(storedKey, fencingToken));
+        Observers.event(observation, type);
         Idempotency.LOG.warn("{}: operation={} key={} token={}: {}; the work should stop (Execution.isLeaseLost),"
                 + " another caller may take the key over", type == IdempotencyEvent.Type.LEAKED
                         ? "An execution was left unfinished" : "Lease lost while the work runs",

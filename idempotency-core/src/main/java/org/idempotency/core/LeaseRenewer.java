@@ -16,6 +16,9 @@ import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.api.spi.OwnedKey;
+import org.idempotency.core.IdempotencyObserver.StoreCall;
+import org.idempotency.core.IdempotencyObserver.StoreCallObservation;
+import org.idempotency.core.IdempotencyObserver.StoreCallResult;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -154,12 +157,15 @@ final class LeaseRenewer implements AutoCloseable {
 
     private void renewOne(Lease lease, long sent) {
         boolean extended;
+        StoreCallObservation call = Observers.call(lease.observation, StoreCall.EXTEND);
         try {
             extended = store.extend(lease.storedKey, lease.fencingToken, engine.lease);
         } catch (Throwable e) {
+            Observers.error(call, e);
             failed(lease, sent, e);
             return;
         }
+        Observers.end(call, Observers.owned(extended), 1);
         answered(lease, sent, extended);
     }
 
@@ -169,6 +175,7 @@ final class LeaseRenewer implements AutoCloseable {
             keys.add(new OwnedKey(lease.storedKey, lease.fencingToken));
         }
         List<Boolean> extended;
+        StoreCallObservation call = Observers.call(engine.observer, StoreCall.EXTEND_ALL, store);
         try {
             extended = batchStore.extendAll(keys, engine.lease);
             if (extended.size() != keys.size()) {
@@ -176,11 +183,13 @@ final class LeaseRenewer implements AutoCloseable {
                         + keys.size() + " keys");
             }
         } catch (Throwable e) {
+            Observers.error(call, e);
             for (Lease lease : batch) {
                 failed(lease, sent, e);
             }
             return;
         }
+        Observers.end(call, StoreCallResult.DONE, keys.size());
         for (int i = 0; i < batch.size(); i++) {
             answered(batch.get(i), sent, Boolean.TRUE.equals(extended.get(i)));
         }
@@ -193,6 +202,7 @@ final class LeaseRenewer implements AutoCloseable {
                 if (lease.isOpen()) {
                     engine.emit(IdempotencyEvent.Type.LEASE_RENEWED, lease.operation, lease.key,
                             lease.fencingToken, lease.startNanos, null);
+                    Observers.event(lease.observation, IdempotencyEvent.Type.LEASE_RENEWED);
                 }
             } else if (lease.lose("the store answered that its fencing token no longer owns the record (another"
                     + " execution took it over, or it expired)")) {

@@ -9,6 +9,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
+import org.idempotency.core.IdempotencyObserver.StoreCall;
+import org.idempotency.core.IdempotencyObserver.StoreCallObservation;
+import org.idempotency.core.IdempotencyObserver.StoreCallResult;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,14 +31,16 @@ public final class PurgeScheduler implements AutoCloseable {
     private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final PurgeableIdempotencyStore store;
+    private final IdempotencyObserver observer;
     private final @Nullable ScheduledExecutorService ownExecutor;
     private final ScheduledFuture<?> task;
     private final ReentrantLock running = new ReentrantLock();
     private volatile boolean closed;
 
     private PurgeScheduler(PurgeableIdempotencyStore store, Duration interval, ScheduledExecutorService executor,
-            boolean ownsExecutor) {
+            boolean ownsExecutor, IdempotencyObserver observer) {
         this.store = store;
+        this.observer = observer;
         this.ownExecutor = ownsExecutor ? executor : null;
         long nanos = interval.toNanos();
         this.task = executor.scheduleWithFixedDelay(this::purgeOnce, nanos, nanos, TimeUnit.NANOSECONDS);
@@ -43,19 +48,24 @@ public final class PurgeScheduler implements AutoCloseable {
 
     /** Purges every {@code interval} on a daemon thread of its own. */
     public static PurgeScheduler start(PurgeableIdempotencyStore store, Duration interval) {
+        return start(store, interval, Observers.NOOP);
+    }
+
+    /** Purges on a daemon thread of its own, each purge observed as a store call: the engine's purging. */
+    static PurgeScheduler start(PurgeableIdempotencyStore store, Duration interval, IdempotencyObserver observer) {
         ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "idempotency-purge-" + THREADS.incrementAndGet());
             thread.setDaemon(true);
             return thread;
         });
-        return new PurgeScheduler(checked(store), checked(interval), executor, true);
+        return new PurgeScheduler(checked(store), checked(interval), executor, true, observer);
     }
 
     /** Purges every {@code interval} on the given scheduler, which it does not shut down. */
     public static PurgeScheduler start(PurgeableIdempotencyStore store, Duration interval,
             ScheduledExecutorService scheduler) {
         return new PurgeScheduler(checked(store), checked(interval), Objects.requireNonNull(scheduler, "scheduler"),
-                false);
+                false, Observers.NOOP);
     }
 
     /**
@@ -69,7 +79,15 @@ public final class PurgeScheduler implements AutoCloseable {
             if (closed) {
                 return 0;
             }
-            long removed = store.purgeExpired();
+            StoreCallObservation call = Observers.call(observer, StoreCall.PURGE, store);
+            long removed;
+            try {
+                removed = store.purgeExpired();
+            } catch (Throwable e) {
+                Observers.error(call, e);
+                throw e;
+            }
+            Observers.end(call, StoreCallResult.DONE, removed);
             LOG.debug("Purged {} expired idempotency records", removed);
             return removed;
         } finally {

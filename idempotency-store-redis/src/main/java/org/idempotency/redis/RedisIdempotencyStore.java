@@ -130,7 +130,10 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         return keyPrefix;
     }
 
-    /** The Redis key of a stored key: the prefix followed by the stored key. */
+    /**
+     * The Redis key of a stored key: the prefix followed by the stored key. The prefix ends at the first
+     * {@code ':'} of the Redis key, so different (prefix, stored key) pairs never give the same Redis key.
+     */
     public String redisKey(String storedKey) {
         return keyPrefix + storedKey;
     }
@@ -392,9 +395,17 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
 
         /**
          * The prefix of every Redis key the store writes (default
-         * {@value RedisIdempotencyStore#DEFAULT_KEY_PREFIX}): 1 to
-         * {@value RedisIdempotencyStore#MAX_KEY_PREFIX_BYTES} UTF-8 bytes, no whitespace or control characters.
-         * Stores with different prefixes never see each other's records.
+         * {@value RedisIdempotencyStore#DEFAULT_KEY_PREFIX}). Stores with different prefixes never see each
+         * other's records: a prefix ends with {@code ':'} and contains no other {@code ':'}, so the Redis key
+         * {@code prefix + storedKey} tells where the prefix ends, whatever the stored key contains. The whole rule:
+         * 1 to {@value RedisIdempotencyStore#MAX_KEY_PREFIX_BYTES} UTF-8 bytes without whitespace, control or glob
+         * characters ({@code * ? [ ] \}), ending with its only {@code ':'}; a {@code '{'} only as a complete Redis
+         * Cluster hash tag ({@code {payments}-idempotency:} puts every key of the store into the slot of
+         * {@code payments}). For example {@code payments-idempotency:}, not {@code payments:idempotency:}.
+         *
+         * @param keyPrefix the prefix
+         * @return this builder
+         * @throws IllegalArgumentException naming the rule the prefix breaks
          */
         public Builder keyPrefix(String keyPrefix) {
             this.keyPrefix = KeyPrefixes.check(keyPrefix);

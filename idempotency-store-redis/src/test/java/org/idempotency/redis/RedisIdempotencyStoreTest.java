@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -19,6 +21,7 @@ import org.idempotency.api.StoredFailure;
 import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.core.Idempotency;
 import org.idempotency.redis.internal.RecordFormat;
 import org.idempotency.redis.internal.RedisScripts;
 import org.junit.jupiter.api.AfterAll;
@@ -324,6 +327,29 @@ class RedisIdempotencyStoreTest {
         }
 
         @Test
+        @DisplayName("of stores whose prefixes nearly begin one another stay apart: each runs its own work")
+        void nearPrefixesStayApart() {
+            String base = TestRedis.uniquePrefix("near");
+            String shorter = base;
+            String longer = base.substring(0, base.length() - 1) + "payments:";
+            try (Idempotency first = Idempotency.builder(
+                            RedisIdempotencyStore.builder(client).keyPrefix(shorter).build()).build();
+                    Idempotency second = Idempotency.builder(
+                            RedisIdempotencyStore.builder(client).keyPrefix(longer).build()).build()) {
+                String a = first.operation("payments", String.class).execute("refund:42", "h", () -> "first");
+                String b = second.operation("refund", String.class).execute("42", "h", () -> "second");
+
+                assertThat(a).isEqualTo("first");
+                assertThat(b).as("the second store's work ran").isEqualTo("second");
+                assertThat(second.operation("refund", String.class).execute("42", "h", () -> "again"))
+                        .isEqualTo("second");
+            } finally {
+                TestRedis.deleteKeys(client, shorter);
+                TestRedis.deleteKeys(client, longer);
+            }
+        }
+
+        @Test
         @DisplayName("of stores with different key prefixes are independent")
         void prefixesAreNamespaces() {
             RedisIdempotencyStore other = RedisIdempotencyStore.builder(client)
@@ -357,12 +383,81 @@ class RedisIdempotencyStoreTest {
 
             assertThatThrownBy(() -> builder.keyPrefix("")).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("1 to 128 UTF-8 bytes");
-            assertThatThrownBy(() -> builder.keyPrefix("a".repeat(129))).hasMessageContaining("1 to 128 UTF-8 bytes");
-            assertThatThrownBy(() -> builder.keyPrefix("my app:")).hasMessageContaining("whitespace");
-            assertThatThrownBy(() -> builder.keyPrefix("app\n")).hasMessageContaining("control characters");
+            assertThatThrownBy(() -> builder.keyPrefix("a".repeat(128) + ":"))
+                    .hasMessageContaining("1 to 128 UTF-8 bytes");
+            assertThatThrownBy(() -> builder.keyPrefix("my-app :")).hasMessageContaining("whitespace");
+            assertThatThrownBy(() -> builder.keyPrefix("app\n:")).hasMessageContaining("control characters");
             assertThatThrownBy(() -> builder.keyPrefix("bad\uD800:")).hasMessageContaining("broken Unicode");
+            for (String glob : List.of("a*:", "a?:", "a[b]:", "a\\:")) {
+                assertThatThrownBy(() -> builder.keyPrefix(glob)).as(glob).hasMessageContaining("glob characters");
+            }
             assertThatThrownBy(() -> RedisIdempotencyStore.builder(null)).isInstanceOf(NullPointerException.class);
             assertThat(builder.keyPrefix("app-😀:").build().keyPrefix()).isEqualTo("app-😀:");
+            assertThat(builder.keyPrefix("a".repeat(127) + ":").build().keyPrefix()).hasSize(128);
+        }
+
+        @Test
+        @DisplayName("refuses a prefix that does not end with its only ':', so that no prefix begins another")
+        void prefixEndsAtItsOnlyColon() {
+            RedisIdempotencyStore.Builder builder = RedisIdempotencyStore.builder(client);
+
+            for (String prefix : List.of("P", "Ppayments", "payments:idempotency:", "a::", ":a:", "a:b")) {
+                assertThatThrownBy(() -> builder.keyPrefix(prefix)).as(prefix)
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("must end with ':' and contain no other ':'")
+                        .hasMessageContaining("'" + prefix + "'");
+            }
+            assertThat(builder.keyPrefix("Ppayments:").build().redisKey("refund:42")).isEqualTo("Ppayments:refund:42");
+        }
+
+        @Test
+        @DisplayName("gives different Redis keys to every pair of a valid prefix and a stored key")
+        void redisKeysAreUnambiguous() {
+            List<String> prefixes = List.of("P:", "Pp:", "Ppayments:", "payments-idempotency:", "{p}x:", "x{p}:");
+            List<String> storedKeys = List.of("payments:refund:42", "refund:42", "ayments:refund:42", ":refund:42",
+                    "42", "p:x", "x:", "{p}x:refund:42", "x{p}:42");
+            Map<String, String> seen = new HashMap<>();
+            for (String prefix : prefixes) {
+                RedisIdempotencyStore store = RedisIdempotencyStore.builder(client).keyPrefix(prefix).build();
+                for (String storedKey : storedKeys) {
+                    String redisKey = store.redisKey(storedKey);
+                    assertThat(redisKey.substring(0, redisKey.indexOf(':') + 1)).isEqualTo(prefix);
+                    assertThat(seen.put(redisKey, prefix + " + " + storedKey)).as(redisKey).isNull();
+                }
+            }
+        }
+
+        @Test
+        @DisplayName("accepts a complete Redis Cluster hash tag, which then decides the slot of every key")
+        void hashTags() {
+            RedisIdempotencyStore.Builder builder = RedisIdempotencyStore.builder(client);
+            for (String prefix : List.of("{payments}-idempotency:", "tenant-{42}:", "{a}{b}:", "}{x}:")) {
+                assertThat(builder.keyPrefix(prefix).build().keyPrefix()).isEqualTo(prefix);
+            }
+            for (String prefix : List.of("{payments-idempotency:", "{}payments:", "x{:", "a}{:")) {
+                assertThatThrownBy(() -> builder.keyPrefix(prefix)).as(prefix)
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("complete Redis Cluster hash tag");
+            }
+
+            RedisIdempotencyStore tagged = builder.keyPrefix("{payments}-idempotency:").build();
+            for (String storedKey : List.of("op:k", "op:{x}", "op:}{y}", "op:{}", "{z}:k")) {
+                assertThat(hashTag(tagged.redisKey(storedKey))).as(storedKey).isEqualTo("payments");
+            }
+            RedisIdempotencyStore untagged = builder.keyPrefix("payments-idempotency:").build();
+            assertThat(hashTag(untagged.redisKey("op:{x}"))).as("no tag in the prefix: the stored key's").isEqualTo("x");
+        }
+
+        /** The part of a key that Redis Cluster hashes, by the rule of the Redis Cluster specification. */
+        private String hashTag(String key) {
+            int open = key.indexOf('{');
+            if (open >= 0) {
+                int close = key.indexOf('}', open + 1);
+                if (close > open + 1) {
+                    return key.substring(open + 1, close);
+                }
+            }
+            return key;
         }
 
         @Test

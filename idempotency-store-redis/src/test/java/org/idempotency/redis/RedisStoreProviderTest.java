@@ -112,6 +112,11 @@ class RedisStoreProviderTest {
                 "idempotency.redis.key-prefix", "my app")))
                 .isInstanceOf(IdempotencyConfigurationException.class)
                 .hasMessageContaining("'idempotency.redis.key-prefix' = 'my app'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.key-prefix", "payments:idempotency:")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.key-prefix' = 'payments:idempotency:'")
+                .hasMessageContaining("ending with ':' and containing no other ':'");
     }
 
     @Test

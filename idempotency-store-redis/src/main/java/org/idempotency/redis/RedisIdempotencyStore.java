@@ -78,6 +78,11 @@ import org.redisson.client.codec.ByteArrayCodec;
  * random prefix per store and a counter), stored in the record, so that a re-sent call gets the answer of
  * its first attempt instead of being refused by its own effect. Requires Redis 7 or later.
  *
+ * <p><b>Interrupts.</b> A call on an interrupted thread (or interrupted while it waits) still waits for the
+ * reply, within the client's timeout, and reports what Redis did: a key it took is returned as acquired, a
+ * record it completed as completed. The interrupt stays set for the caller to act on. (Redisson's blocking
+ * calls would throw after sending the command, reporting a failure for a change that was made.)
+ *
  * <p>Build it with {@link #builder(RedissonClient)} over the application's client (which the store does not
  * close unless asked), or through the {@code redis} provider from settings (that store owns its client and
  * closes it in {@link #close()}). Thread-safe.
@@ -171,7 +176,7 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         List<Integer> notLoaded = acquireBatch(requests, args, pending, results, false);
         if (!notLoaded.isEmpty()) {
             try {
-                script.scriptLoad(RedisScripts.ACQUIRE.text());
+                await(script.scriptLoadAsync(RedisScripts.ACQUIRE.text()));
             } catch (RuntimeException e) {
                 throw new IdempotencyStoreException("Redis failed to load the acquire script",
                         requests.get(notLoaded.get(0)).key(), unwrap(e));
@@ -199,7 +204,7 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         }
         RuntimeException batchError = null;
         try {
-            batch.execute();
+            await(batch.executeAsync());
         } catch (RuntimeException e) {
             batchError = e;
         }
@@ -216,12 +221,12 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
             } else {
                 throw new IdempotencyStoreException("Redis failed to acquire a batch of " + requests.size()
                         + " keys; keys acquired before the fault expire with their lease", key,
-                        batchError != null ? batchError : unwrap(failure));
+                        unwrap(batchError != null ? batchError : failure));
             }
         }
         if (noScript.isEmpty() && batchError != null) {
             throw new IdempotencyStoreException("Redis failed to acquire a batch of " + requests.size() + " keys",
-                    null, batchError);
+                    null, unwrap(batchError));
         }
         return noScript;
     }
@@ -300,14 +305,29 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         List<Object> keys = List.of(redisKey);
         try {
             try {
-                return script.evalSha(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys, args);
-            } catch (RedisNoScriptException notLoaded) {
-                script.scriptLoadAsync(redisKey, lua.text()).toCompletableFuture().join();
-                return script.evalSha(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys, args);
+                return await(script.<R>evalShaAsync(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys, args));
+            } catch (CompletionException e) {
+                if (!(unwrap(e) instanceof RedisNoScriptException)) {
+                    throw e;
+                }
+                await(script.scriptLoadAsync(redisKey, lua.text()));
+                return await(script.<R>evalShaAsync(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys, args));
             }
         } catch (RuntimeException e) {
             throw new IdempotencyStoreException("Redis failed to " + action, key, unwrap(e));
         }
+    }
+
+    /**
+     * Waits for a Redisson call without giving up on an interrupt. Once a command is sent, its outcome is what
+     * the caller must act on: Redisson's blocking calls would throw on an interrupted thread although the
+     * command ran, turning a stored completion or a taken key into a reported failure. The wait is bounded by
+     * the client's response timeout and retries; an interrupt that arrives meanwhile stays set for the caller.
+     *
+     * @throws CompletionException wrapping the call's failure
+     */
+    private static <V> V await(RFuture<V> call) {
+        return call.toCompletableFuture().join();
     }
 
     private static Object[] acquireArgs(@Nullable String requestHash, DurationArgs lease, byte[] callIdField) {

@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.idempotency.api.IdempotencyRecord;
@@ -488,6 +490,94 @@ class RedisIdempotencyStoreTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lease must be positive");
             assertThatThrownBy(() -> store.complete(newKey(), 1, StoredResult.of(new byte[0]), Duration.ofSeconds(-1)))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("retention must be positive");
+        }
+    }
+
+    /** Runs a call with the calling thread's interrupt flag set; checks that the call left it set. */
+    private static <T> T interrupted(Supplier<T> call) {
+        Thread.currentThread().interrupt();
+        try {
+            T result = call.get();
+            assertThat(Thread.currentThread().isInterrupted()).as("the interrupt is kept for the caller").isTrue();
+            return result;
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Nested
+    @DisplayName("on an interrupted thread")
+    class Interrupted {
+
+        @Test
+        @DisplayName("acquire takes the key and says so, instead of failing after it sent the command")
+        void acquireTakesTheKey() {
+            String key = newKey();
+
+            AcquireResult result = interrupted(() -> store.acquire(key, "h", LEASE));
+
+            assertThat(result).isInstanceOf(AcquireResult.Acquired.class);
+            assertThat(store.find(key).orElseThrow().fencingToken())
+                    .isEqualTo(((AcquireResult.Acquired) result).fencingToken());
+        }
+
+        @Test
+        @DisplayName("complete, fail, release and extend report what they did")
+        void finishing() {
+            String completed = newKey();
+            long completedToken = acquire(completed);
+            assertThat(interrupted(() -> store.extend(completed, completedToken, LEASE))).isTrue();
+            assertThat(interrupted(() -> store.complete(completed, completedToken, StoredResult.of(new byte[] {5}),
+                    RETENTION))).isTrue();
+            assertThat(store.find(completed).orElseThrow().result()).isEqualTo(StoredResult.of(new byte[] {5}));
+
+            String failed = newKey();
+            long failedToken = acquire(failed);
+            assertThat(interrupted(() -> store.fail(failed, failedToken, new StoredFailure("E", "m"), RETENTION)))
+                    .isTrue();
+            assertThat(store.find(failed).orElseThrow().status()).isEqualTo(RecordStatus.FAILED);
+
+            String released = newKey();
+            long releasedToken = acquire(released);
+            assertThat(interrupted(() -> store.release(released, releasedToken))).isTrue();
+            assertThat(store.find(released)).isEmpty();
+        }
+
+        @Test
+        @DisplayName("an execution runs the work once and keeps its result, so a repeat replays it")
+        void execution() {
+            try (Idempotency idempotency = Idempotency.builder(store).build()) {
+                AtomicInteger runs = new AtomicInteger();
+                String key = UUID.randomUUID().toString();
+
+                String first = interrupted(() -> idempotency.operation("interrupted", String.class)
+                        .execute(key, "h", () -> "run " + runs.incrementAndGet()));
+                String again = idempotency.operation("interrupted", String.class)
+                        .execute(key, "h", () -> "run " + runs.incrementAndGet());
+
+                assertThat(first).isEqualTo("run 1");
+                assertThat(again).isEqualTo("run 1");
+                assertThat(store.find("interrupted:" + key).orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+            }
+        }
+
+        @Test
+        @DisplayName("find and a batch acquire answer, also when the scripts must be loaded again first")
+        void findAndBatchAfterScriptFlush() {
+            String key = newKey();
+            long token = acquire(key);
+            client.getScript().scriptFlush();
+
+            assertThat(interrupted(() -> store.find(key)).orElseThrow().fencingToken()).isEqualTo(token);
+            List<AcquireRequest> batch = List.of(new AcquireRequest(newKey(), "h"), new AcquireRequest(key, "h"));
+            client.getScript().scriptFlush();
+            List<AcquireResult> results = interrupted(() -> store.acquireAll(batch, LEASE));
+
+            assertThat(results.get(0)).isInstanceOf(AcquireResult.Acquired.class);
+            assertThat(results.get(1)).isInstanceOf(AcquireResult.Existing.class);
+            assertThat(store.find(batch.get(0).key())).isPresent();
+            client.getScript().scriptFlush();
+            assertThat(interrupted(() -> store.complete(key, token, StoredResult.of(new byte[0]), RETENTION))).isTrue();
         }
     }
 

@@ -319,6 +319,43 @@ class RedisIdempotencyStoreTest {
         }
 
         @Test
+        @DisplayName("keep any request hash exactly, and tell apart hashes that UTF-8 would make equal")
+        void awkwardHashes() {
+            String lone = "\uD800";
+            String key = newKey();
+            assertThat(store.acquire(key, lone, LEASE)).isInstanceOf(AcquireResult.Acquired.class);
+
+            IdempotencyRecord held = ((AcquireResult.Existing) store.acquire(key, "?", LEASE)).record();
+
+            assertThat(held.requestHash()).isEqualTo(lone);
+            assertThat(held.matchesRequest("?")).as("another request").isFalse();
+            for (String hash : List.of("\u0000", "a\u0000b", "\uDC00\uD800", "\u0001", "\u0001x", "😀\uDE00", "")) {
+                String other = newKey();
+                store.acquire(other, hash, LEASE);
+                assertThat(store.find(other).orElseThrow().requestHash()).as(hash).isEqualTo(hash);
+                assertThat(((AcquireResult.Existing) store.acquire(other, hash, LEASE)).record().requestHash())
+                        .isEqualTo(hash);
+            }
+        }
+
+        @Test
+        @DisplayName("keep any failure up to its limits exactly: U+0000, unpaired surrogates, 255 and 2,000 characters")
+        void awkwardFailures() {
+            String type = ("\u0000\uD800x\u0001" + "é").repeat(51);
+            String message = ("\uDFFF\u0000" + "m").repeat(666) + "\u0000\u0001";
+            assertThat(type).hasSize(StoredFailure.MAX_TYPE_LENGTH);
+            assertThat(message).hasSize(StoredFailure.MAX_MESSAGE_LENGTH);
+            StoredFailure failure = new StoredFailure(type, message);
+            String key = newKey();
+            long token = acquire(key);
+
+            assertThat(store.fail(key, token, failure, RETENTION)).isTrue();
+
+            assertThat(store.find(key).orElseThrow().failure()).isEqualTo(failure);
+            assertThat(((AcquireResult.Existing) store.acquire(key, "h", LEASE)).record().failure()).isEqualTo(failure);
+        }
+
+        @Test
         @DisplayName("that are not in the record format are reported as a store fault, not misread")
         void foreignValue() {
             String key = newKey();

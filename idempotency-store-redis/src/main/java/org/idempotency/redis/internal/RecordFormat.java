@@ -29,7 +29,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@code payload}: the result bytes of a completed record, absent when the result was not kept.</li>
  * </ol>
  * For example {@code P16:1795716968808223 13:1795716968808 5:30000 5:60000 2:h1 32:<id> -----} (without
- * the spaces). This class reads values and encodes the fields that callers send to the scripts.
+ * the spaces). Text fields (hash, error type and message) hold the UTF-8 of their {@linkplain StoredText stored
+ * form}, which is the text itself unless it holds U+0000 or an unpaired surrogate or starts with U+0001. This class reads values and encodes the fields that callers send to the scripts.
  *
  * <p>Stateless and thread-safe.
  */
@@ -141,9 +142,12 @@ public final class RecordFormat {
         return field(Long.toString(value).getBytes(StandardCharsets.US_ASCII));
     }
 
-    /** A field holding text in UTF-8, or {@link #ABSENT} for {@code null}. */
+    /**
+     * A field holding text: its {@linkplain StoredText stored form} in UTF-8, which keeps every string (U+0000 and
+     * unpaired surrogates included) and tells different strings apart; {@link #ABSENT} for {@code null}.
+     */
     public static byte[] field(@Nullable String value) {
-        return value == null ? ABSENT : field(value.getBytes(StandardCharsets.UTF_8));
+        return value == null ? ABSENT : field(StoredText.encode(value).getBytes(StandardCharsets.UTF_8));
     }
 
     private static long number(byte @Nullable [] field) {
@@ -154,6 +158,6 @@ public final class RecordFormat {
     }
 
     private static @Nullable String text(byte @Nullable [] field) {
-        return field == null ? null : new String(field, StandardCharsets.UTF_8);
+        return field == null ? null : StoredText.decode(new String(field, StandardCharsets.UTF_8));
     }
 }

@@ -356,6 +356,26 @@ class RedisIdempotencyStoreTest {
         }
 
         @Test
+        @DisplayName("that are malformed are reported without their content")
+        void malformedWithoutContent() {
+            String key = newKey();
+            client.getBucket(store.redisKey(key), StringCodec.INSTANCE)
+                    .set("P14:SECRET-CONTENT----------", Duration.ofMinutes(1));
+
+            assertThatThrownBy(() -> store.find(key)).isInstanceOfSatisfying(IdempotencyStoreException.class,
+                    e -> assertThat(allMessages(e)).contains("malformed").doesNotContain("SECRET"));
+            assertThatThrownBy(() -> store.acquire(key, "h", LEASE)).isInstanceOfSatisfying(
+                    IdempotencyStoreException.class, e -> assertThat(allMessages(e)).doesNotContain("SECRET"));
+
+            String longType = "SECRET-".repeat(40);
+            String failed = newKey();
+            client.getBucket(store.redisKey(failed), StringCodec.INSTANCE).set("F1:11:1-1:9----" + longType.length()
+                    + ":" + longType + "--", Duration.ofMinutes(1));
+            assertThatThrownBy(() -> store.find(failed)).isInstanceOfSatisfying(IdempotencyStoreException.class,
+                    e -> assertThat(allMessages(e)).contains("malformed").doesNotContain("SECRET"));
+        }
+
+        @Test
         @DisplayName("that are not in the record format are reported as a store fault, not misread")
         void foreignValue() {
             String key = newKey();
@@ -623,6 +643,35 @@ class RedisIdempotencyStoreTest {
     class ConnectionFaults {
 
         @Test
+        @DisplayName("a timeout is a store fault whose messages carry neither the result nor the request hash")
+        void timeoutWithoutData() throws Exception {
+            try (TcpProxy proxy = new TcpProxy(TestRedis.uri().getHost(), TestRedis.uri().getPort())) {
+                Config config = new Config();
+                config.useSingleServer().setAddress(proxy.address()).setTimeout(1000).setConnectTimeout(5000)
+                        .setRetryAttempts(0);
+                RedissonClient viaProxy = Redisson.create(config);
+                try {
+                    RedisIdempotencyStore slow = RedisIdempotencyStore.builder(viaProxy).keyPrefix(prefix).build();
+                    String key = newKey();
+                    long token = ((AcquireResult.Acquired) slow.acquire(key, "SECRET-HASH", LEASE)).fencingToken();
+
+                    proxy.stall();
+                    assertThatThrownBy(() -> slow.complete(key, token, StoredResult.of(bytes("SECRET-RESULT")),
+                            RETENTION)).isInstanceOfSatisfying(IdempotencyStoreException.class, e -> {
+                                assertThat(e.getCause()).isNotNull();
+                                assertThat(allMessages(e)).doesNotContain("SECRET");
+                            });
+                    assertThatThrownBy(() -> slow.acquire(newKey(), "SECRET-HASH", LEASE))
+                            .isInstanceOfSatisfying(IdempotencyStoreException.class,
+                                    e -> assertThat(allMessages(e)).doesNotContain("SECRET"));
+                    proxy.resume();
+                } finally {
+                    viaProxy.shutdown();
+                }
+            }
+        }
+
+        @Test
         @DisplayName("surfaces as a store fault with the cause, leaves no record, and the store recovers")
         void connectionLoss() throws Exception {
             try (TcpProxy proxy = new TcpProxy(TestRedis.uri().getHost(), TestRedis.uri().getPort())) {
@@ -662,6 +711,13 @@ class RedisIdempotencyStoreTest {
                 }
             }
         }
+    }
+
+    /** Every message in a throwable's cause chain, suppressed ones included, as one text. */
+    static String allMessages(Throwable error) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        error.printStackTrace(new java.io.PrintWriter(out));
+        return out.toString();
     }
 
     private static byte[] bytes(String text) {

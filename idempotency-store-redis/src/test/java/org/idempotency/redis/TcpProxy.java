@@ -14,7 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A TCP proxy on a loopback port in front of the test Redis, so a test can cut the connection between a
  * client and the server (and restore it) without touching the shared server. While cut, it closes every open
- * connection and every new one at once.
+ * connection and every new one at once; while stalled, it holds back what is sent, as a congested network.
  */
 final class TcpProxy implements AutoCloseable {
 
@@ -23,6 +23,7 @@ final class TcpProxy implements AutoCloseable {
     private final int targetPort;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile boolean cut;
+    private volatile boolean stalled;
     private final Thread acceptor;
 
     TcpProxy(String targetHost, int targetPort) throws IOException {
@@ -51,6 +52,16 @@ final class TcpProxy implements AutoCloseable {
     /** Accepts and forwards connections again. */
     void restore() {
         cut = false;
+    }
+
+    /** Keeps the connections open but holds back everything sent either way until {@link #resume()}. */
+    void stall() {
+        stalled = true;
+    }
+
+    /** Forwards what was held back, and everything after it. */
+    void resume() {
+        stalled = false;
     }
 
     private void acceptLoop() {
@@ -84,6 +95,9 @@ final class TcpProxy implements AutoCloseable {
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
+                    while (stalled && !cut) {
+                        Thread.sleep(5);
+                    }
                     out.write(buffer, 0, n);
                     out.flush();
                 }
@@ -91,6 +105,8 @@ final class TcpProxy implements AutoCloseable {
                 // the other side or cut() closed the connection
             } catch (IOException e) {
                 // same: the connection is gone
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             } finally {
                 closeQuietly(from);
                 closeQuietly(to);

@@ -3,6 +3,7 @@ package org.idempotency.redis;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -22,6 +23,8 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
+import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.redis.internal.KeyPrefixes;
 import org.idempotency.redis.internal.RecordFormat;
 import org.idempotency.redis.internal.RedisScripts;
@@ -41,7 +44,8 @@ import org.redisson.client.codec.ByteArrayCodec;
  * Redisson's {@link RScript}, that touches exactly one key ({@code keyPrefix + storedKey}), so the store runs
  * unchanged on Redis Cluster. Scripts are loaded on first use; a {@code NOSCRIPT} reply (after a restart, a
  * failover or a {@code SCRIPT FLUSH}) is answered by loading the script again and repeating the call, which is
- * safe because a script that was not found did not run.
+ * safe because a script that was not found did not run. The batch operations, {@link #acquireAll} and
+ * {@link #extendAll}, send one script per key in one pipeline: one round trip per Redis node.
  *
  * <p><b>Records.</b> A record is one Redis string per key, written together with its native expiry
  * ({@code SET ... PXAT}) at the end of its visibility: one lease after the end of the lease for work in
@@ -87,7 +91,8 @@ import org.redisson.client.codec.ByteArrayCodec;
  * close unless asked), or through the {@code redis} provider from settings (that store owns its client and
  * closes it in {@link #close()}). Thread-safe.
  */
-public final class RedisIdempotencyStore implements BatchAcquiringIdempotencyStore, AutoCloseable {
+public final class RedisIdempotencyStore
+        implements BatchAcquiringIdempotencyStore, BatchExtendingIdempotencyStore, AutoCloseable {
 
     /** The key prefix unless another is set: records live at {@code idempotency:<operation>:<key>}. */
     public static final String DEFAULT_KEY_PREFIX = "idempotency:";
@@ -155,52 +160,100 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
         Objects.requireNonNull(requests, "requests");
         DurationArgs leaseArgs = leaseArgs(lease);
-        Set<String> seen = new HashSet<>();
+        List<String> keys = new ArrayList<>(requests.size());
         for (AcquireRequest request : requests) {
-            if (!seen.add(request.key())) {
-                throw new IllegalArgumentException("Key '" + IdempotencyException.safeKey(request.key())
-                        + "' appears twice in one batch; the keys of a batch must be distinct");
-            }
+            keys.add(request.key());
         }
-        int size = requests.size();
-        if (size == 0) {
-            return List.of();
-        }
-        AcquireResult[] results = new AcquireResult[size];
-        Object[][] args = new Object[size][];
-        List<Integer> pending = new ArrayList<>(size);
-        for (int i = 0; i < size; i++) {
+        requireDistinct(keys);
+        Object[][] args = new Object[requests.size()][];
+        for (int i = 0; i < args.length; i++) {
             args[i] = acquireArgs(requests.get(i).requestHash(), leaseArgs, callIdField());
-            pending.add(i);
         }
-        List<Integer> notLoaded = acquireBatch(requests, args, pending, results, false);
-        if (!notLoaded.isEmpty()) {
-            try {
-                await(script.scriptLoadAsync(RedisScripts.ACQUIRE.text()));
-            } catch (RuntimeException e) {
-                throw new IdempotencyStoreException("Redis failed to load the acquire script",
-                        requests.get(notLoaded.get(0)).key(), unwrap(e));
-            }
-            acquireBatch(requests, args, notLoaded, results, true);
+        List<Object> replies = pipeline(RedisScripts.ACQUIRE, RScript.ReturnType.LIST, keys, args,
+                "acquire a batch of " + keys.size() + " keys; keys acquired before the fault expire with their lease");
+        List<AcquireResult> results = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            @SuppressWarnings("unchecked")
+            List<Object> reply = (List<Object>) replies.get(i);
+            results.add(Replies.acquireResult(keys.get(i), reply));
         }
-        return List.of(results);
+        return List.copyOf(results);
     }
 
     /**
-     * Runs one pipelined batch of acquire scripts for the pending requests and fills in their results.
-     * Returns the requests that met NOSCRIPT (and so did not run), to be repeated once the script is loaded;
-     * on the repeat, NOSCRIPT is a fault like any other.
+     * Renews many leases with one pipeline of the extend script, one per key: one round trip per Redis node.
+     * Each key's outcome is that of {@link #extend}.
      */
-    private List<Integer> acquireBatch(List<AcquireRequest> requests, Object[][] args, List<Integer> pending,
-            AcquireResult[] results, boolean retry) {
-        // IN_MEMORY: Redisson pipelines the commands, one write and one round trip per Redis node
+    @Override
+    public List<Boolean> extendAll(List<OwnedKey> keys, Duration lease) {
+        Objects.requireNonNull(keys, "keys");
+        DurationArgs leaseArgs = leaseArgs(lease);
+        List<String> storedKeys = new ArrayList<>(keys.size());
+        for (OwnedKey owned : keys) {
+            storedKeys.add(owned.key());
+        }
+        requireDistinct(storedKeys);
+        Object[][] args = new Object[keys.size()][];
+        for (int i = 0; i < args.length; i++) {
+            args[i] = new Object[] {RecordFormat.field(keys.get(i).fencingToken()), leaseArgs.plain(),
+                    leaseArgs.fields()};
+        }
+        List<Object> replies = pipeline(RedisScripts.EXTEND, RScript.ReturnType.LONG, storedKeys, args,
+                "renew the leases of a batch of " + keys.size() + " keys; some may have been renewed");
+        List<Boolean> results = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            results.add(Replies.changed(storedKeys.get(i), replies.get(i)));
+        }
+        return List.copyOf(results);
+    }
+
+    private static void requireDistinct(List<String> keys) {
+        Set<String> seen = new HashSet<>();
+        for (String key : keys) {
+            if (!seen.add(key)) {
+                throw new IllegalArgumentException("Key '" + IdempotencyException.safeKey(key)
+                        + "' appears twice in one batch; the keys of a batch must be distinct");
+            }
+        }
+    }
+
+    /**
+     * Runs one script per key in one pipeline ({@link BatchOptions.ExecutionMode#IN_MEMORY}: one write and one
+     * round trip per Redis node) and returns the replies in key order. Keys that met NOSCRIPT did not run: the
+     * script is loaded and they run again, in a second pipeline, where NOSCRIPT is a fault like any other.
+     */
+    private List<Object> pipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
+            Object[][] args, String action) {
+        Object[] replies = new Object[keys.size()];
+        List<Integer> pending = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            pending.add(i);
+        }
+        for (boolean retry = false; !pending.isEmpty(); retry = true) {
+            List<Integer> notLoaded = runPipeline(lua, type, keys, args, pending, replies, retry, action);
+            if (!notLoaded.isEmpty()) {
+                try {
+                    await(script.scriptLoadAsync(lua.text()));
+                } catch (RuntimeException e) {
+                    throw new IdempotencyStoreException("Redis failed to load the " + lua.name() + " script",
+                            keys.get(notLoaded.get(0)), unwrap(e));
+                }
+            }
+            pending = notLoaded;
+        }
+        return Arrays.asList(replies);
+    }
+
+    /** One pipeline of the pending keys; returns those that met NOSCRIPT (unless this is the repeat). */
+    private List<Integer> runPipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
+            Object[][] args, List<Integer> pending, Object[] replies, boolean retry, String action) {
         RBatch batch = client.createBatch(BatchOptions.defaults().executionMode(BatchOptions.ExecutionMode.IN_MEMORY));
         RScriptAsync batchScript = batch.getScript(ByteArrayCodec.INSTANCE);
-        List<RFuture<List<Object>>> futures = new ArrayList<>(pending.size());
+        List<RFuture<Object>> futures = new ArrayList<>(pending.size());
         for (int i : pending) {
-            String redisKey = redisKey(requests.get(i).key());
-            futures.add(batchScript.evalShaAsync(redisKey, RScript.Mode.READ_WRITE, RedisScripts.ACQUIRE.sha(),
-                    RScript.ReturnType.LIST, List.of(redisKey), args[i]));
+            String redisKey = redisKey(keys.get(i));
+            futures.add(batchScript.evalShaAsync(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type,
+                    List.of(redisKey), args[i]));
         }
         RuntimeException batchError = null;
         try {
@@ -211,22 +264,19 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         List<Integer> noScript = new ArrayList<>();
         for (int n = 0; n < futures.size(); n++) {
             int i = pending.get(n);
-            String key = requests.get(i).key();
-            CompletableFuture<List<Object>> future = futures.get(n).toCompletableFuture();
+            CompletableFuture<Object> future = futures.get(n).toCompletableFuture();
             Throwable failure = future.handle((reply, error) -> error).join();
             if (failure == null) {
-                results[i] = Replies.acquireResult(key, future.join());
+                replies[i] = future.join();
             } else if (unwrap(failure) instanceof RedisNoScriptException && !retry) {
                 noScript.add(i);
             } else {
-                throw new IdempotencyStoreException("Redis failed to acquire a batch of " + requests.size()
-                        + " keys; keys acquired before the fault expire with their lease", key,
+                throw new IdempotencyStoreException("Redis failed to " + action, keys.get(i),
                         unwrap(batchError != null ? batchError : failure));
             }
         }
         if (noScript.isEmpty() && batchError != null) {
-            throw new IdempotencyStoreException("Redis failed to acquire a batch of " + requests.size() + " keys",
-                    null, unwrap(batchError));
+            throw new IdempotencyStoreException("Redis failed to " + action, null, unwrap(batchError));
         }
         return noScript;
     }

@@ -23,6 +23,7 @@ import org.idempotency.api.StoredFailure;
 import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.core.Idempotency;
 import org.idempotency.redis.internal.RecordFormat;
 import org.idempotency.redis.internal.RedisScripts;
@@ -547,6 +548,152 @@ class RedisIdempotencyStoreTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lease must be positive");
             assertThatThrownBy(() -> store.complete(newKey(), 1, StoredResult.of(new byte[0]), Duration.ofSeconds(-1)))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("retention must be positive");
+        }
+    }
+
+    @Nested
+    @DisplayName("batch lease renewal")
+    class BatchRenewal {
+
+        @Test
+        @DisplayName("renews every lease its token owns and answers false for the others, in request order")
+        void outcomes() {
+            String owned = newKey();
+            long ownedToken = acquire(owned);
+            String stale = newKey();
+            long staleToken = acquire(stale);
+            String completed = newKey();
+            long completedToken = acquire(completed);
+            store.complete(completed, completedToken, StoredResult.of(new byte[] {1}), RETENTION);
+            String released = newKey();
+            long releasedToken = acquire(released);
+            store.release(released, releasedToken);
+            String absent = newKey();
+            String second = newKey();
+            long secondToken = acquire(second);
+            IdempotencyRecord before = store.find(owned).orElseThrow();
+            IdempotencyRecord completedBefore = store.find(completed).orElseThrow();
+
+            List<Boolean> renewed = store.extendAll(List.of(new OwnedKey(owned, ownedToken),
+                    new OwnedKey(stale, staleToken + 1), new OwnedKey(completed, completedToken),
+                    new OwnedKey(released, releasedToken), new OwnedKey(absent, 1), new OwnedKey(second, secondToken)),
+                    LEASE.multipliedBy(3));
+
+            assertThat(renewed).containsExactly(true, false, false, false, false, true);
+            IdempotencyRecord after = store.find(owned).orElseThrow();
+            assertThat(after.fencingToken()).isEqualTo(ownedToken);
+            assertThat(after.leaseExpiresAt()).isAfter(before.leaseExpiresAt().plus(LEASE));
+            assertThat(pttl(owned)).isGreaterThan(LEASE.multipliedBy(5).toMillis());
+            assertThat(store.find(stale).orElseThrow().leaseExpiresAt()).isBefore(after.leaseExpiresAt());
+            assertThat(store.find(completed)).contains(completedBefore);
+            assertThat(store.find(released)).isEmpty();
+            assertThat(store.find(absent)).isEmpty();
+            assertThat(store.find(second).orElseThrow().leaseExpiresAt())
+                    .isBetween(after.leaseExpiresAt().minusSeconds(1), after.leaseExpiresAt().plusSeconds(1));
+        }
+
+        @Test
+        @DisplayName("keeps long work owned across lease ends, and a stale owner cannot renew a taken-over key")
+        void keepsLeasesAlive() {
+            Duration shortLease = Duration.ofSeconds(2);
+            String renewedKey = newKey();
+            String abandonedKey = newKey();
+            long renewedToken = ((AcquireResult.Acquired) store.acquire(renewedKey, "h", shortLease)).fencingToken();
+            long abandonedToken = ((AcquireResult.Acquired) store.acquire(abandonedKey, "h", shortLease)).fencingToken();
+            // past the first lease's end, and within the abandoned key's takeover window (one more lease)
+            long end = System.nanoTime() + shortLease.multipliedBy(3).dividedBy(2).toNanos();
+            while (System.nanoTime() - end < 0) {
+                assertThat(store.extendAll(List.of(new OwnedKey(renewedKey, renewedToken)), shortLease))
+                        .containsExactly(true);
+                assertThat(store.acquire(renewedKey, "h", shortLease)).isInstanceOf(AcquireResult.Existing.class);
+                sleep(100);
+            }
+            AcquireResult takeover = store.acquire(abandonedKey, "h", shortLease);
+            assertThat(takeover).isInstanceOfSatisfying(AcquireResult.Acquired.class,
+                    acquired -> assertThat(acquired.takeover()).isTrue());
+
+            assertThat(store.extendAll(List.of(new OwnedKey(abandonedKey, abandonedToken),
+                    new OwnedKey(renewedKey, renewedToken)), shortLease)).containsExactly(false, true);
+            assertThat(store.find(abandonedKey).orElseThrow().fencingToken())
+                    .isEqualTo(((AcquireResult.Acquired) takeover).fencingToken());
+        }
+
+        @Test
+        @DisplayName("renews a batch in one round trip, as acquireAll claims one")
+        void oneRoundTrip() throws Exception {
+            try (TcpProxy proxy = new TcpProxy(TestRedis.uri().getHost(), TestRedis.uri().getPort())) {
+                Config config = new Config();
+                config.useSingleServer().setAddress(proxy.address()).setConnectTimeout(5000);
+                RedissonClient viaProxy = Redisson.create(config);
+                try {
+                    RedisIdempotencyStore counted = RedisIdempotencyStore.builder(viaProxy).keyPrefix(prefix).build();
+                    List<AcquireRequest> requests = new ArrayList<>();
+                    for (int i = 0; i < 50; i++) {
+                        requests.add(new AcquireRequest(newKey(), "h"));
+                    }
+                    counted.acquireAll(requests.subList(0, 1), LEASE); // scripts loaded, connections warm
+                    counted.extendAll(List.of(new OwnedKey(requests.get(0).key(), 1)), LEASE);
+
+                    int before = proxy.roundTrips();
+                    List<AcquireResult> acquired = counted.acquireAll(requests.subList(1, 50), LEASE);
+                    int acquireTrips = proxy.roundTrips() - before;
+                    List<OwnedKey> owned = new ArrayList<>();
+                    for (int i = 0; i < acquired.size(); i++) {
+                        owned.add(new OwnedKey(requests.get(i + 1).key(),
+                                ((AcquireResult.Acquired) acquired.get(i)).fencingToken()));
+                    }
+                    before = proxy.roundTrips();
+                    assertThat(counted.extendAll(owned, LEASE)).hasSize(49).containsOnly(true);
+                    int extendTrips = proxy.roundTrips() - before;
+                    before = proxy.roundTrips();
+                    for (OwnedKey key : owned.subList(0, 10)) {
+                        counted.extend(key.key(), key.fencingToken(), LEASE);
+                    }
+                    int singleTrips = proxy.roundTrips() - before;
+
+                    assertThat(acquireTrips).as("acquireAll of 49 keys").isEqualTo(1);
+                    assertThat(extendTrips).as("extendAll of 49 keys").isEqualTo(1);
+                    assertThat(singleTrips).as("10 single extends").isEqualTo(10);
+                } finally {
+                    viaProxy.shutdown();
+                }
+            }
+        }
+
+        @Test
+        @DisplayName("refuses a key twice before reaching Redis, and answers an empty batch with nothing")
+        void input() {
+            String key = newKey();
+            long token = acquire(key);
+
+            assertThatThrownBy(() -> store.extendAll(List.of(new OwnedKey(key, token), new OwnedKey(key, token)),
+                    LEASE)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("appears twice");
+            assertThat(store.extendAll(List.of(), LEASE)).isEmpty();
+            assertThatThrownBy(() -> store.extendAll(List.of(new OwnedKey(key, token)), Duration.ZERO))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lease must be positive");
+        }
+
+        @Test
+        @DisplayName("loads its script again after SCRIPT FLUSH, and answers on an interrupted thread")
+        void scriptFlushAndInterrupt() {
+            List<OwnedKey> keys = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                String key = newKey();
+                keys.add(new OwnedKey(key, acquire(key)));
+            }
+            client.getScript().scriptFlush();
+
+            assertThat(interrupted(() -> store.extendAll(keys, LEASE))).hasSize(20).containsOnly(true);
+            assertThat(scriptLoaded(RedisScripts.EXTEND)).isTrue();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
         }
     }
 

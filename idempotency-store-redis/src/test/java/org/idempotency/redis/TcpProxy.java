@@ -10,6 +10,8 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A TCP proxy on a loopback port in front of the test Redis, so a test can cut the connection between a
@@ -24,6 +26,7 @@ final class TcpProxy implements AutoCloseable {
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile boolean cut;
     private volatile boolean stalled;
+    private final AtomicInteger roundTrips = new AtomicInteger();
     private final Thread acceptor;
 
     TcpProxy(String targetHost, int targetPort) throws IOException {
@@ -54,6 +57,14 @@ final class TcpProxy implements AutoCloseable {
         cut = false;
     }
 
+    /**
+     * How many round trips went through the proxy so far: each time a client sends after having received (or
+     * for the first time on its connection) counts one.
+     */
+    int roundTrips() {
+        return roundTrips.get();
+    }
+
     /** Keeps the connections open but holds back everything sent either way until {@link #resume()}. */
     void stall() {
         stalled = true;
@@ -81,15 +92,16 @@ final class TcpProxy implements AutoCloseable {
                 upstream.connect(new InetSocketAddress(targetHost, targetPort), 2000);
                 open.add(client);
                 open.add(upstream);
-                pump(client, upstream);
-                pump(upstream, client);
+                AtomicBoolean clientSpokeLast = new AtomicBoolean();
+                pump(client, upstream, clientSpokeLast, true);
+                pump(upstream, client, clientSpokeLast, false);
             } catch (IOException e) {
                 closeQuietly(client);
             }
         }
     }
 
-    private void pump(Socket from, Socket to) {
+    private void pump(Socket from, Socket to, AtomicBoolean clientSpokeLast, boolean fromClient) {
         Thread thread = new Thread(() -> {
             byte[] buffer = new byte[64 * 1024];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
@@ -97,6 +109,9 @@ final class TcpProxy implements AutoCloseable {
                 while ((n = in.read(buffer)) >= 0) {
                     while (stalled && !cut) {
                         Thread.sleep(5);
+                    }
+                    if (clientSpokeLast.getAndSet(fromClient) != fromClient && fromClient) {
+                        roundTrips.incrementAndGet();
                     }
                     out.write(buffer, 0, n);
                     out.flush();

@@ -21,6 +21,7 @@ import org.idempotency.core.IdempotentOperation;
 import org.idempotency.jdbi.internal.PostgresDialect;
 import org.idempotency.jdbi.internal.Rows;
 import org.idempotency.jdbi.internal.SqlDialect;
+import org.idempotency.jdbi.internal.StoredText;
 import org.idempotency.jdbi.internal.TableName;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -180,7 +181,7 @@ public final class JdbiIdempotencyStore
         for (int attempt = 1; ; attempt++) {
             AcquireResult result = run("acquire", key, handle -> prepare(handle.createQuery(sql.acquire()))
                     .bind("key", key)
-                    .bind("request_hash", requestHash)
+                    .bind("request_hash", StoredText.encode(requestHash))
                     .bind("lease_us", leaseMicros)
                     .map((rs, ctx) -> Rows.acquireOutcome(key, rs, 1))
                     .findOne())
@@ -224,7 +225,7 @@ public final class JdbiIdempotencyStore
             for (int i = 0; i < keys.length; i++) {
                 AcquireRequest request = requests.get(pending.get(i));
                 keys[i] = request.key();
-                hashes[i] = request.requestHash();
+                hashes[i] = StoredText.encode(request.requestHash());
             }
             String firstKey = keys[0];
             List<@Nullable AcquireResult> outcomes = run("acquire a batch of keys", firstKey,
@@ -288,8 +289,8 @@ public final class JdbiIdempotencyStore
                 .bind("key", key)
                 .bind("token", fencingToken)
                 .bind("retention_us", micros(retention))
-                .bind("error_type", failure.type())
-                .bind("error_message", failure.message())
+                .bind("error_type", StoredText.encode(failure.type()))
+                .bind("error_message", StoredText.encode(failure.message()))
                 .execute() == 1);
     }
 

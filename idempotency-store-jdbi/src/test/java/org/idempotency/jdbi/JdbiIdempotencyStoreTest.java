@@ -11,12 +11,18 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.idempotency.api.IdempotencyRecord;
+import org.idempotency.api.IdempotencyReplayedFailureException;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.RecordStatus;
+import org.idempotency.api.StoredFailure;
 import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.core.Idempotency;
+import org.idempotency.core.IdempotentOperation;
 import org.idempotency.jdbi.internal.PostgresDialect;
 import org.idempotency.jdbi.internal.TableName;
 import org.jdbi.v3.core.Jdbi;
@@ -331,6 +337,100 @@ class JdbiIdempotencyStoreTest {
 
             assertThat(table.database.admin().<Integer, RuntimeException>withHandle(h -> h.createQuery("SELECT attempt FROM " + quoted()
                     + " WHERE idempotency_key = :k").bind("k", key).mapTo(Integer.class).one())).isEqualTo(3);
+        }
+    }
+
+    @Nested
+    @DisplayName("text")
+    class Text {
+
+        @Test
+        @DisplayName("keeps any request hash exactly (U+0000, unpaired surrogates), telling apart hashes the driver would merge")
+        void awkwardHashes() {
+            String key = newKey();
+            assertThat(store.acquire(key, "\uD800", LEASE)).isInstanceOf(AcquireResult.Acquired.class);
+
+            IdempotencyRecord held = ((AcquireResult.Existing) store.acquire(key, "?", LEASE)).record();
+
+            assertThat(held.requestHash()).isEqualTo("\uD800");
+            assertThat(held.matchesRequest("?")).as("another request").isFalse();
+            for (String hash : List.of("\u0000", "a\u0000b", "\uDC00\uD800", "\u0001", "\u0001x", "😀\uDE00", "")) {
+                String other = newKey();
+                assertThat(store.acquire(other, hash, LEASE)).as(hash).isInstanceOf(AcquireResult.Acquired.class);
+                assertThat(store.find(other).orElseThrow().requestHash()).as(hash).isEqualTo(hash);
+                assertThat(((AcquireResult.Existing) store.acquire(other, hash, LEASE)).record().requestHash())
+                        .isEqualTo(hash);
+                List<AcquireResult> batch = store.acquireAll(List.of(new AcquireRequest(other, hash),
+                        new AcquireRequest(newKey(), hash)), LEASE);
+                assertThat(((AcquireResult.Existing) batch.get(0)).record().requestHash()).isEqualTo(hash);
+                assertThat(batch.get(1)).isInstanceOf(AcquireResult.Acquired.class);
+            }
+        }
+
+        @Test
+        @DisplayName("takes over an expired lease only with the same request hash, also for hashes the driver would merge")
+        void takeoverComparesExactly() {
+            String key = newKey();
+            store.acquire(key, "\uD800", Duration.ofMillis(200));
+            Observed.eventually("the lease ended", () -> !store.find(key).orElseThrow().leaseExpiresAt()
+                    .isAfter(java.time.Instant.now()));
+
+            assertThat(store.acquire(key, "?", LEASE)).as("another request").isInstanceOf(AcquireResult.Existing.class);
+            assertThat(store.acquire(key, "\uD800", LEASE)).isInstanceOfSatisfying(AcquireResult.Acquired.class,
+                    acquired -> assertThat(acquired.takeover()).isTrue());
+        }
+
+        @Test
+        @DisplayName("keeps any failure up to its limits exactly: U+0000, unpaired surrogates, 255 and 2,000 characters")
+        void awkwardFailures() {
+            String type = ("\u0000\uD800x\u0001" + "é").repeat(51);
+            String message = ("\uDFFF\u0000" + "m").repeat(666) + "\u0000\u0001";
+            assertThat(type).hasSize(StoredFailure.MAX_TYPE_LENGTH);
+            assertThat(message).hasSize(StoredFailure.MAX_MESSAGE_LENGTH);
+            StoredFailure failure = new StoredFailure(type, message);
+            String key = newKey();
+            long token = acquireFresh(key);
+
+            assertThat(store.fail(key, token, failure, RETENTION)).isTrue();
+
+            assertThat(store.find(key).orElseThrow().failure()).isEqualTo(failure);
+            assertThat(((AcquireResult.Existing) store.acquire(key, "h", LEASE)).record().failure()).isEqualTo(failure);
+        }
+
+        @Test
+        @DisplayName("records a permanent failure whose message holds U+0000, so the work does not run again")
+        void failureWithNulThroughTheEngine() {
+            AtomicInteger runs = new AtomicInteger();
+            try (Idempotency idempotency = Idempotency.builder(store)
+                    .permanentFailure(e -> e instanceof IllegalStateException).build()) {
+                IdempotentOperation<String> op = idempotency.operation("nul", String.class);
+                String key = UUID.randomUUID().toString();
+                Supplier<String> work = () -> {
+                    runs.incrementAndGet();
+                    throw new IllegalStateException("bad byte \u0000 in \uD800 input");
+                };
+
+                assertThatThrownBy(() -> op.execute(key, "h", work)).isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> op.execute(key, "h", work))
+                        .isInstanceOfSatisfying(IdempotencyReplayedFailureException.class, e -> {
+                            assertThat(e.errorType()).isEqualTo(IllegalStateException.class.getName());
+                            assertThat(e.errorMessage()).isEqualTo("bad byte \u0000 in \uD800 input");
+                        });
+                assertThat(runs).hasValue(1);
+            }
+        }
+
+        @Test
+        @DisplayName("keeps usual text as it is, readable in the table")
+        void usualTextAsItIs() {
+            String key = newKey();
+            long token = ((AcquireResult.Acquired) store.acquire(key, "sha256:0f3c é😀", LEASE)).fencingToken();
+            store.fail(key, token, new StoredFailure("com.example.Declined", "card declined: ✗"), RETENTION);
+
+            List<String> row = table.database.admin().withHandle(h -> h.createQuery("SELECT request_hash, error_type,"
+                    + " error_message FROM " + quoted() + " WHERE idempotency_key = :k").bind("k", key)
+                    .map((rs, ctx) -> List.of(rs.getString(1), rs.getString(2), rs.getString(3))).one());
+            assertThat(row).containsExactly("sha256:0f3c é😀", "com.example.Declined", "card declined: ✗");
         }
     }
 

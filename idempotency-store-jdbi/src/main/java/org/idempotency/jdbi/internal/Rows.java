@@ -43,7 +43,7 @@ public final class Rows {
 
     /** Reads the record columns (request_hash, status, ... error_message) starting at column {@code first}. */
     public static IdempotencyRecord record(String key, ResultSet rs, int first) throws SQLException {
-        String requestHash = rs.getString(first);
+        String requestHash = StoredText.decode(rs.getString(first));
         RecordStatus status = RecordStatus.valueOf(rs.getString(first + 1));
         long token = rs.getLong(first + 2);
         Instant leaseExpiresAt = instant(rs, first + 3);
@@ -59,7 +59,8 @@ public final class Rows {
                         expiresAt);
             }
             case FAILED: {
-                StoredFailure failure = new StoredFailure(rs.getString(first + 7), rs.getString(first + 8));
+                StoredFailure failure = new StoredFailure(StoredText.decode(rs.getString(first + 7)),
+                        StoredText.decode(rs.getString(first + 8)));
                 return IdempotencyRecord.failed(key, requestHash, token, failure, expiresAt);
             }
             default:

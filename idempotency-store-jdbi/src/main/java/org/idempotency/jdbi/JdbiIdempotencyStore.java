@@ -18,6 +18,7 @@ import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
 import org.idempotency.core.IdempotentOperation;
+import org.idempotency.jdbi.internal.Faults;
 import org.idempotency.jdbi.internal.PostgresDialect;
 import org.idempotency.jdbi.internal.Rows;
 import org.idempotency.jdbi.internal.SqlDialect;
@@ -60,8 +61,11 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Purging</b> ({@link #purgeExpired()}) deletes expired rows in short batches of
  *       {@link Builder#purgeBatchSize} that skip locked rows; the engine schedules it.</li>
  *   <li><b>Faults</b> (connection lost, pool exhausted, constraint or syntax errors) surface as
- *       {@link IdempotencyStoreException} wrapping Jdbi's exception. A statement that failed with a serialization
- *       failure or a deadlock changed nothing and is run again, a few times, before it is reported.</li>
+ *       {@link IdempotencyStoreException}. Its cause is the driver's error without the data that the driver and
+ *       Jdbi quote in their messages (PostgreSQL's {@code Failing row contains (...)}, the statement's arguments):
+ *       the error's class, primary message, SQL state and stack trace are kept, so the exception can be logged
+ *       without logging request or response data. A statement that failed with a serialization failure or a
+ *       deadlock changed nothing and is run again, a few times, before it is reported.</li>
  * </ul>
  *
  * <p>Each operation runs on a handle of its own ({@link Jdbi#open()}) in auto-commit mode, never on a handle
@@ -152,8 +156,7 @@ public final class JdbiIdempotencyStore
                 h.createScript(script).setTemplateEngine(TemplateEngine.NOP).executeAsSeparateStatements();
             });
         } catch (RuntimeException e) {
-            throw new IdempotencyStoreException("Cannot create the idempotency schema for table '" + table + "'",
-                    null, e);
+            throw fault("Cannot create the idempotency schema for table '" + table + "'", null, e);
         }
         LOG.debug("Created the idempotency schema for table {} (if it was missing)", table);
     }
@@ -377,12 +380,30 @@ public final class JdbiIdempotencyStore
             } catch (RuntimeException e) {
                 if (attempt < MAX_ATTEMPTS && retryable(e)) {
                     LOG.debug("Statement to {} key {} failed transiently, running it again: {}", action, key,
-                            e.toString());
+                            Faults.describe(e, dialect));
                     continue;
                 }
-                throw new IdempotencyStoreException("The idempotency store failed to " + action, key, e);
+                throw fault("The idempotency store failed to " + action, key, e);
             }
         }
+    }
+
+    /**
+     * A store exception for a database fault, whose cause chain keeps the errors' kinds and stack traces but not
+     * the rows and arguments that the driver and Jdbi quote in their messages (see {@link Faults}).
+     */
+    IdempotencyStoreException fault(String message, @Nullable String key, Throwable error) {
+        return new IdempotencyStoreException(message, key, Faults.withoutData(error, dialect));
+    }
+
+    /** A database fault without the data its messages may quote, to attach to another exception. */
+    Throwable withoutData(Throwable error) {
+        return Faults.withoutData(error, dialect);
+    }
+
+    /** A database fault described for a log line, without the data its messages may quote. */
+    String describe(Throwable error) {
+        return Faults.describe(error, dialect);
     }
 
     private boolean retryable(Throwable error) {

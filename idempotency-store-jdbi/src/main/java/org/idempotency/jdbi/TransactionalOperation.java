@@ -131,7 +131,7 @@ public final class TransactionalOperation<T> {
             handle = store.jdbi().open();
         } catch (RuntimeException e) {
             execution.release();
-            throw new IdempotencyStoreException("Cannot open a database handle for the transactional completion",
+            throw store.fault("Cannot open a database handle for the transactional completion",
                     execution.storedKey(), e);
         }
         Progress<T> progress = new Progress<>();
@@ -157,35 +157,36 @@ public final class TransactionalOperation<T> {
                 return result;
             });
         } catch (Throwable e) {
-            failure = e;
             switch (progress.phase) {
                 case COMMITTED:
                     // committed; only restoring the connection afterwards failed
-                    LOG.warn("The transaction of key {} committed, but the handle could not be reset afterwards",
-                            execution.key(), e);
+                    LOG.warn("The transaction of key {} committed, but the handle could not be reset afterwards: {}",
+                            execution.key(), store.describe(e));
                     return progress.result;
                 case WORK:
+                    failure = e;
                     execution.abandon(e); // release, or record a permanent failure
                     throw e;
                 case LEASE_LOST:
+                    failure = e;
                     throw e;
                 default:
                     execution.release();
-                    if (e instanceof IdempotencyStoreException storeError) {
-                        throw storeError;
-                    }
-                    throw new IdempotencyStoreException("The transaction with the work and the completion of the"
-                            + " record did not commit; the key was released so that a retry runs the work again",
-                            execution.storedKey(), e);
+                    IdempotencyStoreException thrown = e instanceof IdempotencyStoreException storeError ? storeError
+                            : store.fault("The transaction with the work and the completion of the record did not"
+                                    + " commit; the key was released so that a retry runs the work again",
+                                    execution.storedKey(), e);
+                    failure = thrown;
+                    throw thrown;
             }
         } finally {
             try {
                 handle.close();
             } catch (RuntimeException closeError) {
                 if (failure != null) {
-                    failure.addSuppressed(closeError);
+                    failure.addSuppressed(store.withoutData(closeError));
                 } else {
-                    LOG.warn("Closing the handle of key {} failed after the commit", execution.key(), closeError);
+                    LOG.warn("Closing the handle of key {} failed: {}", execution.key(), store.describe(closeError));
                 }
             }
         }

@@ -49,6 +49,8 @@ public final class PostgresDialect implements SqlDialect {
     /** The table name the schema script is written for. */
     public static final String SCRIPT_TABLE = "idempotency_records";
 
+    /** The longest error description kept, in characters. */
+    private static final int MAX_DESCRIPTION = 300;
     private static final String SEQUENCE_SUFFIX = "_fencing_seq";
     private static final String INDEX_SUFFIX = "_expires_at_idx";
     private static final Pattern SCRIPT_NAMES = Pattern.compile(
@@ -260,6 +262,27 @@ public final class PostgresDialect implements SqlDialect {
     public boolean isRetryable(SQLException error) {
         String state = error.getSQLState();
         return "40001".equals(state) || "40P01".equals(state); // serialization_failure, deadlock_detected
+    }
+
+    /**
+     * The first line of the message. The PostgreSQL driver puts the server's primary message there ({@code ERROR:
+     * new row for relation "t" violates check constraint "c"}), and the detail, hint, position and context, which
+     * quote rows and parameters ({@code Failing row contains (...)}), on the lines below; those are left out.
+     * The primary messages the store's statements can meet name constraints, columns and types, not values (the
+     * statements bind typed values, so no value is parsed from text).
+     */
+    @Override
+    public String describe(SQLException error) {
+        String message = error.getMessage();
+        if (message == null || message.isBlank()) {
+            return "(no message)";
+        }
+        int newline = message.indexOf('\n');
+        String first = (newline < 0 ? message : message.substring(0, newline)).strip();
+        if (first.length() > MAX_DESCRIPTION) {
+            first = first.substring(0, MAX_DESCRIPTION) + "…";
+        }
+        return newline < 0 ? first : first + " (details left out)";
     }
 
     private static String render(String template, TableName table) {

@@ -57,6 +57,12 @@ public interface SqlDialect {
     boolean isRetryable(SQLException error);
 
     /**
+     * The part of a driver's error message that names the error without quoting data (rows, parameters), for
+     * the store's exceptions and logs; see {@link Faults}.
+     */
+    String describe(SQLException error);
+
+    /**
      * The SQL of each store operation for one table.
      *
      * @param acquire claims one key, or returns the record that holds it

@@ -60,6 +60,8 @@ import org.slf4j.LoggerFactory;
  *       completion commit in one transaction, with the fencing check inside it.</li>
  *   <li><b>Purging</b> ({@link #purgeExpired()}) deletes expired rows in short batches of
  *       {@link Builder#purgeBatchSize} that skip locked rows; the engine schedules it.</li>
+ *   <li><b>Interrupts.</b> A call on an interrupted thread waits for its connection all the same (HikariCP
+ *       would refuse to) and reports what the database did; the interrupt stays set for the caller.</li>
  *   <li><b>Faults</b> (connection lost, pool exhausted, constraint or syntax errors) surface as
  *       {@link IdempotencyStoreException}. Its cause is the driver's error without the data that the driver and
  *       Jdbi quote in their messages (PostgreSQL's {@code Failing row contains (...)}, the statement's arguments):
@@ -147,7 +149,7 @@ public final class JdbiIdempotencyStore
      */
     public void createSchema() {
         String script = schemaScript();
-        try (Handle handle = jdbi.open()) {
+        try (Handle handle = open(jdbi)) {
             handle.useTransaction(h -> {
                 prepare(h.createQuery(sql.schemaLock()))
                         .bind("lock_name", "idempotency-store-jdbi:" + table)
@@ -375,7 +377,7 @@ public final class JdbiIdempotencyStore
      */
     private <R> R run(String action, @Nullable String key, Action<R> statement) {
         for (int attempt = 1; ; attempt++) {
-            try (Handle handle = jdbi.open()) {
+            try (Handle handle = open(jdbi)) {
                 return statement.apply(handle);
             } catch (RuntimeException e) {
                 if (attempt < MAX_ATTEMPTS && retryable(e)) {
@@ -384,6 +386,35 @@ public final class JdbiIdempotencyStore
                     continue;
                 }
                 throw fault("The idempotency store failed to " + action, key, e);
+            }
+        }
+    }
+
+    /**
+     * Opens a handle whatever the calling thread's interrupt status. HikariCP does not wait for a connection on
+     * an interrupted thread ({@code Interrupted during connection acquisition}): a call would fail although
+     * nothing was sent. So the interrupt is cleared while the pool is asked, and set again before this method
+     * returns; an interrupt that arrives during the wait makes it ask again. The wait stays bounded by the pool's
+     * connection timeout. The PostgreSQL driver runs a statement to its end on an interrupted thread, so the
+     * call then reports what the database did, and the caller finds its interrupt still set.
+     */
+    Handle open(Jdbi on) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return on.open();
+                } catch (RuntimeException e) {
+                    if (Thread.interrupted() && attempt < MAX_ATTEMPTS) {
+                        interrupted = true; // interrupted while waiting: nothing was sent, ask again
+                        continue;
+                    }
+                    throw e;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
     }

@@ -122,13 +122,13 @@ public final class TransactionalOperation<T> {
             return execution.replayedResult();
         }
         if (execution.isUnprotected()) {
-            try (Handle handle = store.jdbi().open()) {
+            try (Handle handle = store.open(store.jdbi())) {
                 return inTransaction(handle, h -> work.withHandle(h));
             }
         }
         Handle handle;
         try {
-            handle = store.jdbi().open();
+            handle = store.open(store.jdbi());
         } catch (RuntimeException e) {
             execution.release();
             throw store.fault("Cannot open a database handle for the transactional completion",

@@ -44,8 +44,9 @@ public final class Faults {
         Throwable cleaned;
         if (fault instanceof SQLException sql) {
             String state = sql.getSQLState() == null ? "" : " [SQL state " + sql.getSQLState() + "]";
-            SQLException copy = new SQLException(fault.getClass().getName() + ": " + dialect.describe(sql) + state,
-                    sql.getSQLState(), sql.getErrorCode());
+            String type = fault.getClass() == SQLException.class ? "" : fault.getClass().getName() + ": ";
+            SQLException copy = new SQLException(type + dialect.describe(sql) + state, sql.getSQLState(),
+                    sql.getErrorCode());
             done.put(fault, copy);
             if (cause != null) {
                 copy.initCause(clean(cause, dialect, done));

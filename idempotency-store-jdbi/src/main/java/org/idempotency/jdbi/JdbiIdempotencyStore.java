@@ -2,6 +2,8 @@ package org.idempotency.jdbi;
 
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -9,6 +11,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.idempotency.api.IdempotencyException;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.StoredFailure;
@@ -16,6 +19,8 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
+import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
 import org.idempotency.core.IdempotentOperation;
 import org.idempotency.jdbi.internal.Faults;
@@ -60,6 +65,13 @@ import org.slf4j.LoggerFactory;
  *       completion commit in one transaction, with the fencing check inside it.</li>
  *   <li><b>Purging</b> ({@link #purgeExpired()}) deletes expired rows in short batches of
  *       {@link Builder#purgeBatchSize} that skip locked rows; the engine schedules it.</li>
+ *   <li><b>Bounded lock waits.</b> No statement waits longer than {@link Builder#lockTimeout} for a row lock
+ *       that another transaction holds (a transactional completion that stalls before its commit holds its
+ *       record's lock): an acquire then answers that the key is in progress, and the other statements fail having
+ *       changed nothing, so callers do not pile up on a stalled record, holding pool connections.</li>
+ *   <li><b>Renewal apart.</b> Lease renewals ({@link #extend}, and {@link #extendAll}, which renews a batch with
+ *       one statement that waits for no lock) run on {@link Builder#renewalJdbi}, when given, so that a pool taken
+ *       by callers cannot starve them.</li>
  *   <li><b>Interrupts.</b> A call on an interrupted thread waits for its connection all the same (HikariCP
  *       would refuse to) and reports what the database did; the interrupt stays set for the caller.</li>
  *   <li><b>Faults</b> (connection lost, pool exhausted, constraint or syntax errors) surface as
@@ -79,8 +91,8 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe. {@link #close()} closes only what the store was told to own ({@link Builder#closing}), such
  * as the pool that the {@code jdbi} provider builds from settings.
  */
-public final class JdbiIdempotencyStore
-        implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore, AutoCloseable {
+public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore,
+        BatchExtendingIdempotencyStore, AutoCloseable {
 
     /** The table name used when none is configured, and the one the schema script is written for. */
     public static final String DEFAULT_TABLE = PostgresDialect.SCRIPT_TABLE;
@@ -88,6 +100,10 @@ public final class JdbiIdempotencyStore
     public static final String SCHEMA_RESOURCE = PostgresDialect.SCHEMA_RESOURCE;
     /** How many expired rows one purge statement deletes, unless configured. */
     public static final int DEFAULT_PURGE_BATCH_SIZE = 1_000;
+    /** How long a statement waits for a row lock at most, in milliseconds, unless configured. */
+    public static final long DEFAULT_LOCK_TIMEOUT_MILLIS = 200;
+    /** {@link #DEFAULT_LOCK_TIMEOUT_MILLIS} as a duration. */
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofMillis(DEFAULT_LOCK_TIMEOUT_MILLIS);
 
     private static final Logger LOG = LoggerFactory.getLogger(JdbiIdempotencyStore.class);
     /** One parser for every statement of every store, so its parse cache is shared. */
@@ -98,19 +114,23 @@ public final class JdbiIdempotencyStore
     private static final long MAX_MICROS = TimeUnit.DAYS.toMicros(36_500);
 
     private final Jdbi jdbi;
+    private final Jdbi renewalJdbi;
     private final TableName table;
     private final SqlDialect dialect;
     private final SqlDialect.Statements sql;
+    private final Duration lockTimeout;
     private final int purgeBatchSize;
-    private final @Nullable AutoCloseable owned;
+    private final List<AutoCloseable> owned;
 
     private JdbiIdempotencyStore(Builder builder) {
         this.jdbi = builder.jdbi;
+        this.renewalJdbi = builder.renewalJdbi == null ? builder.jdbi : builder.renewalJdbi;
         this.table = builder.table;
         this.dialect = builder.dialect;
-        this.sql = dialect.statements(table);
+        this.lockTimeout = builder.lockTimeout;
+        this.sql = dialect.statements(table, lockTimeout.toMillis());
         this.purgeBatchSize = builder.purgeBatchSize;
-        this.owned = builder.owned;
+        this.owned = List.copyOf(builder.owned);
     }
 
     /** Starts configuring a store on the given Jdbi (whose data source points at the database). */
@@ -121,6 +141,19 @@ public final class JdbiIdempotencyStore
     /** The Jdbi this store runs on; transactional completions run the work on it too. */
     public Jdbi jdbi() {
         return jdbi;
+    }
+
+    /**
+     * The Jdbi that lease renewals ({@link #extend}, {@link #extendAll}) run on: the one given to
+     * {@link Builder#renewalJdbi}, else {@link #jdbi()}.
+     */
+    public Jdbi renewalJdbi() {
+        return renewalJdbi;
+    }
+
+    /** The longest a statement of the store waits for a row lock that another transaction holds. */
+    public Duration lockTimeout() {
+        return lockTimeout;
     }
 
     /** The table, as configured ({@code table} or {@code schema.table}). */
@@ -143,18 +176,27 @@ public final class JdbiIdempotencyStore
 
     /**
      * Creates the table, its sequence and its index if they do not exist, in one transaction. Several nodes
-     * may call it at once: an advisory lock makes them take turns.
+     * may call it at once: an advisory lock makes them take turns. When all three exist, it only checks that
+     * they do, and takes no lock: {@code CREATE INDEX IF NOT EXISTS} would wait for every transaction writing to
+     * the table, and make every later writer wait behind it. When something is missing, the script's waits for
+     * locks are bounded by {@link #lockTimeout()}.
      *
-     * @throws IdempotencyStoreException if the database refuses (no privilege, for example)
+     * @throws IdempotencyStoreException if the database refuses (no privilege, for example), or the table is
+     *     locked by other transactions for longer than the lock timeout
      */
     public void createSchema() {
         String script = schemaScript();
         try (Handle handle = open(jdbi)) {
+            if (Boolean.TRUE.equals(prepare(handle.createQuery(sql.schemaExists())).mapTo(Boolean.class).one())) {
+                LOG.debug("The idempotency schema for table {} exists", table);
+                return;
+            }
             handle.useTransaction(h -> {
                 prepare(h.createQuery(sql.schemaLock()))
                         .bind("lock_name", "idempotency-store-jdbi:" + table)
                         .map((rs, ctx) -> Boolean.TRUE)
                         .one();
+                h.createUpdate(sql.schemaLockBound()).setTemplateEngine(TemplateEngine.NOP).execute();
                 h.createScript(script).setTemplateEngine(TemplateEngine.NOP).executeAsSeparateStatements();
             });
         } catch (RuntimeException e) {
@@ -180,17 +222,33 @@ public final class JdbiIdempotencyStore
         return new TransactionalOperation<>(operation, this, null);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>When the key's row is locked by another transaction for longer than {@link #lockTimeout()} (a
+     * transactional completion that stalls before its commit, for example), the key is answered as in progress:
+     * with the row as it was last committed if it is visible, otherwise as an in-progress record without a
+     * request hash whose lease ends now.
+     */
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
         long leaseMicros = micros(lease);
         for (int attempt = 1; ; attempt++) {
-            AcquireResult result = run("acquire", key, handle -> prepare(handle.createQuery(sql.acquire()))
-                    .bind("key", key)
-                    .bind("request_hash", StoredText.encode(requestHash))
-                    .bind("lease_us", leaseMicros)
-                    .map((rs, ctx) -> Rows.acquireOutcome(key, rs, 1))
-                    .findOne())
-                    .orElse(null);
+            AcquireResult result = run("acquire", key, jdbi, handle -> {
+                try {
+                    return prepare(handle.createQuery(sql.acquire()))
+                            .bind("key", key)
+                            .bind("request_hash", StoredText.encode(requestHash))
+                            .bind("lease_us", leaseMicros)
+                            .map((rs, ctx) -> Rows.acquireOutcome(key, rs, 1))
+                            .findOne();
+                } catch (RuntimeException e) {
+                    if (!lockTimedOut(e)) {
+                        throw e;
+                    }
+                    return inProgressWhileLocked(handle, key, lease);
+                }
+            }).orElse(null);
             if (result != null) {
                 return result;
             }
@@ -204,8 +262,31 @@ public final class JdbiIdempotencyStore
     }
 
     /**
+     * The answer to an acquire that could not lock the key's row in time: the row as last committed, or, when
+     * that is no longer visible (it expired while the other transaction held it), an in-progress record; empty
+     * when there is no row at all (an insert that has not committed), to run the acquire again.
+     */
+    private Optional<AcquireResult> inProgressWhileLocked(Handle handle, String key, Duration lease) {
+        LOG.debug("The record of key {} is locked by another transaction; answering that it is in progress", key);
+        return prepare(handle.createQuery(sql.inspect()))
+                .bind("key", key)
+                .map((rs, ctx) -> {
+                    if (rs.getBoolean(Rows.RECORD_COLUMN_COUNT + 1)) {
+                        return (AcquireResult) new AcquireResult.Existing(Rows.record(key, rs, 1));
+                    }
+                    Instant now = rs.getObject(Rows.RECORD_COLUMN_COUNT + 2, OffsetDateTime.class).toInstant();
+                    long token = rs.getLong(3);
+                    return new AcquireResult.Existing(IdempotencyRecord.inProgress(key, null, token, now,
+                            now.plus(lease)));
+                })
+                .findOne();
+    }
+
+    /**
      * Acquires all keys with one statement: each outcome is what {@link #acquire} would have returned. Keys
-     * that a concurrent change hid from the statement are acquired again, in a smaller statement.
+     * that a concurrent change hid from the statement are acquired again, in a smaller statement. When a key's
+     * row is locked for longer than {@link #lockTimeout()}, the statement changes nothing and each key is
+     * acquired on its own instead.
      */
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
@@ -233,15 +314,32 @@ public final class JdbiIdempotencyStore
                 hashes[i] = StoredText.encode(request.requestHash());
             }
             String firstKey = keys[0];
-            List<@Nullable AcquireResult> outcomes = run("acquire a batch of keys", firstKey,
-                    handle -> prepare(handle.createQuery(sql.acquireAll()))
+            Optional<List<Optional<AcquireResult>>> batch = run("acquire a batch of keys", firstKey, jdbi, handle -> {
+                try {
+                    return Optional.of(prepare(handle.createQuery(sql.acquireAll()))
                             .bindArray("keys", String.class, (Object[]) keys)
                             .bindArray("request_hashes", String.class, (Object[]) hashes)
                             .bind("lease_us", leaseMicros)
                             .map((rs, ctx) -> Optional.ofNullable(
                                     Rows.acquireOutcome(keys[rs.getInt(1) - 1], rs, 2)))
-                            .list())
-                    .stream().map(outcome -> outcome.orElse(null)).toList();
+                            .list());
+                } catch (RuntimeException e) {
+                    if (!lockTimedOut(e)) {
+                        throw e;
+                    }
+                    return Optional.empty();
+                }
+            });
+            if (batch.isEmpty()) {
+                LOG.debug("A row of a batch of {} keys is locked by another transaction; acquiring each key on its"
+                        + " own", keys.length);
+                for (int i = 0; i < keys.length; i++) {
+                    results[pending.get(i)] = acquire(keys[i], requests.get(pending.get(i)).requestHash(), lease);
+                }
+                break;
+            }
+            List<@Nullable AcquireResult> outcomes = batch.get().stream().map(outcome -> outcome.orElse(null))
+                    .toList();
             if (outcomes.size() != keys.length) {
                 throw new IdempotencyStoreException("The batch acquire statement returned " + outcomes.size()
                         + " rows for " + keys.length + " keys", firstKey, null);
@@ -271,7 +369,7 @@ public final class JdbiIdempotencyStore
 
     @Override
     public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
-        return run("complete", key, handle -> completeOn(handle, key, fencingToken, result, retention));
+        return run("complete", key, jdbi, handle -> completeOn(handle, key, fencingToken, result, retention));
     }
 
     /**
@@ -290,7 +388,7 @@ public final class JdbiIdempotencyStore
 
     @Override
     public boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention) {
-        return run("record a failure", key, handle -> prepare(handle.createUpdate(sql.fail()))
+        return run("record a failure", key, jdbi, handle -> prepare(handle.createUpdate(sql.fail()))
                 .bind("key", key)
                 .bind("token", fencingToken)
                 .bind("retention_us", micros(retention))
@@ -301,24 +399,81 @@ public final class JdbiIdempotencyStore
 
     @Override
     public boolean release(String key, long fencingToken) {
-        return run("release", key, handle -> prepare(handle.createUpdate(sql.release()))
+        return run("release", key, jdbi, handle -> prepare(handle.createUpdate(sql.release()))
                 .bind("key", key)
                 .bind("token", fencingToken)
                 .execute() == 1);
     }
 
+    /** {@inheritDoc} Runs on the {@linkplain #renewalJdbi() renewal Jdbi}. */
     @Override
     public boolean extend(String key, long fencingToken, Duration lease) {
-        return run("extend the lease", key, handle -> prepare(handle.createUpdate(sql.extend()))
+        return run("extend the lease", key, renewalJdbi, handle -> prepare(handle.createUpdate(sql.extend()))
                 .bind("key", key)
                 .bind("token", fencingToken)
                 .bind("lease_us", micros(lease))
                 .execute() == 1);
     }
 
+    /**
+     * Renews many leases with one statement on the {@linkplain #renewalJdbi() renewal Jdbi}: each outcome is what
+     * {@link #extend} would have returned. The statement locks the owned rows in key order and waits for no lock:
+     * a row that another transaction holds (an owner's transactional completion waiting for its commit, say) is
+     * asked about again with {@link #extend}, whose wait is bounded by {@link #lockTimeout()}; the other keys are
+     * renewed meanwhile, so one locked row does not hold up the renewal of the rest.
+     *
+     * @throws IdempotencyStoreException if the statement fails, or a locked row stays locked for longer than the
+     *     lock timeout (the other keys' leases are renewed then)
+     */
+    @Override
+    public List<Boolean> extendAll(List<OwnedKey> keys, Duration lease) {
+        Objects.requireNonNull(keys, "keys must not be null");
+        Set<String> distinct = new HashSet<>();
+        for (OwnedKey owned : keys) {
+            Objects.requireNonNull(owned, "keys must not contain null");
+            if (!distinct.add(owned.key())) {
+                throw new IllegalArgumentException("extendAll needs distinct keys; '"
+                        + IdempotencyException.safeKey(owned.key()) + "' appears twice");
+            }
+        }
+        if (keys.isEmpty()) {
+            return List.of();
+        }
+        long leaseMicros = micros(lease);
+        String[] storedKeys = new String[keys.size()];
+        Long[] tokens = new Long[keys.size()];
+        for (int i = 0; i < storedKeys.length; i++) {
+            storedKeys[i] = keys.get(i).key();
+            tokens[i] = keys.get(i).fencingToken();
+        }
+        List<boolean[]> rows = run("renew a batch of leases", storedKeys[0], renewalJdbi,
+                handle -> prepare(handle.createQuery(sql.extendAll()))
+                        .bindArray("keys", String.class, (Object[]) storedKeys)
+                        .bindArray("tokens", Long.class, (Object[]) tokens)
+                        .bind("lease_us", leaseMicros)
+                        .map((rs, ctx) -> new boolean[] {rs.getBoolean(2), rs.getBoolean(3)})
+                        .list());
+        if (rows.size() != storedKeys.length) {
+            throw new IdempotencyStoreException("The batch renewal statement returned " + rows.size() + " rows for "
+                    + storedKeys.length + " keys", storedKeys[0], null);
+        }
+        Boolean[] renewed = new Boolean[storedKeys.length];
+        for (int i = 0; i < renewed.length; i++) {
+            boolean wasRenewed = rows.get(i)[0];
+            boolean wasOwned = rows.get(i)[1];
+            if (wasRenewed || !wasOwned) {
+                renewed[i] = wasRenewed;
+            } else {
+                // owned, but locked by another transaction (or changed meanwhile): ask again, waiting boundedly
+                renewed[i] = extend(storedKeys[i], tokens[i], lease);
+            }
+        }
+        return List.of(renewed);
+    }
+
     @Override
     public Optional<IdempotencyRecord> find(String key) {
-        return run("find a record", key, handle -> prepare(handle.createQuery(sql.find()))
+        return run("find a record", key, jdbi, handle -> prepare(handle.createQuery(sql.find()))
                 .bind("key", key)
                 .map((rs, ctx) -> Rows.record(key, rs, 1))
                 .findOne());
@@ -335,7 +490,7 @@ public final class JdbiIdempotencyStore
     public long purgeExpired() {
         long total = 0;
         while (true) {
-            int deleted = run("purge expired records", null, handle -> prepare(handle.createUpdate(sql.purgeBatch()))
+            int deleted = run("purge expired records", null, jdbi, handle -> prepare(handle.createUpdate(sql.purgeBatch()))
                     .bind("batch_size", purgeBatchSize)
                     .execute());
             total += deleted;
@@ -345,14 +500,14 @@ public final class JdbiIdempotencyStore
         }
     }
 
-    /** Closes what the store was told to own ({@link Builder#closing}); otherwise does nothing. */
+    /** Closes what the store was told to own ({@link Builder#closing}), in that order; otherwise does nothing. */
     @Override
     public void close() {
-        if (owned != null) {
+        for (AutoCloseable resource : owned) {
             try {
-                owned.close();
+                resource.close();
             } catch (Exception e) {
-                LOG.warn("Closing the resources of the idempotency store on table {} failed", table, e);
+                LOG.warn("Closing a resource of the idempotency store on table {} failed: {}", table, describe(e));
             }
         }
     }
@@ -372,12 +527,12 @@ public final class JdbiIdempotencyStore
     }
 
     /**
-     * Runs one statement on a handle of its own, retrying statements that changed nothing; wraps every fault
-     * in {@link IdempotencyStoreException}.
+     * Runs one statement on a handle of its own from {@code on}, retrying statements that changed nothing; wraps
+     * every fault in {@link IdempotencyStoreException}.
      */
-    private <R> R run(String action, @Nullable String key, Action<R> statement) {
+    private <R> R run(String action, @Nullable String key, Jdbi on, Action<R> statement) {
         for (int attempt = 1; ; attempt++) {
-            try (Handle handle = open(jdbi)) {
+            try (Handle handle = open(on)) {
                 return statement.apply(handle);
             } catch (RuntimeException e) {
                 if (attempt < MAX_ATTEMPTS && retryable(e)) {
@@ -385,9 +540,21 @@ public final class JdbiIdempotencyStore
                             Faults.describe(e, dialect));
                     continue;
                 }
-                throw fault("The idempotency store failed to " + action, key, e);
+                String locked = lockTimedOut(e) ? ": its record stayed locked by another transaction for longer than"
+                        + " the lock timeout (" + lockTimeout.toMillis() + " ms); nothing was changed" : "";
+                throw fault("The idempotency store failed to " + action + locked, key, e);
             }
         }
+    }
+
+    /** Whether a statement failed because a row stayed locked for longer than the lock timeout. */
+    private boolean lockTimedOut(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLException sqlError && dialect.isLockTimeout(sqlError)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -455,10 +622,12 @@ public final class JdbiIdempotencyStore
      */
     public static final class Builder {
         private final Jdbi jdbi;
+        private @Nullable Jdbi renewalJdbi;
         private TableName table = TableName.parse(DEFAULT_TABLE);
         private final SqlDialect dialect = new PostgresDialect();
+        private Duration lockTimeout = DEFAULT_LOCK_TIMEOUT;
         private int purgeBatchSize = DEFAULT_PURGE_BATCH_SIZE;
-        private @Nullable AutoCloseable owned;
+        private final List<AutoCloseable> owned = new ArrayList<>();
 
         private Builder(Jdbi jdbi) {
             this.jdbi = Objects.requireNonNull(jdbi, "jdbi must not be null");
@@ -487,10 +656,52 @@ public final class JdbiIdempotencyStore
 
         /**
          * A resource the store owns and closes in {@link JdbiIdempotencyStore#close()}, such as the connection
-         * pool the Jdbi was built on.
+         * pool the Jdbi was built on. Each call adds one; they are closed in the order they were added.
          */
         public Builder closing(AutoCloseable resource) {
-            this.owned = Objects.requireNonNull(resource, "resource must not be null");
+            this.owned.add(Objects.requireNonNull(resource, "resource must not be null"));
+            return this;
+        }
+
+        /**
+         * A Jdbi of its own for lease renewals ({@code extend}, {@code extendAll}), on a small pool apart from the
+         * one the application's calls use (two connections are plenty: renewals are one short statement per
+         * round). Renewal then never waits behind callers: when every connection of the main pool is taken (by a
+         * burst of calls, or by callers waiting for a stalled transaction), the leases of running work are still
+         * renewed, and healthy work does not lose its lease and run twice.
+         *
+         * <p>Without it, renewals share the main Jdbi and its pool. That is fine while the pool has room, but a
+         * saturated pool delays renewals by up to the pool's connection timeout, and a lease shorter than that
+         * can then run out under work that is still running.
+         *
+         * @param renewalJdbi a Jdbi on the same database, in auto-commit mode
+         * @return this builder
+         */
+        public Builder renewalJdbi(Jdbi renewalJdbi) {
+            this.renewalJdbi = Objects.requireNonNull(renewalJdbi, "renewalJdbi must not be null");
+            return this;
+        }
+
+        /**
+         * The longest a statement of the store waits for a row lock that another transaction holds (default
+         * {@value JdbiIdempotencyStore#DEFAULT_LOCK_TIMEOUT_MILLIS} ms; from 1 ms to an hour). Row locks in this
+         * store last one short statement, or a transactional completion from its completion statement to its
+         * commit; a wait that runs out means that transaction stalled. An acquire then answers that the key is in
+         * progress (instead of holding its caller, and a pool connection, until the stalled transaction ends);
+         * the other statements fail with {@link IdempotencyStoreException}, having changed nothing. It is
+         * PostgreSQL's {@code lock_timeout}, set for the store's own statements only (with {@code set_config(...,
+         * true)} inside each statement, so no extra round trip).
+         *
+         * @param lockTimeout the bound; positive, at most an hour
+         * @return this builder
+         * @throws IllegalArgumentException if it is out of range
+         */
+        public Builder lockTimeout(Duration lockTimeout) {
+            Objects.requireNonNull(lockTimeout, "lockTimeout must not be null");
+            if (lockTimeout.toMillis() < 1 || lockTimeout.compareTo(Duration.ofHours(1)) > 0) {
+                throw new IllegalArgumentException("lockTimeout must be from 1 ms to 1 hour, was " + lockTimeout);
+            }
+            this.lockTimeout = Duration.ofMillis(lockTimeout.toMillis());
             return this;
         }
 

@@ -99,6 +99,11 @@ public final class RedisIdempotencyStore
     /** The longest key prefix, in UTF-8 bytes. */
     public static final int MAX_KEY_PREFIX_BYTES = KeyPrefixes.MAX_BYTES;
 
+    /**
+     * How often a call meeting NOSCRIPT (after a restart, a failover or a {@code SCRIPT FLUSH}) loads the script and
+     * runs it again; a script that was not found did not run, so running it again is safe.
+     */
+    private static final int SCRIPT_ATTEMPTS = 3;
     /** Leases and retentions beyond a century are held to a century, which keeps the arithmetic exact. */
     private static final long MAX_MILLIS = Duration.ofDays(36_500).toMillis();
     private static final byte[] EMPTY = {};
@@ -220,7 +225,8 @@ public final class RedisIdempotencyStore
     /**
      * Runs one script per key in one pipeline ({@link BatchOptions.ExecutionMode#IN_MEMORY}: one write and one
      * round trip per Redis node) and returns the replies in key order. Keys that met NOSCRIPT did not run: the
-     * script is loaded and they run again, in a second pipeline, where NOSCRIPT is a fault like any other.
+     * script is loaded and they run again, in another pipeline; on the last of {@link #SCRIPT_ATTEMPTS}, NOSCRIPT is
+     * a fault like any other.
      */
     private List<Object> pipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
             Object[][] args, String action) {
@@ -229,8 +235,9 @@ public final class RedisIdempotencyStore
         for (int i = 0; i < keys.size(); i++) {
             pending.add(i);
         }
-        for (boolean retry = false; !pending.isEmpty(); retry = true) {
-            List<Integer> notLoaded = runPipeline(lua, type, keys, args, pending, replies, retry, action);
+        for (int attempt = 1; !pending.isEmpty(); attempt++) {
+            List<Integer> notLoaded = runPipeline(lua, type, keys, args, pending, replies,
+                    attempt == SCRIPT_ATTEMPTS, action);
             if (!notLoaded.isEmpty()) {
                 try {
                     await(script.scriptLoadAsync(lua.text()));
@@ -244,9 +251,9 @@ public final class RedisIdempotencyStore
         return Arrays.asList(replies);
     }
 
-    /** One pipeline of the pending keys; returns those that met NOSCRIPT (unless this is the repeat). */
+    /** One pipeline of the pending keys; returns those that met NOSCRIPT (unless this is the last attempt). */
     private List<Integer> runPipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
-            Object[][] args, List<Integer> pending, Object[] replies, boolean retry, String action) {
+            Object[][] args, List<Integer> pending, Object[] replies, boolean last, String action) {
         RBatch batch = client.createBatch(BatchOptions.defaults().executionMode(BatchOptions.ExecutionMode.IN_MEMORY));
         RScriptAsync batchScript = batch.getScript(ByteArrayCodec.INSTANCE);
         List<RFuture<Object>> futures = new ArrayList<>(pending.size());
@@ -268,7 +275,7 @@ public final class RedisIdempotencyStore
             Throwable failure = future.handle((reply, error) -> error).join();
             if (failure == null) {
                 replies[i] = future.join();
-            } else if (unwrap(failure) instanceof RedisNoScriptException && !retry) {
+            } else if (unwrap(failure) instanceof RedisNoScriptException && !last) {
                 noScript.add(i);
             } else {
                 throw new IdempotencyStoreException("Redis failed to " + action, keys.get(i),
@@ -349,19 +356,24 @@ public final class RedisIdempotencyStore
         return "RedisIdempotencyStore[keyPrefix=" + keyPrefix + "]";
     }
 
-    /** Runs a script by its digest; on NOSCRIPT loads it on the key's node and runs it again. */
+    /**
+     * Runs a script by its digest; on NOSCRIPT loads it on the key's node and runs it again (a few times, in
+     * case the script cache is flushed again meanwhile).
+     */
     private <R> R eval(RedisScripts.Script lua, String action, String key, RScript.ReturnType type, Object... args) {
         String redisKey = redisKey(key);
         List<Object> keys = List.of(redisKey);
         try {
-            try {
-                return await(script.<R>evalShaAsync(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys, args));
-            } catch (CompletionException e) {
-                if (!(unwrap(e) instanceof RedisNoScriptException)) {
-                    throw e;
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return await(script.<R>evalShaAsync(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys,
+                            args));
+                } catch (CompletionException e) {
+                    if (!(unwrap(e) instanceof RedisNoScriptException) || attempt == SCRIPT_ATTEMPTS) {
+                        throw e;
+                    }
+                    await(script.scriptLoadAsync(redisKey, lua.text()));
                 }
-                await(script.scriptLoadAsync(redisKey, lua.text()));
-                return await(script.<R>evalShaAsync(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys, args));
             }
         } catch (RuntimeException e) {
             throw new IdempotencyStoreException("Redis failed to " + action, key, unwrap(e));

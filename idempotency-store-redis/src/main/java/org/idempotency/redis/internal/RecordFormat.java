@@ -30,7 +30,8 @@ import org.jspecify.annotations.Nullable;
  * </ol>
  * For example {@code P16:1795716968808223 13:1795716968808 5:30000 5:60000 2:h1 32:<id> -----} (without
  * the spaces). Text fields (hash, error type and message) hold the UTF-8 of their {@linkplain StoredText stored
- * form}, which is the text itself unless it holds U+0000 or an unpaired surrogate or starts with U+0001. This class reads values and encodes the fields that callers send to the scripts.
+ * form}, which is the text itself unless it holds U+0000 or an unpaired surrogate or starts with U+0001. This
+ * class reads values and encodes the fields that callers send to the scripts.
  *
  * <p>Stateless and thread-safe.
  */

@@ -295,8 +295,8 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         for (AcquireRequest request : requests) {
             Objects.requireNonNull(request, "requests must not contain null");
             if (!distinct.add(request.key())) {
-                throw new IllegalArgumentException("acquireAll needs distinct keys; '" + request.key()
-                        + "' appears twice");
+                throw new IllegalArgumentException("acquireAll needs distinct keys; '"
+                        + IdempotencyException.safeKey(request.key()) + "' appears twice");
             }
         }
         long leaseMicros = micros(lease);
@@ -490,9 +490,10 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     public long purgeExpired() {
         long total = 0;
         while (true) {
-            int deleted = run("purge expired records", null, jdbi, handle -> prepare(handle.createUpdate(sql.purgeBatch()))
-                    .bind("batch_size", purgeBatchSize)
-                    .execute());
+            int deleted = run("purge expired records", null, jdbi,
+                    handle -> prepare(handle.createUpdate(sql.purgeBatch()))
+                            .bind("batch_size", purgeBatchSize)
+                            .execute());
             total += deleted;
             if (deleted < purgeBatchSize) {
                 return total;

@@ -64,7 +64,8 @@ class JdbiIdempotencyStoreTest {
     void createStore() {
         observed = new Observed(table);
         // the races below hold row locks until the test lets go, which can take a while on a loaded machine
-        store = JdbiIdempotencyStore.builder(observed.jdbi).table(table.name).lockTimeout(Duration.ofMinutes(1)).build();
+        store = JdbiIdempotencyStore.builder(observed.jdbi).table(table.name).lockTimeout(Duration.ofMinutes(1))
+                .build();
         pool = Executors.newCachedThreadPool();
     }
 

@@ -96,8 +96,8 @@ class JdbiStoreProviderTest {
 
             try (Handle taken = store.jdbi().open()) {
                 assertThat(taken.createQuery("SELECT 1").mapTo(Integer.class).one()).isEqualTo(1);
-                assertThat(thread.submit(() -> store.extendAll(List.of(new OwnedKey(key, token)), Duration.ofMinutes(1)))
-                        .get(10, TimeUnit.SECONDS)).containsExactly(true);
+                assertThat(thread.submit(() -> store.extendAll(List.of(new OwnedKey(key, token)),
+                        Duration.ofMinutes(1))).get(10, TimeUnit.SECONDS)).containsExactly(true);
             }
 
             store.close();

@@ -133,12 +133,21 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         this.owned = List.copyOf(builder.owned);
     }
 
-    /** Starts configuring a store on the given Jdbi (whose data source points at the database). */
+    /**
+     * Starts configuring a store on the given Jdbi (whose data source points at the database).
+     *
+     * @param jdbi the Jdbi the store's statements and transactional completions run on
+     * @return a builder with the defaults
+     */
     public static Builder builder(Jdbi jdbi) {
         return new Builder(jdbi);
     }
 
-    /** The Jdbi this store runs on; transactional completions run the work on it too. */
+    /**
+     * The Jdbi this store runs on; transactional completions run the work on it too.
+     *
+     * @return the main Jdbi
+     */
     public Jdbi jdbi() {
         return jdbi;
     }
@@ -146,22 +155,36 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     /**
      * The Jdbi that lease renewals ({@link #extend}, {@link #extendAll}) run on: the one given to
      * {@link Builder#renewalJdbi}, else {@link #jdbi()}.
+     *
+     * @return the Jdbi of lease renewals
      */
     public Jdbi renewalJdbi() {
         return renewalJdbi;
     }
 
-    /** The longest a statement of the store waits for a row lock that another transaction holds. */
+    /**
+     * The longest a statement of the store waits for a row lock that another transaction holds.
+     *
+     * @return the bound, in whole milliseconds
+     */
     public Duration lockTimeout() {
         return lockTimeout;
     }
 
-    /** The table, as configured ({@code table} or {@code schema.table}). */
+    /**
+     * The table, as configured.
+     *
+     * @return {@code table} or {@code schema.table}
+     */
     public String table() {
         return table.toString();
     }
 
-    /** How many expired rows one purge statement deletes. */
+    /**
+     * How many expired rows one purge statement deletes.
+     *
+     * @return the batch size
+     */
     public int purgeBatchSize() {
         return purgeBatchSize;
     }
@@ -169,6 +192,8 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     /**
      * The schema script rendered for this store's table: the sequence, the table and its index, each with
      * {@code IF NOT EXISTS}. Put it into your migrations, or run {@link #createSchema()}.
+     *
+     * @return the script, plain SQL statements separated by semicolons
      */
     public String schemaScript() {
         return dialect.schemaScript(table);
@@ -209,7 +234,9 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
      * Makes an operation transactional on this store: its work runs in a database transaction on this store's
      * Jdbi, and the record is completed inside that same transaction. See {@link TransactionalOperation}.
      *
+     * @param <T> the result type
      * @param operation an operation of an engine whose store is this store (or a wrapper of it)
+     * @return the transactional form of the operation
      * @throws IllegalArgumentException if the operation's engine runs over another {@code JdbiIdempotencyStore}
      */
     public <T> TransactionalOperation<T> transactional(IdempotentOperation<T> operation) {
@@ -639,6 +666,8 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
          * its schema ({@code schema.table}). Each part is a lower-case SQL identifier ({@code [a-z_][a-z0-9_]*},
          * the table at most 48 characters), so configuration cannot inject SQL.
          *
+         * @param table the table's name
+         * @return this builder
          * @throws IllegalArgumentException naming the rule the name breaks
          */
         public Builder table(String table) {
@@ -646,7 +675,13 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
             return this;
         }
 
-        /** How many expired rows one purge statement deletes (default 1,000); each batch is one short transaction. */
+        /**
+         * How many expired rows one purge statement deletes (default 1,000); each batch is one short transaction.
+         *
+         * @param purgeBatchSize the batch size; positive
+         * @return this builder
+         * @throws IllegalArgumentException if it is not positive
+         */
         public Builder purgeBatchSize(int purgeBatchSize) {
             if (purgeBatchSize < 1) {
                 throw new IllegalArgumentException("purgeBatchSize must be positive, was " + purgeBatchSize);
@@ -658,6 +693,9 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         /**
          * A resource the store owns and closes in {@link JdbiIdempotencyStore#close()}, such as the connection
          * pool the Jdbi was built on. Each call adds one; they are closed in the order they were added.
+         *
+         * @param resource what to close with the store
+         * @return this builder
          */
         public Builder closing(AutoCloseable resource) {
             this.owned.add(Objects.requireNonNull(resource, "resource must not be null"));
@@ -706,7 +744,11 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
             return this;
         }
 
-        /** Builds the store. It does not touch the database: see {@link JdbiIdempotencyStore#createSchema()}. */
+        /**
+         * Builds the store. It does not touch the database: see {@link JdbiIdempotencyStore#createSchema()}.
+         *
+         * @return the store
+         */
         public JdbiIdempotencyStore build() {
             return new JdbiIdempotencyStore(this);
         }

@@ -81,17 +81,30 @@ public final class TransactionalOperation<T> {
         this.isolation = isolation;
     }
 
-    /** The underlying operation. */
+    /**
+     * The underlying operation.
+     *
+     * @return the operation this one makes transactional
+     */
     public IdempotentOperation<T> operation() {
         return operation;
     }
 
-    /** The isolation level of the work's transaction, if one was chosen; otherwise the connection's. */
+    /**
+     * The isolation level of the work's transaction, if one was chosen; otherwise the connection's.
+     *
+     * @return the chosen level, or empty for the connection's
+     */
     public Optional<TransactionIsolationLevel> isolation() {
         return Optional.ofNullable(isolation);
     }
 
-    /** This operation with the work's transaction at the given isolation level (see the class comment). */
+    /**
+     * This operation with the work's transaction at the given isolation level (see the class comment).
+     *
+     * @param level the isolation level of the work's transaction
+     * @return a copy of this operation with that level
+     */
     public TransactionalOperation<T> withIsolation(TransactionIsolationLevel level) {
         Objects.requireNonNull(level, "level must not be null");
         return new TransactionalOperation<>(operation, store, level);
@@ -101,6 +114,7 @@ public final class TransactionalOperation<T> {
      * Runs {@code work} once for {@code key}, in a transaction that also completes the record; or returns the
      * result stored by the run that did.
      *
+     * @param <X> the exception type of the work
      * @param key the caller's idempotency key
      * @param requestHash a hash of the request, or {@code null} to skip the reuse check
      * @param work the work, given the transaction's handle; it must neither commit nor roll back
@@ -192,7 +206,15 @@ public final class TransactionalOperation<T> {
         }
     }
 
-    /** Like {@link #execute}, for work without a result. */
+    /**
+     * Like {@link #execute}, for work without a result.
+     *
+     * @param <X> the exception type of the work
+     * @param key the caller's idempotency key
+     * @param requestHash a hash of the request, or {@code null} to skip the reuse check
+     * @param work the work, given the transaction's handle; it must neither commit nor roll back
+     * @throws X the work's own exception, unchanged, after the rollback and the release of the key
+     */
     public <X extends Exception> void run(String key, @Nullable String requestHash, HandleConsumer<X> work)
             throws X {
         Objects.requireNonNull(work, "work must not be null");

@@ -135,12 +135,21 @@ public final class RedisIdempotencyStore
                 .getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** Starts building a store over an application's Redisson client. */
+    /**
+     * Starts building a store over an application's Redisson client.
+     *
+     * @param client the client; the store closes it only if told to ({@link Builder#closeClientOnClose})
+     * @return a builder with the defaults
+     */
     public static Builder builder(RedissonClient client) {
         return new Builder(client);
     }
 
-    /** The prefix of every Redis key this store writes. */
+    /**
+     * The prefix of every Redis key this store writes.
+     *
+     * @return the prefix, ending with its only {@code ':'}
+     */
     public String keyPrefix() {
         return keyPrefix;
     }
@@ -148,6 +157,9 @@ public final class RedisIdempotencyStore
     /**
      * The Redis key of a stored key: the prefix followed by the stored key. The prefix ends at the first
      * {@code ':'} of the Redis key, so different (prefix, stored key) pairs never give the same Redis key.
+     *
+     * @param storedKey the key as the engine stores it ({@code operation:key})
+     * @return the Redis key of its record
      */
     public String redisKey(String storedKey) {
         return keyPrefix + storedKey;
@@ -481,7 +493,7 @@ public final class RedisIdempotencyStore
          * other's records: a prefix ends with {@code ':'} and contains no other {@code ':'}, so the Redis key
          * {@code prefix + storedKey} tells where the prefix ends, whatever the stored key contains. The whole rule:
          * 1 to {@value RedisIdempotencyStore#MAX_KEY_PREFIX_BYTES} UTF-8 bytes without whitespace, control or glob
-         * characters ({@code * ? [ ] \}), ending with its only {@code ':'}; a {@code '{'} only as a complete Redis
+         * characters ({@code * ? [ ] \}), ending with its only {@code ':'}; a <code>'&#123;'</code> only as a complete Redis
          * Cluster hash tag ({@code {payments}-idempotency:} puts every key of the store into the slot of
          * {@code payments}). For example {@code payments-idempotency:}, not {@code payments:idempotency:}.
          *
@@ -497,13 +509,20 @@ public final class RedisIdempotencyStore
         /**
          * Whether {@link RedisIdempotencyStore#close()} shuts the Redisson client down (default {@code false}: the
          * application owns its client).
+         *
+         * @param closeClient whether the store owns the client
+         * @return this builder
          */
         public Builder closeClientOnClose(boolean closeClient) {
             this.closeClient = closeClient;
             return this;
         }
 
-        /** Builds the store. Connects to nothing by itself: scripts are loaded on first use. */
+        /**
+         * Builds the store. Connects to nothing by itself: scripts are loaded on first use.
+         *
+         * @return the store
+         */
         public RedisIdempotencyStore build() {
             return new RedisIdempotencyStore(this);
         }

@@ -16,8 +16,8 @@ import org.idempotency.api.IdempotencyException;
  *       begin another);</li>
  *   <li>no glob characters ({@code * ? [ ] \}), so that {@code SCAN MATCH <prefix>*} lists exactly the store's
  *       keys;</li>
- *   <li>a Redis Cluster hash tag is welcome but must be complete: if the prefix contains a {@code '{'}, the first
- *       one is closed by a {@code '}'} inside the prefix with at least one character between them. Every key of
+ *   <li>a Redis Cluster hash tag is welcome but must be complete: if the prefix contains a <code>'&#123;'</code>, the first
+ *       one is closed by a <code>'&#125;'</code> inside the prefix with at least one character between them. Every key of
  *       the store then hashes to the slot of that tag, whatever the stored key contains.</li>
  * </ul>
  * Stateless and thread-safe.

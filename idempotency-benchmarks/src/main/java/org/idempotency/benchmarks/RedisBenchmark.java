@@ -75,7 +75,7 @@ public class RedisBenchmark {
         Config config = new Config();
         config.useSingleServer().setAddress(BenchData.redisAddress());
         client = Redisson.create(config);
-        prefix = "idempotency-bench:" + BenchData.runId() + ":";
+        prefix = "idempotency-bench-" + BenchData.runId() + ":";
         RedisIdempotencyStore store = RedisIdempotencyStore.builder(client).keyPrefix(prefix).build();
         idempotency = Idempotency.builder(store).lease(LEASE).retention(RETENTION).build();
         operation = idempotency.operation("bench", Order.class);

@@ -2,6 +2,8 @@ package org.idempotency.jdbi;
 
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -9,6 +11,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.idempotency.api.IdempotencyException;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.StoredFailure;
@@ -16,11 +19,15 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
+import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
 import org.idempotency.core.IdempotentOperation;
+import org.idempotency.jdbi.internal.Faults;
 import org.idempotency.jdbi.internal.PostgresDialect;
 import org.idempotency.jdbi.internal.Rows;
 import org.idempotency.jdbi.internal.SqlDialect;
+import org.idempotency.jdbi.internal.StoredText;
 import org.idempotency.jdbi.internal.TableName;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -58,9 +65,21 @@ import org.slf4j.LoggerFactory;
  *       completion commit in one transaction, with the fencing check inside it.</li>
  *   <li><b>Purging</b> ({@link #purgeExpired()}) deletes expired rows in short batches of
  *       {@link Builder#purgeBatchSize} that skip locked rows; the engine schedules it.</li>
+ *   <li><b>Bounded lock waits.</b> No statement waits longer than {@link Builder#lockTimeout} for a row lock
+ *       that another transaction holds (a transactional completion that stalls before its commit holds its
+ *       record's lock): an acquire then answers that the key is in progress, and the other statements fail having
+ *       changed nothing, so callers do not pile up on a stalled record, holding pool connections.</li>
+ *   <li><b>Renewal apart.</b> Lease renewals ({@link #extend}, and {@link #extendAll}, which renews a batch with
+ *       one statement that waits for no lock) run on {@link Builder#renewalJdbi}, when given, so that a pool taken
+ *       by callers cannot starve them.</li>
+ *   <li><b>Interrupts.</b> A call on an interrupted thread waits for its connection all the same (HikariCP
+ *       would refuse to) and reports what the database did; the interrupt stays set for the caller.</li>
  *   <li><b>Faults</b> (connection lost, pool exhausted, constraint or syntax errors) surface as
- *       {@link IdempotencyStoreException} wrapping Jdbi's exception. A statement that failed with a serialization
- *       failure or a deadlock changed nothing and is run again, a few times, before it is reported.</li>
+ *       {@link IdempotencyStoreException}. Its cause is the driver's error without the data that the driver and
+ *       Jdbi quote in their messages (PostgreSQL's {@code Failing row contains (...)}, the statement's arguments):
+ *       the error's class, primary message, SQL state and stack trace are kept, so the exception can be logged
+ *       without logging request or response data. A statement that failed with a serialization failure or a
+ *       deadlock changed nothing and is run again, a few times, before it is reported.</li>
  * </ul>
  *
  * <p>Each operation runs on a handle of its own ({@link Jdbi#open()}) in auto-commit mode, never on a handle
@@ -72,8 +91,8 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe. {@link #close()} closes only what the store was told to own ({@link Builder#closing}), such
  * as the pool that the {@code jdbi} provider builds from settings.
  */
-public final class JdbiIdempotencyStore
-        implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore, AutoCloseable {
+public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore,
+        BatchExtendingIdempotencyStore, AutoCloseable {
 
     /** The table name used when none is configured, and the one the schema script is written for. */
     public static final String DEFAULT_TABLE = PostgresDialect.SCRIPT_TABLE;
@@ -81,6 +100,10 @@ public final class JdbiIdempotencyStore
     public static final String SCHEMA_RESOURCE = PostgresDialect.SCHEMA_RESOURCE;
     /** How many expired rows one purge statement deletes, unless configured. */
     public static final int DEFAULT_PURGE_BATCH_SIZE = 1_000;
+    /** How long a statement waits for a row lock at most, in milliseconds, unless configured. */
+    public static final long DEFAULT_LOCK_TIMEOUT_MILLIS = 200;
+    /** {@link #DEFAULT_LOCK_TIMEOUT_MILLIS} as a duration. */
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofMillis(DEFAULT_LOCK_TIMEOUT_MILLIS);
 
     private static final Logger LOG = LoggerFactory.getLogger(JdbiIdempotencyStore.class);
     /** One parser for every statement of every store, so its parse cache is shared. */
@@ -91,37 +114,77 @@ public final class JdbiIdempotencyStore
     private static final long MAX_MICROS = TimeUnit.DAYS.toMicros(36_500);
 
     private final Jdbi jdbi;
+    private final Jdbi renewalJdbi;
     private final TableName table;
     private final SqlDialect dialect;
     private final SqlDialect.Statements sql;
+    private final Duration lockTimeout;
     private final int purgeBatchSize;
-    private final @Nullable AutoCloseable owned;
+    private final List<AutoCloseable> owned;
 
     private JdbiIdempotencyStore(Builder builder) {
         this.jdbi = builder.jdbi;
+        this.renewalJdbi = builder.renewalJdbi == null ? builder.jdbi : builder.renewalJdbi;
         this.table = builder.table;
         this.dialect = builder.dialect;
-        this.sql = dialect.statements(table);
+        this.lockTimeout = builder.lockTimeout;
+        this.sql = dialect.statements(table, lockTimeout.toMillis());
         this.purgeBatchSize = builder.purgeBatchSize;
-        this.owned = builder.owned;
+        this.owned = List.copyOf(builder.owned);
     }
 
-    /** Starts configuring a store on the given Jdbi (whose data source points at the database). */
+    /**
+     * Starts configuring a store on the given Jdbi (whose data source points at the database).
+     *
+     * @param jdbi the Jdbi the store's statements and transactional completions run on
+     * @return a builder with the defaults
+     */
     public static Builder builder(Jdbi jdbi) {
         return new Builder(jdbi);
     }
 
-    /** The Jdbi this store runs on; transactional completions run the work on it too. */
+    /**
+     * The Jdbi this store runs on; transactional completions run the work on it too.
+     *
+     * @return the main Jdbi
+     */
     public Jdbi jdbi() {
         return jdbi;
     }
 
-    /** The table, as configured ({@code table} or {@code schema.table}). */
+    /**
+     * The Jdbi that lease renewals ({@link #extend}, {@link #extendAll}) run on: the one given to
+     * {@link Builder#renewalJdbi}, else {@link #jdbi()}.
+     *
+     * @return the Jdbi of lease renewals
+     */
+    public Jdbi renewalJdbi() {
+        return renewalJdbi;
+    }
+
+    /**
+     * The longest a statement of the store waits for a row lock that another transaction holds.
+     *
+     * @return the bound, in whole milliseconds
+     */
+    public Duration lockTimeout() {
+        return lockTimeout;
+    }
+
+    /**
+     * The table, as configured.
+     *
+     * @return {@code table} or {@code schema.table}
+     */
     public String table() {
         return table.toString();
     }
 
-    /** How many expired rows one purge statement deletes. */
+    /**
+     * How many expired rows one purge statement deletes.
+     *
+     * @return the batch size
+     */
     public int purgeBatchSize() {
         return purgeBatchSize;
     }
@@ -129,6 +192,8 @@ public final class JdbiIdempotencyStore
     /**
      * The schema script rendered for this store's table: the sequence, the table and its index, each with
      * {@code IF NOT EXISTS}. Put it into your migrations, or run {@link #createSchema()}.
+     *
+     * @return the script, plain SQL statements separated by semicolons
      */
     public String schemaScript() {
         return dialect.schemaScript(table);
@@ -136,23 +201,31 @@ public final class JdbiIdempotencyStore
 
     /**
      * Creates the table, its sequence and its index if they do not exist, in one transaction. Several nodes
-     * may call it at once: an advisory lock makes them take turns.
+     * may call it at once: an advisory lock makes them take turns. When all three exist, it only checks that
+     * they do, and takes no lock: {@code CREATE INDEX IF NOT EXISTS} would wait for every transaction writing to
+     * the table, and make every later writer wait behind it. When something is missing, the script's waits for
+     * locks are bounded by {@link #lockTimeout()}.
      *
-     * @throws IdempotencyStoreException if the database refuses (no privilege, for example)
+     * @throws IdempotencyStoreException if the database refuses (no privilege, for example), or the table is
+     *     locked by other transactions for longer than the lock timeout
      */
     public void createSchema() {
         String script = schemaScript();
-        try (Handle handle = jdbi.open()) {
+        try (Handle handle = open(jdbi)) {
+            if (Boolean.TRUE.equals(prepare(handle.createQuery(sql.schemaExists())).mapTo(Boolean.class).one())) {
+                LOG.debug("The idempotency schema for table {} exists", table);
+                return;
+            }
             handle.useTransaction(h -> {
                 prepare(h.createQuery(sql.schemaLock()))
                         .bind("lock_name", "idempotency-store-jdbi:" + table)
                         .map((rs, ctx) -> Boolean.TRUE)
                         .one();
+                h.createUpdate(sql.schemaLockBound()).setTemplateEngine(TemplateEngine.NOP).execute();
                 h.createScript(script).setTemplateEngine(TemplateEngine.NOP).executeAsSeparateStatements();
             });
         } catch (RuntimeException e) {
-            throw new IdempotencyStoreException("Cannot create the idempotency schema for table '" + table + "'",
-                    null, e);
+            throw fault("Cannot create the idempotency schema for table '" + table + "'", null, e);
         }
         LOG.debug("Created the idempotency schema for table {} (if it was missing)", table);
     }
@@ -161,7 +234,9 @@ public final class JdbiIdempotencyStore
      * Makes an operation transactional on this store: its work runs in a database transaction on this store's
      * Jdbi, and the record is completed inside that same transaction. See {@link TransactionalOperation}.
      *
+     * @param <T> the result type
      * @param operation an operation of an engine whose store is this store (or a wrapper of it)
+     * @return the transactional form of the operation
      * @throws IllegalArgumentException if the operation's engine runs over another {@code JdbiIdempotencyStore}
      */
     public <T> TransactionalOperation<T> transactional(IdempotentOperation<T> operation) {
@@ -174,17 +249,33 @@ public final class JdbiIdempotencyStore
         return new TransactionalOperation<>(operation, this, null);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>When the key's row is locked by another transaction for longer than {@link #lockTimeout()} (a
+     * transactional completion that stalls before its commit, for example), the key is answered as in progress:
+     * with the row as it was last committed if it is visible, otherwise as an in-progress record without a
+     * request hash whose lease ends now.
+     */
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
         long leaseMicros = micros(lease);
         for (int attempt = 1; ; attempt++) {
-            AcquireResult result = run("acquire", key, handle -> prepare(handle.createQuery(sql.acquire()))
-                    .bind("key", key)
-                    .bind("request_hash", requestHash)
-                    .bind("lease_us", leaseMicros)
-                    .map((rs, ctx) -> Rows.acquireOutcome(key, rs, 1))
-                    .findOne())
-                    .orElse(null);
+            AcquireResult result = run("acquire", key, jdbi, handle -> {
+                try {
+                    return prepare(handle.createQuery(sql.acquire()))
+                            .bind("key", key)
+                            .bind("request_hash", StoredText.encode(requestHash))
+                            .bind("lease_us", leaseMicros)
+                            .map((rs, ctx) -> Rows.acquireOutcome(key, rs, 1))
+                            .findOne();
+                } catch (RuntimeException e) {
+                    if (!lockTimedOut(e)) {
+                        throw e;
+                    }
+                    return inProgressWhileLocked(handle, key, lease);
+                }
+            }).orElse(null);
             if (result != null) {
                 return result;
             }
@@ -198,8 +289,31 @@ public final class JdbiIdempotencyStore
     }
 
     /**
+     * The answer to an acquire that could not lock the key's row in time: the row as last committed, or, when
+     * that is no longer visible (it expired while the other transaction held it), an in-progress record; empty
+     * when there is no row at all (an insert that has not committed), to run the acquire again.
+     */
+    private Optional<AcquireResult> inProgressWhileLocked(Handle handle, String key, Duration lease) {
+        LOG.debug("The record of key {} is locked by another transaction; answering that it is in progress", key);
+        return prepare(handle.createQuery(sql.inspect()))
+                .bind("key", key)
+                .map((rs, ctx) -> {
+                    if (rs.getBoolean(Rows.RECORD_COLUMN_COUNT + 1)) {
+                        return (AcquireResult) new AcquireResult.Existing(Rows.record(key, rs, 1));
+                    }
+                    Instant now = rs.getObject(Rows.RECORD_COLUMN_COUNT + 2, OffsetDateTime.class).toInstant();
+                    long token = rs.getLong(3);
+                    return new AcquireResult.Existing(IdempotencyRecord.inProgress(key, null, token, now,
+                            now.plus(lease)));
+                })
+                .findOne();
+    }
+
+    /**
      * Acquires all keys with one statement: each outcome is what {@link #acquire} would have returned. Keys
-     * that a concurrent change hid from the statement are acquired again, in a smaller statement.
+     * that a concurrent change hid from the statement are acquired again, in a smaller statement. When a key's
+     * row is locked for longer than {@link #lockTimeout()}, the statement changes nothing and each key is
+     * acquired on its own instead.
      */
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
@@ -208,8 +322,8 @@ public final class JdbiIdempotencyStore
         for (AcquireRequest request : requests) {
             Objects.requireNonNull(request, "requests must not contain null");
             if (!distinct.add(request.key())) {
-                throw new IllegalArgumentException("acquireAll needs distinct keys; '" + request.key()
-                        + "' appears twice");
+                throw new IllegalArgumentException("acquireAll needs distinct keys; '"
+                        + IdempotencyException.safeKey(request.key()) + "' appears twice");
             }
         }
         long leaseMicros = micros(lease);
@@ -224,18 +338,35 @@ public final class JdbiIdempotencyStore
             for (int i = 0; i < keys.length; i++) {
                 AcquireRequest request = requests.get(pending.get(i));
                 keys[i] = request.key();
-                hashes[i] = request.requestHash();
+                hashes[i] = StoredText.encode(request.requestHash());
             }
             String firstKey = keys[0];
-            List<@Nullable AcquireResult> outcomes = run("acquire a batch of keys", firstKey,
-                    handle -> prepare(handle.createQuery(sql.acquireAll()))
+            Optional<List<Optional<AcquireResult>>> batch = run("acquire a batch of keys", firstKey, jdbi, handle -> {
+                try {
+                    return Optional.of(prepare(handle.createQuery(sql.acquireAll()))
                             .bindArray("keys", String.class, (Object[]) keys)
                             .bindArray("request_hashes", String.class, (Object[]) hashes)
                             .bind("lease_us", leaseMicros)
                             .map((rs, ctx) -> Optional.ofNullable(
                                     Rows.acquireOutcome(keys[rs.getInt(1) - 1], rs, 2)))
-                            .list())
-                    .stream().map(outcome -> outcome.orElse(null)).toList();
+                            .list());
+                } catch (RuntimeException e) {
+                    if (!lockTimedOut(e)) {
+                        throw e;
+                    }
+                    return Optional.empty();
+                }
+            });
+            if (batch.isEmpty()) {
+                LOG.debug("A row of a batch of {} keys is locked by another transaction; acquiring each key on its"
+                        + " own", keys.length);
+                for (int i = 0; i < keys.length; i++) {
+                    results[pending.get(i)] = acquire(keys[i], requests.get(pending.get(i)).requestHash(), lease);
+                }
+                break;
+            }
+            List<@Nullable AcquireResult> outcomes = batch.get().stream().map(outcome -> outcome.orElse(null))
+                    .toList();
             if (outcomes.size() != keys.length) {
                 throw new IdempotencyStoreException("The batch acquire statement returned " + outcomes.size()
                         + " rows for " + keys.length + " keys", firstKey, null);
@@ -265,7 +396,7 @@ public final class JdbiIdempotencyStore
 
     @Override
     public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
-        return run("complete", key, handle -> completeOn(handle, key, fencingToken, result, retention));
+        return run("complete", key, jdbi, handle -> completeOn(handle, key, fencingToken, result, retention));
     }
 
     /**
@@ -284,35 +415,92 @@ public final class JdbiIdempotencyStore
 
     @Override
     public boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention) {
-        return run("record a failure", key, handle -> prepare(handle.createUpdate(sql.fail()))
+        return run("record a failure", key, jdbi, handle -> prepare(handle.createUpdate(sql.fail()))
                 .bind("key", key)
                 .bind("token", fencingToken)
                 .bind("retention_us", micros(retention))
-                .bind("error_type", failure.type())
-                .bind("error_message", failure.message())
+                .bind("error_type", StoredText.encode(failure.type()))
+                .bind("error_message", StoredText.encode(failure.message()))
                 .execute() == 1);
     }
 
     @Override
     public boolean release(String key, long fencingToken) {
-        return run("release", key, handle -> prepare(handle.createUpdate(sql.release()))
+        return run("release", key, jdbi, handle -> prepare(handle.createUpdate(sql.release()))
                 .bind("key", key)
                 .bind("token", fencingToken)
                 .execute() == 1);
     }
 
+    /** {@inheritDoc} Runs on the {@linkplain #renewalJdbi() renewal Jdbi}. */
     @Override
     public boolean extend(String key, long fencingToken, Duration lease) {
-        return run("extend the lease", key, handle -> prepare(handle.createUpdate(sql.extend()))
+        return run("extend the lease", key, renewalJdbi, handle -> prepare(handle.createUpdate(sql.extend()))
                 .bind("key", key)
                 .bind("token", fencingToken)
                 .bind("lease_us", micros(lease))
                 .execute() == 1);
     }
 
+    /**
+     * Renews many leases with one statement on the {@linkplain #renewalJdbi() renewal Jdbi}: each outcome is what
+     * {@link #extend} would have returned. The statement locks the owned rows in key order and waits for no lock:
+     * a row that another transaction holds (an owner's transactional completion waiting for its commit, say) is
+     * asked about again with {@link #extend}, whose wait is bounded by {@link #lockTimeout()}; the other keys are
+     * renewed meanwhile, so one locked row does not hold up the renewal of the rest.
+     *
+     * @throws IdempotencyStoreException if the statement fails, or a locked row stays locked for longer than the
+     *     lock timeout (the other keys' leases are renewed then)
+     */
+    @Override
+    public List<Boolean> extendAll(List<OwnedKey> keys, Duration lease) {
+        Objects.requireNonNull(keys, "keys must not be null");
+        Set<String> distinct = new HashSet<>();
+        for (OwnedKey owned : keys) {
+            Objects.requireNonNull(owned, "keys must not contain null");
+            if (!distinct.add(owned.key())) {
+                throw new IllegalArgumentException("extendAll needs distinct keys; '"
+                        + IdempotencyException.safeKey(owned.key()) + "' appears twice");
+            }
+        }
+        if (keys.isEmpty()) {
+            return List.of();
+        }
+        long leaseMicros = micros(lease);
+        String[] storedKeys = new String[keys.size()];
+        Long[] tokens = new Long[keys.size()];
+        for (int i = 0; i < storedKeys.length; i++) {
+            storedKeys[i] = keys.get(i).key();
+            tokens[i] = keys.get(i).fencingToken();
+        }
+        List<boolean[]> rows = run("renew a batch of leases", storedKeys[0], renewalJdbi,
+                handle -> prepare(handle.createQuery(sql.extendAll()))
+                        .bindArray("keys", String.class, (Object[]) storedKeys)
+                        .bindArray("tokens", Long.class, (Object[]) tokens)
+                        .bind("lease_us", leaseMicros)
+                        .map((rs, ctx) -> new boolean[] {rs.getBoolean(2), rs.getBoolean(3)})
+                        .list());
+        if (rows.size() != storedKeys.length) {
+            throw new IdempotencyStoreException("The batch renewal statement returned " + rows.size() + " rows for "
+                    + storedKeys.length + " keys", storedKeys[0], null);
+        }
+        Boolean[] renewed = new Boolean[storedKeys.length];
+        for (int i = 0; i < renewed.length; i++) {
+            boolean wasRenewed = rows.get(i)[0];
+            boolean wasOwned = rows.get(i)[1];
+            if (wasRenewed || !wasOwned) {
+                renewed[i] = wasRenewed;
+            } else {
+                // owned, but locked by another transaction (or changed meanwhile): ask again, waiting boundedly
+                renewed[i] = extend(storedKeys[i], tokens[i], lease);
+            }
+        }
+        return List.of(renewed);
+    }
+
     @Override
     public Optional<IdempotencyRecord> find(String key) {
-        return run("find a record", key, handle -> prepare(handle.createQuery(sql.find()))
+        return run("find a record", key, jdbi, handle -> prepare(handle.createQuery(sql.find()))
                 .bind("key", key)
                 .map((rs, ctx) -> Rows.record(key, rs, 1))
                 .findOne());
@@ -329,9 +517,10 @@ public final class JdbiIdempotencyStore
     public long purgeExpired() {
         long total = 0;
         while (true) {
-            int deleted = run("purge expired records", null, handle -> prepare(handle.createUpdate(sql.purgeBatch()))
-                    .bind("batch_size", purgeBatchSize)
-                    .execute());
+            int deleted = run("purge expired records", null, jdbi,
+                    handle -> prepare(handle.createUpdate(sql.purgeBatch()))
+                            .bind("batch_size", purgeBatchSize)
+                            .execute());
             total += deleted;
             if (deleted < purgeBatchSize) {
                 return total;
@@ -339,14 +528,14 @@ public final class JdbiIdempotencyStore
         }
     }
 
-    /** Closes what the store was told to own ({@link Builder#closing}); otherwise does nothing. */
+    /** Closes what the store was told to own ({@link Builder#closing}), in that order; otherwise does nothing. */
     @Override
     public void close() {
-        if (owned != null) {
+        for (AutoCloseable resource : owned) {
             try {
-                owned.close();
+                resource.close();
             } catch (Exception e) {
-                LOG.warn("Closing the resources of the idempotency store on table {} failed", table, e);
+                LOG.warn("Closing a resource of the idempotency store on table {} failed: {}", table, describe(e));
             }
         }
     }
@@ -366,22 +555,81 @@ public final class JdbiIdempotencyStore
     }
 
     /**
-     * Runs one statement on a handle of its own, retrying statements that changed nothing; wraps every fault
-     * in {@link IdempotencyStoreException}.
+     * Runs one statement on a handle of its own from {@code on}, retrying statements that changed nothing; wraps
+     * every fault in {@link IdempotencyStoreException}.
      */
-    private <R> R run(String action, @Nullable String key, Action<R> statement) {
+    private <R> R run(String action, @Nullable String key, Jdbi on, Action<R> statement) {
         for (int attempt = 1; ; attempt++) {
-            try (Handle handle = jdbi.open()) {
+            try (Handle handle = open(on)) {
                 return statement.apply(handle);
             } catch (RuntimeException e) {
                 if (attempt < MAX_ATTEMPTS && retryable(e)) {
                     LOG.debug("Statement to {} key {} failed transiently, running it again: {}", action, key,
-                            e.toString());
+                            Faults.describe(e, dialect));
                     continue;
                 }
-                throw new IdempotencyStoreException("The idempotency store failed to " + action, key, e);
+                String locked = lockTimedOut(e) ? ": its record stayed locked by another transaction for longer than"
+                        + " the lock timeout (" + lockTimeout.toMillis() + " ms); nothing was changed" : "";
+                throw fault("The idempotency store failed to " + action + locked, key, e);
             }
         }
+    }
+
+    /** Whether a statement failed because a row stayed locked for longer than the lock timeout. */
+    private boolean lockTimedOut(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLException sqlError && dialect.isLockTimeout(sqlError)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Opens a handle whatever the calling thread's interrupt status. HikariCP does not wait for a connection on
+     * an interrupted thread ({@code Interrupted during connection acquisition}): a call would fail although
+     * nothing was sent. So the interrupt is cleared while the pool is asked, and set again before this method
+     * returns; an interrupt that arrives during the wait makes it ask again. The wait stays bounded by the pool's
+     * connection timeout. The PostgreSQL driver runs a statement to its end on an interrupted thread, so the
+     * call then reports what the database did, and the caller finds its interrupt still set.
+     */
+    Handle open(Jdbi on) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return on.open();
+                } catch (RuntimeException e) {
+                    if (Thread.interrupted() && attempt < MAX_ATTEMPTS) {
+                        interrupted = true; // interrupted while waiting: nothing was sent, ask again
+                        continue;
+                    }
+                    throw e;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * A store exception for a database fault, whose cause chain keeps the errors' kinds and stack traces but not
+     * the rows and arguments that the driver and Jdbi quote in their messages (see {@link Faults}).
+     */
+    IdempotencyStoreException fault(String message, @Nullable String key, Throwable error) {
+        return new IdempotencyStoreException(message, key, Faults.withoutData(error, dialect));
+    }
+
+    /** A database fault without the data its messages may quote, to attach to another exception. */
+    Throwable withoutData(Throwable error) {
+        return Faults.withoutData(error, dialect);
+    }
+
+    /** A database fault described for a log line, without the data its messages may quote. */
+    String describe(Throwable error) {
+        return Faults.describe(error, dialect);
     }
 
     private boolean retryable(Throwable error) {
@@ -402,10 +650,12 @@ public final class JdbiIdempotencyStore
      */
     public static final class Builder {
         private final Jdbi jdbi;
+        private @Nullable Jdbi renewalJdbi;
         private TableName table = TableName.parse(DEFAULT_TABLE);
         private final SqlDialect dialect = new PostgresDialect();
+        private Duration lockTimeout = DEFAULT_LOCK_TIMEOUT;
         private int purgeBatchSize = DEFAULT_PURGE_BATCH_SIZE;
-        private @Nullable AutoCloseable owned;
+        private final List<AutoCloseable> owned = new ArrayList<>();
 
         private Builder(Jdbi jdbi) {
             this.jdbi = Objects.requireNonNull(jdbi, "jdbi must not be null");
@@ -416,6 +666,8 @@ public final class JdbiIdempotencyStore
          * its schema ({@code schema.table}). Each part is a lower-case SQL identifier ({@code [a-z_][a-z0-9_]*},
          * the table at most 48 characters), so configuration cannot inject SQL.
          *
+         * @param table the table's name
+         * @return this builder
          * @throws IllegalArgumentException naming the rule the name breaks
          */
         public Builder table(String table) {
@@ -423,7 +675,13 @@ public final class JdbiIdempotencyStore
             return this;
         }
 
-        /** How many expired rows one purge statement deletes (default 1,000); each batch is one short transaction. */
+        /**
+         * How many expired rows one purge statement deletes (default 1,000); each batch is one short transaction.
+         *
+         * @param purgeBatchSize the batch size; positive
+         * @return this builder
+         * @throws IllegalArgumentException if it is not positive
+         */
         public Builder purgeBatchSize(int purgeBatchSize) {
             if (purgeBatchSize < 1) {
                 throw new IllegalArgumentException("purgeBatchSize must be positive, was " + purgeBatchSize);
@@ -434,14 +692,63 @@ public final class JdbiIdempotencyStore
 
         /**
          * A resource the store owns and closes in {@link JdbiIdempotencyStore#close()}, such as the connection
-         * pool the Jdbi was built on.
+         * pool the Jdbi was built on. Each call adds one; they are closed in the order they were added.
+         *
+         * @param resource what to close with the store
+         * @return this builder
          */
         public Builder closing(AutoCloseable resource) {
-            this.owned = Objects.requireNonNull(resource, "resource must not be null");
+            this.owned.add(Objects.requireNonNull(resource, "resource must not be null"));
             return this;
         }
 
-        /** Builds the store. It does not touch the database: see {@link JdbiIdempotencyStore#createSchema()}. */
+        /**
+         * A Jdbi of its own for lease renewals ({@code extend}, {@code extendAll}), on a small pool apart from the
+         * one the application's calls use (two connections are plenty: renewals are one short statement per
+         * round). Renewal then never waits behind callers: when every connection of the main pool is taken (by a
+         * burst of calls, or by callers waiting for a stalled transaction), the leases of running work are still
+         * renewed, and healthy work does not lose its lease and run twice.
+         *
+         * <p>Without it, renewals share the main Jdbi and its pool. That is fine while the pool has room, but a
+         * saturated pool delays renewals by up to the pool's connection timeout, and a lease shorter than that
+         * can then run out under work that is still running.
+         *
+         * @param renewalJdbi a Jdbi on the same database, in auto-commit mode
+         * @return this builder
+         */
+        public Builder renewalJdbi(Jdbi renewalJdbi) {
+            this.renewalJdbi = Objects.requireNonNull(renewalJdbi, "renewalJdbi must not be null");
+            return this;
+        }
+
+        /**
+         * The longest a statement of the store waits for a row lock that another transaction holds (default
+         * {@value JdbiIdempotencyStore#DEFAULT_LOCK_TIMEOUT_MILLIS} ms; from 1 ms to an hour). Row locks in this
+         * store last one short statement, or a transactional completion from its completion statement to its
+         * commit; a wait that runs out means that transaction stalled. An acquire then answers that the key is in
+         * progress (instead of holding its caller, and a pool connection, until the stalled transaction ends);
+         * the other statements fail with {@link IdempotencyStoreException}, having changed nothing. It is
+         * PostgreSQL's {@code lock_timeout}, set for the store's own statements only (with {@code set_config(...,
+         * true)} inside each statement, so no extra round trip).
+         *
+         * @param lockTimeout the bound; positive, at most an hour
+         * @return this builder
+         * @throws IllegalArgumentException if it is out of range
+         */
+        public Builder lockTimeout(Duration lockTimeout) {
+            Objects.requireNonNull(lockTimeout, "lockTimeout must not be null");
+            if (lockTimeout.toMillis() < 1 || lockTimeout.compareTo(Duration.ofHours(1)) > 0) {
+                throw new IllegalArgumentException("lockTimeout must be from 1 ms to 1 hour, was " + lockTimeout);
+            }
+            this.lockTimeout = Duration.ofMillis(lockTimeout.toMillis());
+            return this;
+        }
+
+        /**
+         * Builds the store. It does not touch the database: see {@link JdbiIdempotencyStore#createSchema()}.
+         *
+         * @return the store
+         */
         public JdbiIdempotencyStore build() {
             return new JdbiIdempotencyStore(this);
         }

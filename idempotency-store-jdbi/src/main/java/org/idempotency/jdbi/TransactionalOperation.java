@@ -81,17 +81,30 @@ public final class TransactionalOperation<T> {
         this.isolation = isolation;
     }
 
-    /** The underlying operation. */
+    /**
+     * The underlying operation.
+     *
+     * @return the operation this one makes transactional
+     */
     public IdempotentOperation<T> operation() {
         return operation;
     }
 
-    /** The isolation level of the work's transaction, if one was chosen; otherwise the connection's. */
+    /**
+     * The isolation level of the work's transaction, if one was chosen; otherwise the connection's.
+     *
+     * @return the chosen level, or empty for the connection's
+     */
     public Optional<TransactionIsolationLevel> isolation() {
         return Optional.ofNullable(isolation);
     }
 
-    /** This operation with the work's transaction at the given isolation level (see the class comment). */
+    /**
+     * This operation with the work's transaction at the given isolation level (see the class comment).
+     *
+     * @param level the isolation level of the work's transaction
+     * @return a copy of this operation with that level
+     */
     public TransactionalOperation<T> withIsolation(TransactionIsolationLevel level) {
         Objects.requireNonNull(level, "level must not be null");
         return new TransactionalOperation<>(operation, store, level);
@@ -101,6 +114,7 @@ public final class TransactionalOperation<T> {
      * Runs {@code work} once for {@code key}, in a transaction that also completes the record; or returns the
      * result stored by the run that did.
      *
+     * @param <X> the exception type of the work
      * @param key the caller's idempotency key
      * @param requestHash a hash of the request, or {@code null} to skip the reuse check
      * @param work the work, given the transaction's handle; it must neither commit nor roll back
@@ -122,16 +136,16 @@ public final class TransactionalOperation<T> {
             return execution.replayedResult();
         }
         if (execution.isUnprotected()) {
-            try (Handle handle = store.jdbi().open()) {
+            try (Handle handle = store.open(store.jdbi())) {
                 return inTransaction(handle, h -> work.withHandle(h));
             }
         }
         Handle handle;
         try {
-            handle = store.jdbi().open();
+            handle = store.open(store.jdbi());
         } catch (RuntimeException e) {
             execution.release();
-            throw new IdempotencyStoreException("Cannot open a database handle for the transactional completion",
+            throw store.fault("Cannot open a database handle for the transactional completion",
                     execution.storedKey(), e);
         }
         Progress<T> progress = new Progress<>();
@@ -157,41 +171,50 @@ public final class TransactionalOperation<T> {
                 return result;
             });
         } catch (Throwable e) {
-            failure = e;
             switch (progress.phase) {
                 case COMMITTED:
                     // committed; only restoring the connection afterwards failed
-                    LOG.warn("The transaction of key {} committed, but the handle could not be reset afterwards",
-                            execution.key(), e);
+                    LOG.warn("The transaction of key {} committed, but the handle could not be reset afterwards: {}",
+                            execution.key(), store.describe(e));
                     return progress.result;
                 case WORK:
+                    failure = e;
                     execution.abandon(e); // release, or record a permanent failure
                     throw e;
                 case LEASE_LOST:
+                    failure = e;
                     throw e;
                 default:
                     execution.release();
-                    if (e instanceof IdempotencyStoreException storeError) {
-                        throw storeError;
-                    }
-                    throw new IdempotencyStoreException("The transaction with the work and the completion of the"
-                            + " record did not commit; the key was released so that a retry runs the work again",
-                            execution.storedKey(), e);
+                    IdempotencyStoreException thrown = e instanceof IdempotencyStoreException storeError ? storeError
+                            : store.fault("The transaction with the work and the completion of the record did not"
+                                    + " commit; the key was released so that a retry runs the work again",
+                                    execution.storedKey(), e);
+                    failure = thrown;
+                    throw thrown;
             }
         } finally {
             try {
                 handle.close();
             } catch (RuntimeException closeError) {
                 if (failure != null) {
-                    failure.addSuppressed(closeError);
+                    failure.addSuppressed(store.withoutData(closeError));
                 } else {
-                    LOG.warn("Closing the handle of key {} failed after the commit", execution.key(), closeError);
+                    LOG.warn("Closing the handle of key {} failed: {}", execution.key(), store.describe(closeError));
                 }
             }
         }
     }
 
-    /** Like {@link #execute}, for work without a result. */
+    /**
+     * Like {@link #execute}, for work without a result.
+     *
+     * @param <X> the exception type of the work
+     * @param key the caller's idempotency key
+     * @param requestHash a hash of the request, or {@code null} to skip the reuse check
+     * @param work the work, given the transaction's handle; it must neither commit nor roll back
+     * @throws X the work's own exception, unchanged, after the rollback and the release of the key
+     */
     public <X extends Exception> void run(String key, @Nullable String requestHash, HandleConsumer<X> work)
             throws X {
         Objects.requireNonNull(work, "work must not be null");

@@ -12,7 +12,10 @@ CREATE SEQUENCE IF NOT EXISTS idempotency_records_fencing_seq AS bigint;
 CREATE TABLE IF NOT EXISTS idempotency_records (
     -- operation:key, at most 320 UTF-8 bytes; compared byte by byte ("C"), so case matters
     idempotency_key  varchar(320) COLLATE "C" NOT NULL,
-    -- the request hash of the execution that created the record; NULL when the caller skipped the check
+    -- the request hash of the execution that created the record; NULL when the caller skipped the check.
+    -- This and the error columns hold text as it is, unless it contains U+0000 or an unpaired surrogate (which
+    -- PostgreSQL cannot store) or starts with U+0001: such text is kept as U+0001 followed by the text with
+    -- U+0000, U+0001 and unpaired surrogates written as U+0001 and four hex digits
     request_hash     text,
     status           varchar(11)  NOT NULL,
     fencing_token    bigint       NOT NULL,
@@ -26,9 +29,10 @@ CREATE TABLE IF NOT EXISTS idempotency_records (
     -- COMPLETED: the application status code (0 for none) and the encoded result (NULL: the result was not kept)
     status_code      integer,
     response         bytea,
-    -- FAILED: the error type and message of a permanent failure
-    error_type       varchar(255),
-    error_message    varchar(2000),
+    -- FAILED: the error type (at most 255 characters) and message (at most 2,000) of a permanent failure,
+    -- longer here when written as above
+    error_type       text,
+    error_message    text,
     PRIMARY KEY (idempotency_key),
     CHECK (status IN ('IN_PROGRESS', 'COMPLETED', 'FAILED')),
     CHECK (status <> 'IN_PROGRESS' OR lease_expires_at IS NOT NULL),

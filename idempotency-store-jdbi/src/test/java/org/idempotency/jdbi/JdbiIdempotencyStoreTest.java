@@ -4,19 +4,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.idempotency.api.IdempotencyRecord;
+import org.idempotency.api.IdempotencyReplayedFailureException;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.RecordStatus;
+import org.idempotency.api.StoredFailure;
 import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.api.spi.OwnedKey;
+import org.idempotency.core.Idempotency;
+import org.idempotency.core.IdempotentOperation;
 import org.idempotency.jdbi.internal.PostgresDialect;
 import org.idempotency.jdbi.internal.TableName;
 import org.jdbi.v3.core.Jdbi;
@@ -53,7 +63,9 @@ class JdbiIdempotencyStoreTest {
     @BeforeEach
     void createStore() {
         observed = new Observed(table);
-        store = JdbiIdempotencyStore.builder(observed.jdbi).table(table.name).build();
+        // the races below hold row locks until the test lets go, which can take a while on a loaded machine
+        store = JdbiIdempotencyStore.builder(observed.jdbi).table(table.name).lockTimeout(Duration.ofMinutes(1))
+                .build();
         pool = Executors.newCachedThreadPool();
     }
 
@@ -181,7 +193,7 @@ class JdbiIdempotencyStoreTest {
         @DisplayName("the raw statement returns neither outcome when the key is inserted after its snapshot")
         void rawStatementSeesNeither() throws Exception {
             String key = newKey();
-            String sql = new PostgresDialect().statements(TableName.parse(table.name)).acquire();
+            String sql = new PostgresDialect().statements(TableName.parse(table.name), 60_000).acquire();
             try (Blocker blocker = new Blocker(table.database)) {
                 insertInProgress(blocker, key, "statement_timestamp() + interval '1 minute'");
                 Future<List<Object>> raw = pool.submit(() -> observed.jdbi.withHandle(h -> h.createQuery(sql)
@@ -331,6 +343,253 @@ class JdbiIdempotencyStoreTest {
 
             assertThat(table.database.admin().<Integer, RuntimeException>withHandle(h -> h.createQuery("SELECT attempt FROM " + quoted()
                     + " WHERE idempotency_key = :k").bind("k", key).mapTo(Integer.class).one())).isEqualTo(3);
+        }
+    }
+
+    @Nested
+    @DisplayName("batch lease renewal")
+    class BatchRenewal {
+
+        @Test
+        @DisplayName("renews every lease its token owns and answers false for the others, in request order, in one statement")
+        void outcomes() {
+            String owned = newKey();
+            long ownedToken = acquireFresh(owned);
+            String stale = newKey();
+            long staleToken = acquireFresh(stale);
+            String completed = newKey();
+            long completedToken = acquireFresh(completed);
+            store.complete(completed, completedToken, StoredResult.of(new byte[] {1}), RETENTION);
+            String released = newKey();
+            long releasedToken = acquireFresh(released);
+            store.release(released, releasedToken);
+            String expired = newKey();
+            long expiredToken = ((AcquireResult.Acquired) store.acquire(expired, "h", Duration.ofMillis(50)))
+                    .fencingToken();
+            Observed.eventually("the record expired", () -> store.find(expired).isEmpty());
+            String second = newKey();
+            long secondToken = acquireFresh(second);
+            IdempotencyRecord before = store.find(owned).orElseThrow();
+            IdempotencyRecord completedBefore = store.find(completed).orElseThrow();
+            observed.reset();
+
+            List<Boolean> renewed = store.extendAll(List.of(new OwnedKey(owned, ownedToken),
+                    new OwnedKey(stale, staleToken + 1000), new OwnedKey(completed, completedToken),
+                    new OwnedKey(released, releasedToken), new OwnedKey(expired, expiredToken),
+                    new OwnedKey(newKey(), 1), new OwnedKey(second, secondToken)), LEASE.multipliedBy(3));
+
+            assertThat(renewed).containsExactly(true, false, false, false, false, false, true);
+            assertThat(observed.statements).as("one statement").hasSize(1);
+            IdempotencyRecord after = store.find(owned).orElseThrow();
+            assertThat(after.leaseExpiresAt()).isAfter(before.leaseExpiresAt().plus(LEASE));
+            assertThat(after.expiresAt()).isEqualTo(after.leaseExpiresAt().plus(LEASE.multipliedBy(3)));
+            assertThat(store.find(second).orElseThrow().leaseExpiresAt()).isEqualTo(after.leaseExpiresAt());
+            assertThat(store.find(stale).orElseThrow().leaseExpiresAt()).isBefore(after.leaseExpiresAt());
+            assertThat(store.find(completed)).contains(completedBefore);
+            assertThat(store.find(released)).isEmpty();
+            assertThat(store.find(expired)).isEmpty();
+        }
+
+        @Test
+        @DisplayName("runs on the renewal Jdbi, and extend does too")
+        void renewalJdbi() {
+            Observed renewals = new Observed(table);
+            JdbiIdempotencyStore split = JdbiIdempotencyStore.builder(observed.jdbi).table(table.name)
+                    .renewalJdbi(renewals.jdbi).build();
+            String key = newKey();
+            long token = ((AcquireResult.Acquired) split.acquire(key, "h", LEASE)).fencingToken();
+            observed.reset();
+
+            assertThat(split.extendAll(List.of(new OwnedKey(key, token)), LEASE)).containsExactly(true);
+            assertThat(split.extend(key, token, LEASE)).isTrue();
+
+            assertThat(renewals.statements).hasSize(2);
+            assertThat(observed.statements).isEmpty();
+            assertThat(split.renewalJdbi()).isSameAs(renewals.jdbi);
+            assertThat(store.renewalJdbi()).as("without one, the main Jdbi").isSameAs(store.jdbi());
+        }
+
+        @Test
+        @DisplayName("renews the other keys at once when one row is locked, and asks about that one with a bounded wait")
+        void lockedRow() throws Exception {
+            JdbiIdempotencyStore bounded = JdbiIdempotencyStore.builder(observed.jdbi).table(table.name)
+                    .lockTimeout(Duration.ofMillis(200)).build();
+            String free = newKey();
+            long freeToken = acquireFresh(free);
+            String locked = newKey();
+            long lockedToken = acquireFresh(locked);
+            IdempotencyRecord freeBefore = store.find(free).orElseThrow();
+            IdempotencyRecord lockedBefore = store.find(locked).orElseThrow();
+            try (Blocker blocker = new Blocker(table.database)) {
+                blocker.handle.createQuery("SELECT 1 FROM " + quoted() + " WHERE idempotency_key = :k FOR UPDATE")
+                        .bind("k", locked).mapTo(Integer.class).one();
+
+                Future<List<Boolean>> renewal = pool.submit(() -> bounded.extendAll(List.of(
+                        new OwnedKey(locked, lockedToken), new OwnedKey(free, freeToken)), LEASE.multipliedBy(2)));
+
+                assertThatThrownBy(() -> renewal.get(20, TimeUnit.SECONDS))
+                        .hasCauseInstanceOf(IdempotencyStoreException.class)
+                        .cause().hasMessageContaining("locked by another transaction").hasMessageContaining(locked);
+            }
+            assertThat(store.find(free).orElseThrow().leaseExpiresAt()).as("renewed meanwhile")
+                    .isAfter(freeBefore.leaseExpiresAt());
+            assertThat(store.find(locked)).contains(lockedBefore);
+        }
+
+        @Test
+        @DisplayName("waits for a row that is locked only briefly, and renews it")
+        void brieflyLockedRow() throws Exception {
+            String key = newKey();
+            long token = acquireFresh(key);
+            IdempotencyRecord before = store.find(key).orElseThrow();
+            try (Blocker blocker = new Blocker(table.database)) {
+                blocker.handle.createQuery("SELECT 1 FROM " + quoted() + " WHERE idempotency_key = :k FOR UPDATE")
+                        .bind("k", key).mapTo(Integer.class).one();
+                Future<List<Boolean>> renewal = pool.submit(() -> store.extendAll(List.of(new OwnedKey(key, token),
+                        new OwnedKey(newKey(), 1)), LEASE.multipliedBy(2)));
+                blocker.awaitWaiter(table.applicationName);
+                blocker.commit();
+
+                assertThat(renewal.get(20, TimeUnit.SECONDS)).containsExactly(true, false);
+            }
+            assertThat(store.find(key).orElseThrow().leaseExpiresAt()).isAfter(before.leaseExpiresAt());
+        }
+
+        @Test
+        @DisplayName("of overlapping batches in different orders, running at once, never deadlock and renew every key")
+        void overlappingBatches() throws Exception {
+            List<OwnedKey> keys = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                String key = newKey();
+                keys.add(new OwnedKey(key, acquireFresh(key)));
+            }
+            List<Future<Integer>> renewers = new ArrayList<>();
+            for (int t = 0; t < 6; t++) {
+                int seed = t;
+                renewers.add(pool.submit(() -> {
+                    Random random = new Random(seed);
+                    int renewed = 0;
+                    for (int round = 0; round < 30; round++) {
+                        List<OwnedKey> batch = new ArrayList<>(keys);
+                        Collections.shuffle(batch, random);
+                        batch = batch.subList(0, 10 + random.nextInt(20));
+                        for (boolean outcome : store.extendAll(batch, LEASE)) {
+                            assertThat(outcome).isTrue();
+                            renewed++;
+                        }
+                    }
+                    return renewed;
+                }));
+            }
+            for (Future<Integer> renewer : renewers) {
+                assertThat(renewer.get(120, TimeUnit.SECONDS)).isGreaterThanOrEqualTo(300);
+            }
+        }
+
+        @Test
+        @DisplayName("refuses a key twice before reaching the database, and answers an empty batch with nothing")
+        void input() {
+            String key = newKey();
+            observed.reset();
+
+            assertThatThrownBy(() -> store.extendAll(List.of(new OwnedKey(key, 1), new OwnedKey(key, 2)), LEASE))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("appears twice");
+            assertThat(store.extendAll(List.of(), LEASE)).isEmpty();
+            assertThat(observed.statements).isEmpty();
+        }
+    }
+
+    @Nested
+    @DisplayName("text")
+    class Text {
+
+        @Test
+        @DisplayName("keeps any request hash exactly (U+0000, unpaired surrogates), telling apart hashes the driver would merge")
+        void awkwardHashes() {
+            String key = newKey();
+            assertThat(store.acquire(key, "\uD800", LEASE)).isInstanceOf(AcquireResult.Acquired.class);
+
+            IdempotencyRecord held = ((AcquireResult.Existing) store.acquire(key, "?", LEASE)).record();
+
+            assertThat(held.requestHash()).isEqualTo("\uD800");
+            assertThat(held.matchesRequest("?")).as("another request").isFalse();
+            for (String hash : List.of("\u0000", "a\u0000b", "\uDC00\uD800", "\u0001", "\u0001x", "😀\uDE00", "")) {
+                String other = newKey();
+                assertThat(store.acquire(other, hash, LEASE)).as(hash).isInstanceOf(AcquireResult.Acquired.class);
+                assertThat(store.find(other).orElseThrow().requestHash()).as(hash).isEqualTo(hash);
+                assertThat(((AcquireResult.Existing) store.acquire(other, hash, LEASE)).record().requestHash())
+                        .isEqualTo(hash);
+                List<AcquireResult> batch = store.acquireAll(List.of(new AcquireRequest(other, hash),
+                        new AcquireRequest(newKey(), hash)), LEASE);
+                assertThat(((AcquireResult.Existing) batch.get(0)).record().requestHash()).isEqualTo(hash);
+                assertThat(batch.get(1)).isInstanceOf(AcquireResult.Acquired.class);
+            }
+        }
+
+        @Test
+        @DisplayName("takes over an expired lease only with the same request hash, also for hashes the driver would merge")
+        void takeoverComparesExactly() {
+            String key = newKey();
+            store.acquire(key, "\uD800", Duration.ofMillis(200));
+            Observed.eventually("the lease ended", () -> !store.find(key).orElseThrow().leaseExpiresAt()
+                    .isAfter(java.time.Instant.now()));
+
+            assertThat(store.acquire(key, "?", LEASE)).as("another request").isInstanceOf(AcquireResult.Existing.class);
+            assertThat(store.acquire(key, "\uD800", LEASE)).isInstanceOfSatisfying(AcquireResult.Acquired.class,
+                    acquired -> assertThat(acquired.takeover()).isTrue());
+        }
+
+        @Test
+        @DisplayName("keeps any failure up to its limits exactly: U+0000, unpaired surrogates, 255 and 2,000 characters")
+        void awkwardFailures() {
+            String type = ("\u0000\uD800x\u0001" + "é").repeat(51);
+            String message = ("\uDFFF\u0000" + "m").repeat(666) + "\u0000\u0001";
+            assertThat(type).hasSize(StoredFailure.MAX_TYPE_LENGTH);
+            assertThat(message).hasSize(StoredFailure.MAX_MESSAGE_LENGTH);
+            StoredFailure failure = new StoredFailure(type, message);
+            String key = newKey();
+            long token = acquireFresh(key);
+
+            assertThat(store.fail(key, token, failure, RETENTION)).isTrue();
+
+            assertThat(store.find(key).orElseThrow().failure()).isEqualTo(failure);
+            assertThat(((AcquireResult.Existing) store.acquire(key, "h", LEASE)).record().failure()).isEqualTo(failure);
+        }
+
+        @Test
+        @DisplayName("records a permanent failure whose message holds U+0000, so the work does not run again")
+        void failureWithNulThroughTheEngine() {
+            AtomicInteger runs = new AtomicInteger();
+            try (Idempotency idempotency = Idempotency.builder(store)
+                    .permanentFailure(e -> e instanceof IllegalStateException).build()) {
+                IdempotentOperation<String> op = idempotency.operation("nul", String.class);
+                String key = UUID.randomUUID().toString();
+                Supplier<String> work = () -> {
+                    runs.incrementAndGet();
+                    throw new IllegalStateException("bad byte \u0000 in \uD800 input");
+                };
+
+                assertThatThrownBy(() -> op.execute(key, "h", work)).isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(() -> op.execute(key, "h", work))
+                        .isInstanceOfSatisfying(IdempotencyReplayedFailureException.class, e -> {
+                            assertThat(e.errorType()).isEqualTo(IllegalStateException.class.getName());
+                            assertThat(e.errorMessage()).isEqualTo("bad byte \u0000 in \uD800 input");
+                        });
+                assertThat(runs).hasValue(1);
+            }
+        }
+
+        @Test
+        @DisplayName("keeps usual text as it is, readable in the table")
+        void usualTextAsItIs() {
+            String key = newKey();
+            long token = ((AcquireResult.Acquired) store.acquire(key, "sha256:0f3c é😀", LEASE)).fencingToken();
+            store.fail(key, token, new StoredFailure("com.example.Declined", "card declined: ✗"), RETENTION);
+
+            List<String> row = table.database.admin().withHandle(h -> h.createQuery("SELECT request_hash, error_type,"
+                    + " error_message FROM " + quoted() + " WHERE idempotency_key = :k").bind("k", key)
+                    .map((rs, ctx) -> List.of(rs.getString(1), rs.getString(2), rs.getString(3))).one());
+            assertThat(row).containsExactly("sha256:0f3c é😀", "com.example.Declined", "card declined: ✗");
         }
     }
 

@@ -5,16 +5,22 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.idempotency.api.IdempotencyConfigurationException;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.RecordStatus;
 import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.api.spi.ProviderSettings;
 import org.idempotency.core.IdempotencyStores;
+import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -70,6 +76,41 @@ class JdbiStoreProviderTest {
     }
 
     @Test
+    @DisplayName("renews leases on a second pool of its own, while the main pool is taken, and closes both pools")
+    void renewalPool() throws Exception {
+        PostgresDatabase database = PostgresDatabase.get();
+        String table = PostgresDatabase.uniqueTableName("provider_renewal");
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try {
+            JdbiIdempotencyStore store = (JdbiIdempotencyStore) fromSettings(settings(
+                    "idempotency.jdbi.url", database.url(),
+                    "idempotency.jdbi.table", table,
+                    "idempotency.jdbi.pool-size", "1",
+                    "idempotency.jdbi.renewal-pool-size", "1",
+                    "idempotency.jdbi.lock-timeout", "300ms",
+                    "idempotency.jdbi.create-schema", "true"));
+            assertThat(store.lockTimeout()).isEqualTo(Duration.ofMillis(300));
+            assertThat(store.renewalJdbi()).isNotSameAs(store.jdbi());
+            String key = "provider:" + UUID.randomUUID();
+            long token = ((AcquireResult.Acquired) store.acquire(key, "h", Duration.ofMinutes(1))).fencingToken();
+
+            try (Handle taken = store.jdbi().open()) {
+                assertThat(taken.createQuery("SELECT 1").mapTo(Integer.class).one()).isEqualTo(1);
+                assertThat(thread.submit(() -> store.extendAll(List.of(new OwnedKey(key, token)),
+                        Duration.ofMinutes(1))).get(10, TimeUnit.SECONDS)).containsExactly(true);
+            }
+
+            store.close();
+            assertThatThrownBy(() -> store.find(key)).isInstanceOf(IdempotencyStoreException.class);
+            assertThatThrownBy(() -> store.extend(key, token, Duration.ofMinutes(1)))
+                    .isInstanceOf(IdempotencyStoreException.class);
+        } finally {
+            thread.shutdownNow();
+            database.dropTable(table);
+        }
+    }
+
+    @Test
     @DisplayName("refuses missing, malformed and unknown settings, naming the setting")
     void badSettings() {
         String url = "jdbc:postgresql://127.0.0.1:5432/test";
@@ -83,6 +124,12 @@ class JdbiStoreProviderTest {
                 "'idempotency.jdbi.purge-batch-size'",
                 settings("idempotency.jdbi.url", url, "idempotency.jdbi.create-schema", "yes"),
                 "'idempotency.jdbi.create-schema'",
+                settings("idempotency.jdbi.url", url, "idempotency.jdbi.renewal-pool-size", "0"),
+                "'idempotency.jdbi.renewal-pool-size'",
+                settings("idempotency.jdbi.url", url, "idempotency.jdbi.lock-timeout", "soon"),
+                "'idempotency.jdbi.lock-timeout'",
+                settings("idempotency.jdbi.url", url, "idempotency.jdbi.lock-timeout", "2h"),
+                "'idempotency.jdbi.lock-timeout'",
                 settings("idempotency.jdbi.url", url, "idempotency.jdbi.tabel", "x"), "idempotency.jdbi.tabel");
         cases.forEach((values, named) -> assertThatThrownBy(() -> fromSettings(values))
                 .as(values.toString())

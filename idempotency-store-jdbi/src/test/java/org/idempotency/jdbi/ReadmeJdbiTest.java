@@ -6,6 +6,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Properties;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -85,6 +86,30 @@ class ReadmeJdbiTest {
 
         String readme = Files.readString(Path.of("..", "docs", "sql.md"));
         assertThat(readme).contains(snippet("jdbi-setup")).contains(snippet("jdbi-transactional"));
+    }
+
+    @Test
+    @DisplayName("the guide's wiring of a renewal pool and the lock bound works as shown, and the guide shows it")
+    void renewalWiring() throws IOException {
+        PostgresDatabase database = PostgresDatabase.get();
+        try (HikariDataSource dataSource = database.pool(PostgresDatabase.uniqueApplicationName("readme-main"), 2);
+                HikariDataSource renewalDataSource = database.pool(
+                        PostgresDatabase.uniqueApplicationName("readme-renewal"), 2)) {
+            Jdbi jdbi = Jdbi.create(dataSource);
+            // tag::jdbi-renewal[]
+            Jdbi renewals = Jdbi.create(renewalDataSource); // a second, small pool
+            JdbiIdempotencyStore store = JdbiIdempotencyStore.builder(jdbi)
+                    .renewalJdbi(renewals) // extend and extendAll run here, never behind the application's calls
+                    .lockTimeout(Duration.ofMillis(200)) // the default: the longest a statement waits for a row lock
+                    .build();
+            // end::jdbi-renewal[]
+
+            assertThat(store.renewalJdbi()).isSameAs(renewals);
+            assertThat(store.jdbi()).isSameAs(jdbi);
+            assertThat(store.lockTimeout()).isEqualTo(JdbiIdempotencyStore.DEFAULT_LOCK_TIMEOUT);
+        }
+        String readme = Files.readString(Path.of("..", "docs", "sql.md"));
+        assertThat(readme).contains(snippet("jdbi-renewal"));
     }
 
     /** The tagged region of this file, with the indentation of its first line removed from every line. */

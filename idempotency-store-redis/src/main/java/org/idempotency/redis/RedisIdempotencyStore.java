@@ -3,6 +3,7 @@ package org.idempotency.redis;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -22,6 +23,8 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
+import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.redis.internal.KeyPrefixes;
 import org.idempotency.redis.internal.RecordFormat;
 import org.idempotency.redis.internal.RedisScripts;
@@ -41,7 +44,8 @@ import org.redisson.client.codec.ByteArrayCodec;
  * Redisson's {@link RScript}, that touches exactly one key ({@code keyPrefix + storedKey}), so the store runs
  * unchanged on Redis Cluster. Scripts are loaded on first use; a {@code NOSCRIPT} reply (after a restart, a
  * failover or a {@code SCRIPT FLUSH}) is answered by loading the script again and repeating the call, which is
- * safe because a script that was not found did not run.
+ * safe because a script that was not found did not run. The batch operations, {@link #acquireAll} and
+ * {@link #extendAll}, send one script per key in one pipeline: one round trip per Redis node.
  *
  * <p><b>Records.</b> A record is one Redis string per key, written together with its native expiry
  * ({@code SET ... PXAT}) at the end of its visibility: one lease after the end of the lease for work in
@@ -78,17 +82,28 @@ import org.redisson.client.codec.ByteArrayCodec;
  * random prefix per store and a counter), stored in the record, so that a re-sent call gets the answer of
  * its first attempt instead of being refused by its own effect. Requires Redis 7 or later.
  *
+ * <p><b>Interrupts.</b> A call on an interrupted thread (or interrupted while it waits) still waits for the
+ * reply, within the client's timeout, and reports what Redis did: a key it took is returned as acquired, a
+ * record it completed as completed. The interrupt stays set for the caller to act on. (Redisson's blocking
+ * calls would throw after sending the command, reporting a failure for a change that was made.)
+ *
  * <p>Build it with {@link #builder(RedissonClient)} over the application's client (which the store does not
  * close unless asked), or through the {@code redis} provider from settings (that store owns its client and
  * closes it in {@link #close()}). Thread-safe.
  */
-public final class RedisIdempotencyStore implements BatchAcquiringIdempotencyStore, AutoCloseable {
+public final class RedisIdempotencyStore
+        implements BatchAcquiringIdempotencyStore, BatchExtendingIdempotencyStore, AutoCloseable {
 
     /** The key prefix unless another is set: records live at {@code idempotency:<operation>:<key>}. */
     public static final String DEFAULT_KEY_PREFIX = "idempotency:";
     /** The longest key prefix, in UTF-8 bytes. */
     public static final int MAX_KEY_PREFIX_BYTES = KeyPrefixes.MAX_BYTES;
 
+    /**
+     * How often a call meeting NOSCRIPT (after a restart, a failover or a {@code SCRIPT FLUSH}) loads the script and
+     * runs it again; a script that was not found did not run, so running it again is safe.
+     */
+    private static final int SCRIPT_ATTEMPTS = 3;
     /** Leases and retentions beyond a century are held to a century, which keeps the arithmetic exact. */
     private static final long MAX_MILLIS = Duration.ofDays(36_500).toMillis();
     private static final byte[] EMPTY = {};
@@ -120,17 +135,32 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
                 .getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** Starts building a store over an application's Redisson client. */
+    /**
+     * Starts building a store over an application's Redisson client.
+     *
+     * @param client the client; the store closes it only if told to ({@link Builder#closeClientOnClose})
+     * @return a builder with the defaults
+     */
     public static Builder builder(RedissonClient client) {
         return new Builder(client);
     }
 
-    /** The prefix of every Redis key this store writes. */
+    /**
+     * The prefix of every Redis key this store writes.
+     *
+     * @return the prefix, ending with its only {@code ':'}
+     */
     public String keyPrefix() {
         return keyPrefix;
     }
 
-    /** The Redis key of a stored key: the prefix followed by the stored key. */
+    /**
+     * The Redis key of a stored key: the prefix followed by the stored key. The prefix ends at the first
+     * {@code ':'} of the Redis key, so different (prefix, stored key) pairs never give the same Redis key.
+     *
+     * @param storedKey the key as the engine stores it ({@code operation:key})
+     * @return the Redis key of its record
+     */
     public String redisKey(String storedKey) {
         return keyPrefix + storedKey;
     }
@@ -147,78 +177,125 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
         Objects.requireNonNull(requests, "requests");
         DurationArgs leaseArgs = leaseArgs(lease);
-        Set<String> seen = new HashSet<>();
+        List<String> keys = new ArrayList<>(requests.size());
         for (AcquireRequest request : requests) {
-            if (!seen.add(request.key())) {
-                throw new IllegalArgumentException("Key '" + IdempotencyException.safeKey(request.key())
-                        + "' appears twice in one batch; the keys of a batch must be distinct");
-            }
+            keys.add(request.key());
         }
-        int size = requests.size();
-        if (size == 0) {
-            return List.of();
-        }
-        AcquireResult[] results = new AcquireResult[size];
-        Object[][] args = new Object[size][];
-        List<Integer> pending = new ArrayList<>(size);
-        for (int i = 0; i < size; i++) {
+        requireDistinct(keys);
+        Object[][] args = new Object[requests.size()][];
+        for (int i = 0; i < args.length; i++) {
             args[i] = acquireArgs(requests.get(i).requestHash(), leaseArgs, callIdField());
-            pending.add(i);
         }
-        List<Integer> notLoaded = acquireBatch(requests, args, pending, results, false);
-        if (!notLoaded.isEmpty()) {
-            try {
-                script.scriptLoad(RedisScripts.ACQUIRE.text());
-            } catch (RuntimeException e) {
-                throw new IdempotencyStoreException("Redis failed to load the acquire script",
-                        requests.get(notLoaded.get(0)).key(), unwrap(e));
-            }
-            acquireBatch(requests, args, notLoaded, results, true);
+        List<Object> replies = pipeline(RedisScripts.ACQUIRE, RScript.ReturnType.LIST, keys, args,
+                "acquire a batch of " + keys.size() + " keys; keys acquired before the fault expire with their lease");
+        List<AcquireResult> results = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            @SuppressWarnings("unchecked")
+            List<Object> reply = (List<Object>) replies.get(i);
+            results.add(Replies.acquireResult(keys.get(i), reply));
         }
-        return List.of(results);
+        return List.copyOf(results);
     }
 
     /**
-     * Runs one pipelined batch of acquire scripts for the pending requests and fills in their results.
-     * Returns the requests that met NOSCRIPT (and so did not run), to be repeated once the script is loaded;
-     * on the repeat, NOSCRIPT is a fault like any other.
+     * Renews many leases with one pipeline of the extend script, one per key: one round trip per Redis node.
+     * Each key's outcome is that of {@link #extend}.
      */
-    private List<Integer> acquireBatch(List<AcquireRequest> requests, Object[][] args, List<Integer> pending,
-            AcquireResult[] results, boolean retry) {
-        // IN_MEMORY: Redisson pipelines the commands, one write and one round trip per Redis node
+    @Override
+    public List<Boolean> extendAll(List<OwnedKey> keys, Duration lease) {
+        Objects.requireNonNull(keys, "keys");
+        DurationArgs leaseArgs = leaseArgs(lease);
+        List<String> storedKeys = new ArrayList<>(keys.size());
+        for (OwnedKey owned : keys) {
+            storedKeys.add(owned.key());
+        }
+        requireDistinct(storedKeys);
+        Object[][] args = new Object[keys.size()][];
+        for (int i = 0; i < args.length; i++) {
+            args[i] = new Object[] {RecordFormat.field(keys.get(i).fencingToken()), leaseArgs.plain(),
+                    leaseArgs.fields()};
+        }
+        List<Object> replies = pipeline(RedisScripts.EXTEND, RScript.ReturnType.LONG, storedKeys, args,
+                "renew the leases of a batch of " + keys.size() + " keys; some may have been renewed");
+        List<Boolean> results = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            results.add(Replies.changed(storedKeys.get(i), replies.get(i)));
+        }
+        return List.copyOf(results);
+    }
+
+    private static void requireDistinct(List<String> keys) {
+        Set<String> seen = new HashSet<>();
+        for (String key : keys) {
+            if (!seen.add(key)) {
+                throw new IllegalArgumentException("Key '" + IdempotencyException.safeKey(key)
+                        + "' appears twice in one batch; the keys of a batch must be distinct");
+            }
+        }
+    }
+
+    /**
+     * Runs one script per key in one pipeline ({@link BatchOptions.ExecutionMode#IN_MEMORY}: one write and one
+     * round trip per Redis node) and returns the replies in key order. Keys that met NOSCRIPT did not run: the
+     * script is loaded and they run again, in another pipeline; on the last of {@link #SCRIPT_ATTEMPTS}, NOSCRIPT is
+     * a fault like any other.
+     */
+    private List<Object> pipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
+            Object[][] args, String action) {
+        Object[] replies = new Object[keys.size()];
+        List<Integer> pending = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            pending.add(i);
+        }
+        for (int attempt = 1; !pending.isEmpty(); attempt++) {
+            List<Integer> notLoaded = runPipeline(lua, type, keys, args, pending, replies,
+                    attempt == SCRIPT_ATTEMPTS, action);
+            if (!notLoaded.isEmpty()) {
+                try {
+                    await(script.scriptLoadAsync(lua.text()));
+                } catch (RuntimeException e) {
+                    throw new IdempotencyStoreException("Redis failed to load the " + lua.name() + " script",
+                            keys.get(notLoaded.get(0)), unwrap(e));
+                }
+            }
+            pending = notLoaded;
+        }
+        return Arrays.asList(replies);
+    }
+
+    /** One pipeline of the pending keys; returns those that met NOSCRIPT (unless this is the last attempt). */
+    private List<Integer> runPipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
+            Object[][] args, List<Integer> pending, Object[] replies, boolean last, String action) {
         RBatch batch = client.createBatch(BatchOptions.defaults().executionMode(BatchOptions.ExecutionMode.IN_MEMORY));
         RScriptAsync batchScript = batch.getScript(ByteArrayCodec.INSTANCE);
-        List<RFuture<List<Object>>> futures = new ArrayList<>(pending.size());
+        List<RFuture<Object>> futures = new ArrayList<>(pending.size());
         for (int i : pending) {
-            String redisKey = redisKey(requests.get(i).key());
-            futures.add(batchScript.evalShaAsync(redisKey, RScript.Mode.READ_WRITE, RedisScripts.ACQUIRE.sha(),
-                    RScript.ReturnType.LIST, List.of(redisKey), args[i]));
+            String redisKey = redisKey(keys.get(i));
+            futures.add(batchScript.evalShaAsync(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type,
+                    List.of(redisKey), args[i]));
         }
         RuntimeException batchError = null;
         try {
-            batch.execute();
+            await(batch.executeAsync());
         } catch (RuntimeException e) {
             batchError = e;
         }
         List<Integer> noScript = new ArrayList<>();
         for (int n = 0; n < futures.size(); n++) {
             int i = pending.get(n);
-            String key = requests.get(i).key();
-            CompletableFuture<List<Object>> future = futures.get(n).toCompletableFuture();
+            CompletableFuture<Object> future = futures.get(n).toCompletableFuture();
             Throwable failure = future.handle((reply, error) -> error).join();
             if (failure == null) {
-                results[i] = Replies.acquireResult(key, future.join());
-            } else if (unwrap(failure) instanceof RedisNoScriptException && !retry) {
+                replies[i] = future.join();
+            } else if (unwrap(failure) instanceof RedisNoScriptException && !last) {
                 noScript.add(i);
             } else {
-                throw new IdempotencyStoreException("Redis failed to acquire a batch of " + requests.size()
-                        + " keys; keys acquired before the fault expire with their lease", key,
-                        batchError != null ? batchError : unwrap(failure));
+                throw new IdempotencyStoreException("Redis failed to " + action, keys.get(i),
+                        unwrap(batchError != null ? batchError : failure));
             }
         }
         if (noScript.isEmpty() && batchError != null) {
-            throw new IdempotencyStoreException("Redis failed to acquire a batch of " + requests.size() + " keys",
-                    null, batchError);
+            throw new IdempotencyStoreException("Redis failed to " + action, null, unwrap(batchError));
         }
         return noScript;
     }
@@ -291,20 +368,40 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         return "RedisIdempotencyStore[keyPrefix=" + keyPrefix + "]";
     }
 
-    /** Runs a script by its digest; on NOSCRIPT loads it on the key's node and runs it again. */
+    /**
+     * Runs a script by its digest; on NOSCRIPT loads it on the key's node and runs it again (a few times, in
+     * case the script cache is flushed again meanwhile).
+     */
     private <R> R eval(RedisScripts.Script lua, String action, String key, RScript.ReturnType type, Object... args) {
         String redisKey = redisKey(key);
         List<Object> keys = List.of(redisKey);
         try {
-            try {
-                return script.evalSha(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys, args);
-            } catch (RedisNoScriptException notLoaded) {
-                script.scriptLoadAsync(redisKey, lua.text()).toCompletableFuture().join();
-                return script.evalSha(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys, args);
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return await(script.<R>evalShaAsync(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type, keys,
+                            args));
+                } catch (CompletionException e) {
+                    if (!(unwrap(e) instanceof RedisNoScriptException) || attempt == SCRIPT_ATTEMPTS) {
+                        throw e;
+                    }
+                    await(script.scriptLoadAsync(redisKey, lua.text()));
+                }
             }
         } catch (RuntimeException e) {
             throw new IdempotencyStoreException("Redis failed to " + action, key, unwrap(e));
         }
+    }
+
+    /**
+     * Waits for a Redisson call without giving up on an interrupt. Once a command is sent, its outcome is what
+     * the caller must act on: Redisson's blocking calls would throw on an interrupted thread although the
+     * command ran, turning a stored completion or a taken key into a reported failure. The wait is bounded by
+     * the client's response timeout and retries; an interrupt that arrives meanwhile stays set for the caller.
+     *
+     * @throws CompletionException wrapping the call's failure
+     */
+    private static <V> V await(RFuture<V> call) {
+        return call.toCompletableFuture().join();
     }
 
     private static Object[] acquireArgs(@Nullable String requestHash, DurationArgs lease, byte[] callIdField) {
@@ -392,9 +489,17 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
 
         /**
          * The prefix of every Redis key the store writes (default
-         * {@value RedisIdempotencyStore#DEFAULT_KEY_PREFIX}): 1 to
-         * {@value RedisIdempotencyStore#MAX_KEY_PREFIX_BYTES} UTF-8 bytes, no whitespace or control characters.
-         * Stores with different prefixes never see each other's records.
+         * {@value RedisIdempotencyStore#DEFAULT_KEY_PREFIX}). Stores with different prefixes never see each
+         * other's records: a prefix ends with {@code ':'} and contains no other {@code ':'}, so the Redis key
+         * {@code prefix + storedKey} tells where the prefix ends, whatever the stored key contains. The whole rule:
+         * 1 to {@value RedisIdempotencyStore#MAX_KEY_PREFIX_BYTES} UTF-8 bytes without whitespace, control or glob
+         * characters ({@code * ? [ ] \}), ending with its only {@code ':'}; a <code>'&#123;'</code> only as a complete Redis
+         * Cluster hash tag ({@code {payments}-idempotency:} puts every key of the store into the slot of
+         * {@code payments}). For example {@code payments-idempotency:}, not {@code payments:idempotency:}.
+         *
+         * @param keyPrefix the prefix
+         * @return this builder
+         * @throws IllegalArgumentException naming the rule the prefix breaks
          */
         public Builder keyPrefix(String keyPrefix) {
             this.keyPrefix = KeyPrefixes.check(keyPrefix);
@@ -404,13 +509,20 @@ public final class RedisIdempotencyStore implements BatchAcquiringIdempotencySto
         /**
          * Whether {@link RedisIdempotencyStore#close()} shuts the Redisson client down (default {@code false}: the
          * application owns its client).
+         *
+         * @param closeClient whether the store owns the client
+         * @return this builder
          */
         public Builder closeClientOnClose(boolean closeClient) {
             this.closeClient = closeClient;
             return this;
         }
 
-        /** Builds the store. Connects to nothing by itself: scripts are loaded on first use. */
+        /**
+         * Builds the store. Connects to nothing by itself: scripts are loaded on first use.
+         *
+         * @return the store
+         */
         public RedisIdempotencyStore build() {
             return new RedisIdempotencyStore(this);
         }

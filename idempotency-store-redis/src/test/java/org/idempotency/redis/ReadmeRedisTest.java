@@ -48,7 +48,7 @@ class ReadmeRedisTest {
         // tag::redis-wiring[]
         RedissonClient redisson = Redisson.create(config); // the application's client
         RedisIdempotencyStore store = RedisIdempotencyStore.builder(redisson)
-                .keyPrefix("payments:idempotency:")
+                .keyPrefix("payments-idempotency:")
                 .build();
         try (Idempotency idempotency = Idempotency.builder(store).build()) {
             IdempotentOperation<Receipt> charge = idempotency.operation("charge", Receipt.class);
@@ -60,9 +60,9 @@ class ReadmeRedisTest {
         try {
             assertThat(again).isEqualTo(receipt);
             assertThat(payments.charges).hasValue(1);
-            assertThat(redisson.getBucket("payments:idempotency:charge:" + idempotencyKey).isExists()).isTrue();
+            assertThat(redisson.getBucket("payments-idempotency:charge:" + idempotencyKey).isExists()).isTrue();
         } finally {
-            redisson.getKeys().delete("payments:idempotency:charge:" + idempotencyKey);
+            redisson.getKeys().delete("payments-idempotency:charge:" + idempotencyKey);
             redisson.shutdown();
         }
         assertThat(readme()).contains(snippet("redis-wiring"));

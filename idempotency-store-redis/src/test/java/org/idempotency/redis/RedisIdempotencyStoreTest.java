@@ -6,10 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.idempotency.api.IdempotencyRecord;
@@ -19,6 +23,8 @@ import org.idempotency.api.StoredFailure;
 import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
+import org.idempotency.api.spi.OwnedKey;
+import org.idempotency.core.Idempotency;
 import org.idempotency.redis.internal.RecordFormat;
 import org.idempotency.redis.internal.RedisScripts;
 import org.junit.jupiter.api.AfterAll;
@@ -314,6 +320,63 @@ class RedisIdempotencyStoreTest {
         }
 
         @Test
+        @DisplayName("keep any request hash exactly, and tell apart hashes that UTF-8 would make equal")
+        void awkwardHashes() {
+            String lone = "\uD800";
+            String key = newKey();
+            assertThat(store.acquire(key, lone, LEASE)).isInstanceOf(AcquireResult.Acquired.class);
+
+            IdempotencyRecord held = ((AcquireResult.Existing) store.acquire(key, "?", LEASE)).record();
+
+            assertThat(held.requestHash()).isEqualTo(lone);
+            assertThat(held.matchesRequest("?")).as("another request").isFalse();
+            for (String hash : List.of("\u0000", "a\u0000b", "\uDC00\uD800", "\u0001", "\u0001x", "😀\uDE00", "")) {
+                String other = newKey();
+                store.acquire(other, hash, LEASE);
+                assertThat(store.find(other).orElseThrow().requestHash()).as(hash).isEqualTo(hash);
+                assertThat(((AcquireResult.Existing) store.acquire(other, hash, LEASE)).record().requestHash())
+                        .isEqualTo(hash);
+            }
+        }
+
+        @Test
+        @DisplayName("keep any failure up to its limits exactly: U+0000, unpaired surrogates, 255 and 2,000 characters")
+        void awkwardFailures() {
+            String type = ("\u0000\uD800x\u0001" + "é").repeat(51);
+            String message = ("\uDFFF\u0000" + "m").repeat(666) + "\u0000\u0001";
+            assertThat(type).hasSize(StoredFailure.MAX_TYPE_LENGTH);
+            assertThat(message).hasSize(StoredFailure.MAX_MESSAGE_LENGTH);
+            StoredFailure failure = new StoredFailure(type, message);
+            String key = newKey();
+            long token = acquire(key);
+
+            assertThat(store.fail(key, token, failure, RETENTION)).isTrue();
+
+            assertThat(store.find(key).orElseThrow().failure()).isEqualTo(failure);
+            assertThat(((AcquireResult.Existing) store.acquire(key, "h", LEASE)).record().failure()).isEqualTo(failure);
+        }
+
+        @Test
+        @DisplayName("that are malformed are reported without their content")
+        void malformedWithoutContent() {
+            String key = newKey();
+            client.getBucket(store.redisKey(key), StringCodec.INSTANCE)
+                    .set("P14:SECRET-CONTENT----------", Duration.ofMinutes(1));
+
+            assertThatThrownBy(() -> store.find(key)).isInstanceOfSatisfying(IdempotencyStoreException.class,
+                    e -> assertThat(allMessages(e)).contains("malformed").doesNotContain("SECRET"));
+            assertThatThrownBy(() -> store.acquire(key, "h", LEASE)).isInstanceOfSatisfying(
+                    IdempotencyStoreException.class, e -> assertThat(allMessages(e)).doesNotContain("SECRET"));
+
+            String longType = "SECRET-".repeat(40);
+            String failed = newKey();
+            client.getBucket(store.redisKey(failed), StringCodec.INSTANCE).set("F1:11:1-1:9----" + longType.length()
+                    + ":" + longType + "--", Duration.ofMinutes(1));
+            assertThatThrownBy(() -> store.find(failed)).isInstanceOfSatisfying(IdempotencyStoreException.class,
+                    e -> assertThat(allMessages(e)).contains("malformed").doesNotContain("SECRET"));
+        }
+
+        @Test
         @DisplayName("that are not in the record format are reported as a store fault, not misread")
         void foreignValue() {
             String key = newKey();
@@ -321,6 +384,29 @@ class RedisIdempotencyStoreTest {
 
             assertThatThrownBy(() -> store.find(key)).isInstanceOf(IdempotencyStoreException.class)
                     .hasMessageContaining("malformed");
+        }
+
+        @Test
+        @DisplayName("of stores whose prefixes nearly begin one another stay apart: each runs its own work")
+        void nearPrefixesStayApart() {
+            String base = TestRedis.uniquePrefix("near");
+            String shorter = base;
+            String longer = base.substring(0, base.length() - 1) + "payments:";
+            try (Idempotency first = Idempotency.builder(
+                            RedisIdempotencyStore.builder(client).keyPrefix(shorter).build()).build();
+                    Idempotency second = Idempotency.builder(
+                            RedisIdempotencyStore.builder(client).keyPrefix(longer).build()).build()) {
+                String a = first.operation("payments", String.class).execute("refund:42", "h", () -> "first");
+                String b = second.operation("refund", String.class).execute("42", "h", () -> "second");
+
+                assertThat(a).isEqualTo("first");
+                assertThat(b).as("the second store's work ran").isEqualTo("second");
+                assertThat(second.operation("refund", String.class).execute("42", "h", () -> "again"))
+                        .isEqualTo("second");
+            } finally {
+                TestRedis.deleteKeys(client, shorter);
+                TestRedis.deleteKeys(client, longer);
+            }
         }
 
         @Test
@@ -357,12 +443,82 @@ class RedisIdempotencyStoreTest {
 
             assertThatThrownBy(() -> builder.keyPrefix("")).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("1 to 128 UTF-8 bytes");
-            assertThatThrownBy(() -> builder.keyPrefix("a".repeat(129))).hasMessageContaining("1 to 128 UTF-8 bytes");
-            assertThatThrownBy(() -> builder.keyPrefix("my app:")).hasMessageContaining("whitespace");
-            assertThatThrownBy(() -> builder.keyPrefix("app\n")).hasMessageContaining("control characters");
+            assertThatThrownBy(() -> builder.keyPrefix("a".repeat(128) + ":"))
+                    .hasMessageContaining("1 to 128 UTF-8 bytes");
+            assertThatThrownBy(() -> builder.keyPrefix("my-app :")).hasMessageContaining("whitespace");
+            assertThatThrownBy(() -> builder.keyPrefix("app\n:")).hasMessageContaining("control characters");
             assertThatThrownBy(() -> builder.keyPrefix("bad\uD800:")).hasMessageContaining("broken Unicode");
+            for (String glob : List.of("a*:", "a?:", "a[b]:", "a\\:")) {
+                assertThatThrownBy(() -> builder.keyPrefix(glob)).as(glob).hasMessageContaining("glob characters");
+            }
             assertThatThrownBy(() -> RedisIdempotencyStore.builder(null)).isInstanceOf(NullPointerException.class);
             assertThat(builder.keyPrefix("app-😀:").build().keyPrefix()).isEqualTo("app-😀:");
+            assertThat(builder.keyPrefix("a".repeat(127) + ":").build().keyPrefix()).hasSize(128);
+        }
+
+        @Test
+        @DisplayName("refuses a prefix that does not end with its only ':', so that no prefix begins another")
+        void prefixEndsAtItsOnlyColon() {
+            RedisIdempotencyStore.Builder builder = RedisIdempotencyStore.builder(client);
+
+            for (String prefix : List.of("P", "Ppayments", "payments:idempotency:", "a::", ":a:", "a:b")) {
+                assertThatThrownBy(() -> builder.keyPrefix(prefix)).as(prefix)
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("must end with ':' and contain no other ':'")
+                        .hasMessageContaining("'" + prefix + "'");
+            }
+            assertThat(builder.keyPrefix("Ppayments:").build().redisKey("refund:42")).isEqualTo("Ppayments:refund:42");
+        }
+
+        @Test
+        @DisplayName("gives different Redis keys to every pair of a valid prefix and a stored key")
+        void redisKeysAreUnambiguous() {
+            List<String> prefixes = List.of("P:", "Pp:", "Ppayments:", "payments-idempotency:", "{p}x:", "x{p}:");
+            List<String> storedKeys = List.of("payments:refund:42", "refund:42", "ayments:refund:42", ":refund:42",
+                    "42", "p:x", "x:", "{p}x:refund:42", "x{p}:42");
+            Map<String, String> seen = new HashMap<>();
+            for (String prefix : prefixes) {
+                RedisIdempotencyStore store = RedisIdempotencyStore.builder(client).keyPrefix(prefix).build();
+                for (String storedKey : storedKeys) {
+                    String redisKey = store.redisKey(storedKey);
+                    assertThat(redisKey.substring(0, redisKey.indexOf(':') + 1)).isEqualTo(prefix);
+                    assertThat(seen.put(redisKey, prefix + " + " + storedKey)).as(redisKey).isNull();
+                }
+            }
+        }
+
+        @Test
+        @DisplayName("accepts a complete Redis Cluster hash tag, which then decides the slot of every key")
+        void hashTags() {
+            RedisIdempotencyStore.Builder builder = RedisIdempotencyStore.builder(client);
+            for (String prefix : List.of("{payments}-idempotency:", "tenant-{42}:", "{a}{b}:", "}{x}:")) {
+                assertThat(builder.keyPrefix(prefix).build().keyPrefix()).isEqualTo(prefix);
+            }
+            for (String prefix : List.of("{payments-idempotency:", "{}payments:", "x{:", "a}{:")) {
+                assertThatThrownBy(() -> builder.keyPrefix(prefix)).as(prefix)
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("complete Redis Cluster hash tag");
+            }
+
+            RedisIdempotencyStore tagged = builder.keyPrefix("{payments}-idempotency:").build();
+            for (String storedKey : List.of("op:k", "op:{x}", "op:}{y}", "op:{}", "{z}:k")) {
+                assertThat(hashTag(tagged.redisKey(storedKey))).as(storedKey).isEqualTo("payments");
+            }
+            RedisIdempotencyStore untagged = builder.keyPrefix("payments-idempotency:").build();
+            assertThat(hashTag(untagged.redisKey("op:{x}"))).as("no tag in the prefix: the stored key's")
+                    .isEqualTo("x");
+        }
+
+        /** The part of a key that Redis Cluster hashes, by the rule of the Redis Cluster specification. */
+        private String hashTag(String key) {
+            int open = key.indexOf('{');
+            if (open >= 0) {
+                int close = key.indexOf('}', open + 1);
+                if (close > open + 1) {
+                    return key.substring(open + 1, close);
+                }
+            }
+            return key;
         }
 
         @Test
@@ -397,8 +553,270 @@ class RedisIdempotencyStoreTest {
     }
 
     @Nested
+    @DisplayName("batch lease renewal")
+    class BatchRenewal {
+
+        @Test
+        @DisplayName("renews every lease its token owns and answers false for the others, in request order")
+        void outcomes() {
+            String owned = newKey();
+            long ownedToken = acquire(owned);
+            String stale = newKey();
+            long staleToken = acquire(stale);
+            String completed = newKey();
+            long completedToken = acquire(completed);
+            store.complete(completed, completedToken, StoredResult.of(new byte[] {1}), RETENTION);
+            String released = newKey();
+            long releasedToken = acquire(released);
+            store.release(released, releasedToken);
+            String absent = newKey();
+            String second = newKey();
+            long secondToken = acquire(second);
+            IdempotencyRecord before = store.find(owned).orElseThrow();
+            IdempotencyRecord completedBefore = store.find(completed).orElseThrow();
+
+            List<Boolean> renewed = store.extendAll(List.of(new OwnedKey(owned, ownedToken),
+                    new OwnedKey(stale, staleToken + 1), new OwnedKey(completed, completedToken),
+                    new OwnedKey(released, releasedToken), new OwnedKey(absent, 1), new OwnedKey(second, secondToken)),
+                    LEASE.multipliedBy(3));
+
+            assertThat(renewed).containsExactly(true, false, false, false, false, true);
+            IdempotencyRecord after = store.find(owned).orElseThrow();
+            assertThat(after.fencingToken()).isEqualTo(ownedToken);
+            assertThat(after.leaseExpiresAt()).isAfter(before.leaseExpiresAt().plus(LEASE));
+            assertThat(pttl(owned)).isGreaterThan(LEASE.multipliedBy(5).toMillis());
+            assertThat(store.find(stale).orElseThrow().leaseExpiresAt()).isBefore(after.leaseExpiresAt());
+            assertThat(store.find(completed)).contains(completedBefore);
+            assertThat(store.find(released)).isEmpty();
+            assertThat(store.find(absent)).isEmpty();
+            assertThat(store.find(second).orElseThrow().leaseExpiresAt())
+                    .isBetween(after.leaseExpiresAt().minusSeconds(1), after.leaseExpiresAt().plusSeconds(1));
+        }
+
+        @Test
+        @DisplayName("keeps long work owned across lease ends, and a stale owner cannot renew a taken-over key")
+        void keepsLeasesAlive() {
+            Duration shortLease = Duration.ofSeconds(2);
+            String renewedKey = newKey();
+            String abandonedKey = newKey();
+            long renewedToken = ((AcquireResult.Acquired) store.acquire(renewedKey, "h", shortLease)).fencingToken();
+            long abandonedToken = ((AcquireResult.Acquired) store.acquire(abandonedKey, "h", shortLease))
+                    .fencingToken();
+            // past the first lease's end, and within the abandoned key's takeover window (one more lease)
+            long end = System.nanoTime() + shortLease.multipliedBy(3).dividedBy(2).toNanos();
+            while (System.nanoTime() - end < 0) {
+                assertThat(store.extendAll(List.of(new OwnedKey(renewedKey, renewedToken)), shortLease))
+                        .containsExactly(true);
+                assertThat(store.acquire(renewedKey, "h", shortLease)).isInstanceOf(AcquireResult.Existing.class);
+                sleep(100);
+            }
+            AcquireResult takeover = store.acquire(abandonedKey, "h", shortLease);
+            assertThat(takeover).isInstanceOfSatisfying(AcquireResult.Acquired.class,
+                    acquired -> assertThat(acquired.takeover()).isTrue());
+
+            assertThat(store.extendAll(List.of(new OwnedKey(abandonedKey, abandonedToken),
+                    new OwnedKey(renewedKey, renewedToken)), shortLease)).containsExactly(false, true);
+            assertThat(store.find(abandonedKey).orElseThrow().fencingToken())
+                    .isEqualTo(((AcquireResult.Acquired) takeover).fencingToken());
+        }
+
+        @Test
+        @DisplayName("renews a batch in one round trip, as acquireAll claims one")
+        void oneRoundTrip() throws Exception {
+            try (TcpProxy proxy = new TcpProxy(TestRedis.uri().getHost(), TestRedis.uri().getPort())) {
+                Config config = new Config();
+                config.useSingleServer().setAddress(proxy.address()).setConnectTimeout(5000);
+                RedissonClient viaProxy = Redisson.create(config);
+                try {
+                    RedisIdempotencyStore counted = RedisIdempotencyStore.builder(viaProxy).keyPrefix(prefix).build();
+                    List<AcquireRequest> requests = new ArrayList<>();
+                    for (int i = 0; i < 50; i++) {
+                        requests.add(new AcquireRequest(newKey(), "h"));
+                    }
+                    counted.acquireAll(requests.subList(0, 1), LEASE); // scripts loaded, connections warm
+                    counted.extendAll(List.of(new OwnedKey(requests.get(0).key(), 1)), LEASE);
+
+                    int before = proxy.roundTrips();
+                    List<AcquireResult> acquired = counted.acquireAll(requests.subList(1, 50), LEASE);
+                    int acquireTrips = proxy.roundTrips() - before;
+                    List<OwnedKey> owned = new ArrayList<>();
+                    for (int i = 0; i < acquired.size(); i++) {
+                        owned.add(new OwnedKey(requests.get(i + 1).key(),
+                                ((AcquireResult.Acquired) acquired.get(i)).fencingToken()));
+                    }
+                    before = proxy.roundTrips();
+                    assertThat(counted.extendAll(owned, LEASE)).hasSize(49).containsOnly(true);
+                    int extendTrips = proxy.roundTrips() - before;
+                    before = proxy.roundTrips();
+                    for (OwnedKey key : owned.subList(0, 10)) {
+                        counted.extend(key.key(), key.fencingToken(), LEASE);
+                    }
+                    int singleTrips = proxy.roundTrips() - before;
+
+                    assertThat(acquireTrips).as("acquireAll of 49 keys").isEqualTo(1);
+                    assertThat(extendTrips).as("extendAll of 49 keys").isEqualTo(1);
+                    assertThat(singleTrips).as("10 single extends").isEqualTo(10);
+                } finally {
+                    viaProxy.shutdown();
+                }
+            }
+        }
+
+        @Test
+        @DisplayName("refuses a key twice before reaching Redis, and answers an empty batch with nothing")
+        void input() {
+            String key = newKey();
+            long token = acquire(key);
+
+            assertThatThrownBy(() -> store.extendAll(List.of(new OwnedKey(key, token), new OwnedKey(key, token)),
+                    LEASE)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("appears twice");
+            assertThat(store.extendAll(List.of(), LEASE)).isEmpty();
+            assertThatThrownBy(() -> store.extendAll(List.of(new OwnedKey(key, token)), Duration.ZERO))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lease must be positive");
+        }
+
+        @Test
+        @DisplayName("loads its script again after SCRIPT FLUSH, and answers on an interrupted thread")
+        void scriptFlushAndInterrupt() {
+            List<OwnedKey> keys = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                String key = newKey();
+                keys.add(new OwnedKey(key, acquire(key)));
+            }
+            client.getScript().scriptFlush();
+
+            assertThat(interrupted(() -> store.extendAll(keys, LEASE))).hasSize(20).containsOnly(true);
+            assertThat(scriptLoaded(RedisScripts.EXTEND)).isTrue();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /** Runs a call with the calling thread's interrupt flag set; checks that the call left it set. */
+    private static <T> T interrupted(Supplier<T> call) {
+        Thread.currentThread().interrupt();
+        try {
+            T result = call.get();
+            assertThat(Thread.currentThread().isInterrupted()).as("the interrupt is kept for the caller").isTrue();
+            return result;
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Nested
+    @DisplayName("on an interrupted thread")
+    class Interrupted {
+
+        @Test
+        @DisplayName("acquire takes the key and says so, instead of failing after it sent the command")
+        void acquireTakesTheKey() {
+            String key = newKey();
+
+            AcquireResult result = interrupted(() -> store.acquire(key, "h", LEASE));
+
+            assertThat(result).isInstanceOf(AcquireResult.Acquired.class);
+            assertThat(store.find(key).orElseThrow().fencingToken())
+                    .isEqualTo(((AcquireResult.Acquired) result).fencingToken());
+        }
+
+        @Test
+        @DisplayName("complete, fail, release and extend report what they did")
+        void finishing() {
+            String completed = newKey();
+            long completedToken = acquire(completed);
+            assertThat(interrupted(() -> store.extend(completed, completedToken, LEASE))).isTrue();
+            assertThat(interrupted(() -> store.complete(completed, completedToken, StoredResult.of(new byte[] {5}),
+                    RETENTION))).isTrue();
+            assertThat(store.find(completed).orElseThrow().result()).isEqualTo(StoredResult.of(new byte[] {5}));
+
+            String failed = newKey();
+            long failedToken = acquire(failed);
+            assertThat(interrupted(() -> store.fail(failed, failedToken, new StoredFailure("E", "m"), RETENTION)))
+                    .isTrue();
+            assertThat(store.find(failed).orElseThrow().status()).isEqualTo(RecordStatus.FAILED);
+
+            String released = newKey();
+            long releasedToken = acquire(released);
+            assertThat(interrupted(() -> store.release(released, releasedToken))).isTrue();
+            assertThat(store.find(released)).isEmpty();
+        }
+
+        @Test
+        @DisplayName("an execution runs the work once and keeps its result, so a repeat replays it")
+        void execution() {
+            try (Idempotency idempotency = Idempotency.builder(store).build()) {
+                AtomicInteger runs = new AtomicInteger();
+                String key = UUID.randomUUID().toString();
+
+                String first = interrupted(() -> idempotency.operation("interrupted", String.class)
+                        .execute(key, "h", () -> "run " + runs.incrementAndGet()));
+                String again = idempotency.operation("interrupted", String.class)
+                        .execute(key, "h", () -> "run " + runs.incrementAndGet());
+
+                assertThat(first).isEqualTo("run 1");
+                assertThat(again).isEqualTo("run 1");
+                assertThat(store.find("interrupted:" + key).orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+            }
+        }
+
+        @Test
+        @DisplayName("find, a batch acquire and complete answer, also when the scripts must be loaded again first")
+        void findAndBatchAfterScriptFlush() {
+            String key = newKey();
+            long token = acquire(key);
+            client.getScript().scriptFlush();
+
+            assertThat(interrupted(() -> store.find(key)).orElseThrow().fencingToken()).isEqualTo(token);
+            List<AcquireRequest> batch = List.of(new AcquireRequest(newKey(), "h"), new AcquireRequest(key, "h"));
+            List<AcquireResult> results = interrupted(() -> store.acquireAll(batch, LEASE));
+
+            assertThat(results.get(0)).isInstanceOf(AcquireResult.Acquired.class);
+            assertThat(results.get(1)).isInstanceOf(AcquireResult.Existing.class);
+            assertThat(store.find(batch.get(0).key())).isPresent();
+            assertThat(interrupted(() -> store.complete(key, token, StoredResult.of(new byte[0]), RETENTION))).isTrue();
+        }
+    }
+
+    @Nested
     @DisplayName("a lost connection")
     class ConnectionFaults {
+
+        @Test
+        @DisplayName("a timeout is a store fault whose messages carry neither the result nor the request hash")
+        void timeoutWithoutData() throws Exception {
+            try (TcpProxy proxy = new TcpProxy(TestRedis.uri().getHost(), TestRedis.uri().getPort())) {
+                Config config = new Config();
+                config.useSingleServer().setAddress(proxy.address()).setTimeout(1000).setConnectTimeout(5000)
+                        .setRetryAttempts(0);
+                RedissonClient viaProxy = Redisson.create(config);
+                try {
+                    RedisIdempotencyStore slow = RedisIdempotencyStore.builder(viaProxy).keyPrefix(prefix).build();
+                    String key = newKey();
+                    long token = ((AcquireResult.Acquired) slow.acquire(key, "SECRET-HASH", LEASE)).fencingToken();
+
+                    proxy.stall();
+                    assertThatThrownBy(() -> slow.complete(key, token, StoredResult.of(bytes("SECRET-RESULT")),
+                            RETENTION)).isInstanceOfSatisfying(IdempotencyStoreException.class, e -> {
+                                assertThat(e.getCause()).isNotNull();
+                                assertThat(allMessages(e)).doesNotContain("SECRET");
+                            });
+                    assertThatThrownBy(() -> slow.acquire(newKey(), "SECRET-HASH", LEASE))
+                            .isInstanceOfSatisfying(IdempotencyStoreException.class,
+                                    e -> assertThat(allMessages(e)).doesNotContain("SECRET"));
+                    proxy.resume();
+                } finally {
+                    viaProxy.shutdown();
+                }
+            }
+        }
 
         @Test
         @DisplayName("surfaces as a store fault with the cause, leaves no record, and the store recovers")
@@ -440,6 +858,13 @@ class RedisIdempotencyStoreTest {
                 }
             }
         }
+    }
+
+    /** Every message in a throwable's cause chain, suppressed ones included, as one text. */
+    static String allMessages(Throwable error) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        error.printStackTrace(new java.io.PrintWriter(out));
+        return out.toString();
     }
 
     private static byte[] bytes(String text) {

@@ -95,9 +95,9 @@ final class TestRedis {
         }
     }
 
-    /** A key prefix no other test run uses. */
+    /** A key prefix no other test run uses (ending with its only ':', as prefixes must). */
     static String uniquePrefix(String name) {
-        return "idempotency-test:" + name + ":" + UUID.randomUUID().toString().substring(0, 8) + ":";
+        return "idempotency-test-" + name + "-" + UUID.randomUUID().toString().substring(0, 8) + ":";
     }
 
     /** Deletes the keys a test class wrote under its prefix (they would expire anyway). */

@@ -43,8 +43,8 @@ import org.jspecify.annotations.Nullable;
  *   <li><b>Failures</b> are kept whole: a type of up to {@value StoredFailure#MAX_TYPE_LENGTH} and a message of up
  *       to {@value StoredFailure#MAX_MESSAGE_LENGTH} characters, any Unicode, come back as they were given.</li>
  *   <li>Keys arrive validated (non-blank, at most {@value #MAX_KEY_BYTES} UTF-8 bytes, no control
- *       characters); stores need not validate them again, and compare them exactly. Payloads are arbitrary
- *       bytes.</li>
+ *       characters, well-formed Unicode: no unpaired surrogates, so their UTF-8 encoding is exact); stores need
+ *       not validate them again, and compare them exactly. Payloads are arbitrary bytes.</li>
  * </ul>
  *
  * <p>Implementations are thread-safe.

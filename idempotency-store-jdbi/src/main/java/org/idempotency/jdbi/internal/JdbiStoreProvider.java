@@ -2,6 +2,7 @@ package org.idempotency.jdbi.internal;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Set;
 import org.idempotency.api.IdempotencyStoreException;
@@ -22,13 +23,17 @@ import org.jdbi.v3.postgres.PostgresPlugin;
  *   <li>{@code idempotency.jdbi.table}: the table, {@code table} or {@code schema.table} (default
  *       {@code idempotency_records})</li>
  *   <li>{@code idempotency.jdbi.pool-size}: the most connections the pool opens (default 10)</li>
+ *   <li>{@code idempotency.jdbi.renewal-pool-size}: the connections of a second, small pool that only lease
+ *       renewals use, so that a taken main pool cannot starve them (default 2)</li>
+ *   <li>{@code idempotency.jdbi.lock-timeout}: the longest a statement waits for a row lock (default 200 ms; see
+ *       {@link JdbiIdempotencyStore.Builder#lockTimeout})</li>
  *   <li>{@code idempotency.jdbi.purge-batch-size}: rows per purge statement (default 1000)</li>
  *   <li>{@code idempotency.jdbi.create-schema}: {@code true} to create the table if missing (default
  *       {@code false}: apply the schema script with your migrations)</li>
  * </ul>
  *
- * <p>The Jdbi has the {@link PostgresPlugin} installed; {@code store.jdbi()} hands it to transactional work.
- * Stateless and thread-safe.
+ * <p>The Jdbi has the {@link PostgresPlugin} installed; {@code store.jdbi()} hands it to transactional work. The
+ * store closes both pools in {@code close()}. Stateless and thread-safe.
  */
 public final class JdbiStoreProvider implements IdempotencyStoreProvider {
 
@@ -40,6 +45,8 @@ public final class JdbiStoreProvider implements IdempotencyStoreProvider {
     static final String POOL_SIZE = PREFIX + "pool-size";
     static final String PURGE_BATCH_SIZE = PREFIX + "purge-batch-size";
     static final String CREATE_SCHEMA = PREFIX + "create-schema";
+    static final String RENEWAL_POOL_SIZE = PREFIX + "renewal-pool-size";
+    static final String LOCK_TIMEOUT = PREFIX + "lock-timeout";
 
     public JdbiStoreProvider() {
     }
@@ -51,7 +58,8 @@ public final class JdbiStoreProvider implements IdempotencyStoreProvider {
 
     @Override
     public IdempotencyStore create(ProviderSettings settings) {
-        settings.rejectUnknown(PREFIX, Set.of(URL, USER, PASSWORD, TABLE, POOL_SIZE, PURGE_BATCH_SIZE, CREATE_SCHEMA));
+        settings.rejectUnknown(PREFIX, Set.of(URL, USER, PASSWORD, TABLE, POOL_SIZE, PURGE_BATCH_SIZE, CREATE_SCHEMA,
+                RENEWAL_POOL_SIZE, LOCK_TIMEOUT));
         String url = settings.require(URL);
         if (!url.startsWith("jdbc:")) {
             throw settings.malformed(URL, url, "a JDBC URL such as jdbc:postgresql://localhost:5432/app");
@@ -66,26 +74,30 @@ public final class JdbiStoreProvider implements IdempotencyStoreProvider {
         int purgeBatchSize = settings.integer(PURGE_BATCH_SIZE, JdbiIdempotencyStore.DEFAULT_PURGE_BATCH_SIZE, 1,
                 1_000_000);
         boolean createSchema = bool(settings, CREATE_SCHEMA);
+        int renewalPoolSize = settings.integer(RENEWAL_POOL_SIZE, 2, 1, 100);
+        Duration lockTimeout = settings.duration(LOCK_TIMEOUT, JdbiIdempotencyStore.DEFAULT_LOCK_TIMEOUT);
+        if (lockTimeout.toMillis() < 1 || lockTimeout.compareTo(Duration.ofHours(1)) > 0) {
+            throw settings.malformed(LOCK_TIMEOUT, settings.get(LOCK_TIMEOUT).orElse(""),
+                    "a duration from 1 ms to 1 hour");
+        }
 
-        HikariConfig config = new HikariConfig();
-        config.setPoolName("idempotency-jdbi");
-        config.setJdbcUrl(url);
-        settings.get(USER).ifPresent(config::setUsername);
-        settings.get(PASSWORD).ifPresent(config::setPassword);
-        config.setMaximumPoolSize(poolSize);
-        config.setAutoCommit(true);
-        HikariDataSource dataSource;
+        HikariDataSource dataSource = pool(settings, url, "idempotency-jdbi", poolSize);
+        HikariDataSource renewalSource;
         try {
-            dataSource = new HikariDataSource(config);
+            renewalSource = pool(settings, url, "idempotency-jdbi-renewal", renewalPoolSize);
         } catch (RuntimeException e) {
-            throw new IdempotencyStoreException("Cannot connect to the database of setting '" + URL + "'", null, e);
+            dataSource.close();
+            throw e;
         }
         try {
             Jdbi jdbi = Jdbi.create(dataSource).installPlugin(new PostgresPlugin());
             JdbiIdempotencyStore store = JdbiIdempotencyStore.builder(jdbi)
+                    .renewalJdbi(Jdbi.create(renewalSource))
                     .table(table)
                     .purgeBatchSize(purgeBatchSize)
+                    .lockTimeout(lockTimeout)
                     .closing(dataSource)
+                    .closing(renewalSource)
                     .build();
             if (createSchema) {
                 store.createSchema();
@@ -93,7 +105,25 @@ public final class JdbiStoreProvider implements IdempotencyStoreProvider {
             return store;
         } catch (RuntimeException e) {
             dataSource.close();
+            renewalSource.close();
             throw e;
+        }
+    }
+
+    /** A pool on the URL and credentials of the settings; connecting fails here if the database is unreachable. */
+    private static HikariDataSource pool(ProviderSettings settings, String url, String name, int size) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName(name);
+        config.setJdbcUrl(url);
+        settings.get(USER).ifPresent(config::setUsername);
+        settings.get(PASSWORD).ifPresent(config::setPassword);
+        config.setMaximumPoolSize(size);
+        config.setAutoCommit(true);
+        try {
+            return new HikariDataSource(config);
+        } catch (RuntimeException e) {
+            throw new IdempotencyStoreException("Cannot connect to the database of setting '" + URL + "'", null,
+                    Faults.withoutData(e, new PostgresDialect()));
         }
     }
 

@@ -49,6 +49,8 @@ public final class PostgresDialect implements SqlDialect {
     /** The table name the schema script is written for. */
     public static final String SCRIPT_TABLE = "idempotency_records";
 
+    /** The longest error description kept, in characters. */
+    private static final int MAX_DESCRIPTION = 300;
     private static final String SEQUENCE_SUFFIX = "_fencing_seq";
     private static final String INDEX_SUFFIX = "_expires_at_idx";
     private static final Pattern SCRIPT_NAMES = Pattern.compile(
@@ -99,9 +101,10 @@ public final class PostgresDialect implements SqlDialect {
                                           created_at, lease_expires_at, expires_at)
                 SELECT CAST(:key AS text), CAST(:request_hash AS text), 'IN_PROGRESS', nextval('{sequence}'), 1,
                        statement_timestamp(), {lease_end}, {visible_until}
-                WHERE NOT EXISTS (SELECT 1 FROM {table} AS c
-                                  WHERE c.idempotency_key = CAST(:key AS text)
-                                    AND {holds})
+                WHERE CASE WHEN NOT EXISTS (SELECT 1 FROM {table} AS c
+                                            WHERE c.idempotency_key = CAST(:key AS text)
+                                              AND {holds})
+                           THEN {lock_bound} ELSE false END
             {claim}
                 RETURNING fencing_token, attempt
             )
@@ -144,7 +147,8 @@ public final class PostgresDialect implements SqlDialect {
                 SELECT q.idempotency_key, q.request_hash, 'IN_PROGRESS', nextval('{sequence}'), 1,
                        statement_timestamp(), {lease_end}, {visible_until}
                 FROM request AS q
-                WHERE NOT EXISTS (SELECT 1 FROM current_row AS c WHERE c.ord = q.ord AND c.holds)
+                WHERE CASE WHEN NOT EXISTS (SELECT 1 FROM current_row AS c WHERE c.ord = q.ord AND c.holds)
+                           THEN {lock_bound} ELSE false END
                 ORDER BY q.idempotency_key COLLATE "C"
             {claim}
                 RETURNING idempotency_key, fencing_token, attempt
@@ -158,12 +162,16 @@ public final class PostgresDialect implements SqlDialect {
             ORDER BY q.ord
             """.replace("{holds}", HOLDS.replace("{hash}", "q.request_hash"));
 
-    /** The condition every finishing statement shares: the row is visible, in progress and holds the token. */
+    /**
+     * The condition every finishing statement shares: the row is visible, in progress and holds the token; and
+     * the statement's wait for the row's lock is bounded.
+     */
     private static final String OWNED = """
             WHERE idempotency_key = CAST(:key AS text)
               AND fencing_token = CAST(:token AS bigint)
               AND status = 'IN_PROGRESS'
               AND expires_at > statement_timestamp()
+              AND {lock_bound}
             """;
 
     private static final String COMPLETE = """
@@ -200,6 +208,59 @@ public final class PostgresDialect implements SqlDialect {
                 expires_at = {visible_until}
             """ + OWNED;
 
+    /*
+     * Renews many leases in one statement without waiting for any lock: the owned rows are locked in key order,
+     * skipping those another transaction holds (such as an owner's own transactional completion waiting for its
+     * commit), and renewed. For each key it answers whether its lease was renewed, and whether its row was owned
+     * in the statement's snapshot: a row that was owned but not renewed was locked (or changed meanwhile), and the
+     * store asks about it again with the single-key statement.
+     */
+    private static final String EXTEND_ALL = """
+            WITH request AS (
+                SELECT k.idempotency_key, k.fencing_token, k.ord
+                FROM unnest(CAST(:keys AS text[]), CAST(:tokens AS bigint[]))
+                     WITH ORDINALITY AS k (idempotency_key, fencing_token, ord)
+            ),
+            owned AS (
+                SELECT r.idempotency_key
+                FROM {table} AS r
+                JOIN request AS q ON q.idempotency_key = r.idempotency_key AND q.fencing_token = r.fencing_token
+                WHERE r.status = 'IN_PROGRESS'
+                  AND r.expires_at > statement_timestamp()
+                ORDER BY r.idempotency_key
+                FOR UPDATE OF r SKIP LOCKED
+            ),
+            renewed AS (
+                UPDATE {table} AS r
+                SET lease_expires_at = {lease_end},
+                    expires_at = {visible_until}
+                FROM owned
+                WHERE r.idempotency_key = owned.idempotency_key
+                RETURNING r.idempotency_key
+            )
+            SELECT q.ord,
+                   renewed.idempotency_key IS NOT NULL AS renewed,
+                   EXISTS (SELECT 1 FROM {table} AS c
+                           WHERE c.idempotency_key = q.idempotency_key
+                             AND c.fencing_token = q.fencing_token
+                             AND c.status = 'IN_PROGRESS'
+                             AND c.expires_at > statement_timestamp()) AS was_owned
+            FROM request AS q
+            LEFT JOIN renewed ON renewed.idempotency_key = q.idempotency_key
+            ORDER BY q.ord
+            """;
+
+    /*
+     * The row of a key whatever its visibility, without a lock: what an acquire answers when it could not lock
+     * the row in time. The last columns say whether the row is visible, and the statement's time.
+     */
+    private static final String INSPECT = """
+            SELECT request_hash, status, fencing_token, lease_expires_at, expires_at, status_code, response,
+                   error_type, error_message, expires_at > statement_timestamp(), statement_timestamp()
+            FROM {table}
+            WHERE idempotency_key = CAST(:key AS text)
+            """;
+
     private static final String FIND = """
             SELECT request_hash, status, fencing_token, lease_expires_at, expires_at, status_code, response,
                    error_type, error_message
@@ -220,6 +281,8 @@ public final class PostgresDialect implements SqlDialect {
             """;
 
     private static final String SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext(CAST(:lock_name AS text)))";
+    /** The lock bound of a statement: lock_timeout for the rest of its transaction (its own, in auto-commit). */
+    private static final String LOCK_BOUND = "set_config('lock_timeout', '{lock_timeout_ms}ms', true) IS NOT NULL";
 
     public PostgresDialect() {
     }
@@ -230,10 +293,24 @@ public final class PostgresDialect implements SqlDialect {
     }
 
     @Override
-    public Statements statements(TableName table) {
-        return new Statements(render(ACQUIRE, table), render(ACQUIRE_ALL, table), render(COMPLETE, table),
-                render(FAIL, table), render(RELEASE, table), render(EXTEND, table), render(FIND, table),
-                render(PURGE_BATCH, table), SCHEMA_LOCK);
+    public Statements statements(TableName table, long lockTimeoutMillis) {
+        if (lockTimeoutMillis < 1) {
+            throw new IllegalArgumentException("lockTimeoutMillis must be positive, was " + lockTimeoutMillis);
+        }
+        String bound = LOCK_BOUND.replace("{lock_timeout_ms}", Long.toString(lockTimeoutMillis));
+        return new Statements(render(ACQUIRE, table, bound), render(ACQUIRE_ALL, table, bound),
+                render(COMPLETE, table, bound), render(FAIL, table, bound), render(RELEASE, table, bound),
+                render(EXTEND, table, bound), render(EXTEND_ALL, table, bound), render(FIND, table, bound),
+                render(INSPECT, table, bound), render(PURGE_BATCH, table, bound), SCHEMA_LOCK,
+                schemaExists(table), "SET LOCAL lock_timeout = '" + lockTimeoutMillis + "ms'");
+    }
+
+    /** Whether the table, its sequence and its index exist (the index in the table's schema). */
+    private static String schemaExists(TableName table) {
+        String schema = table.schema() == null ? "" : quote(table.schema()) + ".";
+        return "SELECT to_regclass('" + schema + quote(table.table()) + "') IS NOT NULL"
+                + " AND to_regclass('" + schema + quote(table.table() + SEQUENCE_SUFFIX) + "') IS NOT NULL"
+                + " AND to_regclass('" + schema + quote(table.table() + INDEX_SUFFIX) + "') IS NOT NULL";
     }
 
     @Override
@@ -262,9 +339,36 @@ public final class PostgresDialect implements SqlDialect {
         return "40001".equals(state) || "40P01".equals(state); // serialization_failure, deadlock_detected
     }
 
-    private static String render(String template, TableName table) {
+    @Override
+    public boolean isLockTimeout(SQLException error) {
+        return "55P03".equals(error.getSQLState()); // lock_not_available: lock_timeout ran out
+    }
+
+    /**
+     * The first line of the message. The PostgreSQL driver puts the server's primary message there ({@code ERROR:
+     * new row for relation "t" violates check constraint "c"}), and the detail, hint, position and context, which
+     * quote rows and parameters ({@code Failing row contains (...)}), on the lines below; those are left out.
+     * The primary messages the store's statements can meet name constraints, columns and types, not values (the
+     * statements bind typed values, so no value is parsed from text).
+     */
+    @Override
+    public String describe(SQLException error) {
+        String message = error.getMessage();
+        if (message == null || message.isBlank()) {
+            return "(no message)";
+        }
+        int newline = message.indexOf('\n');
+        String first = (newline < 0 ? message : message.substring(0, newline)).strip();
+        if (first.length() > MAX_DESCRIPTION) {
+            first = first.substring(0, MAX_DESCRIPTION) + "…";
+        }
+        return newline < 0 ? first : first + " (details left out)";
+    }
+
+    private static String render(String template, TableName table, String lockBound) {
         return template
                 .replace("{claim}", CLAIM)
+                .replace("{lock_bound}", lockBound)
                 .replace("{lease_end}", LEASE_END)
                 .replace("{visible_until}", VISIBLE_UNTIL)
                 .replace("{table}", qualified(table, table.table()))

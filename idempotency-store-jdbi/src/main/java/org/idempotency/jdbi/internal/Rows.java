@@ -4,6 +4,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import org.idempotency.api.IdempotencyException;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.RecordStatus;
 import org.idempotency.api.StoredFailure;
@@ -41,15 +42,31 @@ public final class Rows {
         return new AcquireResult.Existing(record(key, rs, first + 2));
     }
 
-    /** Reads the record columns (request_hash, status, ... error_message) starting at column {@code first}. */
+    /**
+     * Reads the record columns (request_hash, status, ... error_message) starting at column {@code first}.
+     *
+     * @throws SQLException if the row does not hold a valid record; the message names the broken rule, never the
+     *     row's content
+     */
     public static IdempotencyRecord record(String key, ResultSet rs, int first) throws SQLException {
-        String requestHash = rs.getString(first);
+        try {
+            return readRecord(key, rs, first);
+        } catch (IllegalArgumentException | NullPointerException e) {
+            // the value types' messages may quote the content (an error type, a status); they are left out
+            throw new SQLException("The row of key '" + IdempotencyException.safeKey(key) + "' does not hold a valid"
+                    + " idempotency record (" + e.getClass().getSimpleName() + "); is another application writing"
+                    + " to this table?");
+        }
+    }
+
+    private static IdempotencyRecord readRecord(String key, ResultSet rs, int first) throws SQLException {
+        String requestHash = StoredText.decode(rs.getString(first));
         RecordStatus status = RecordStatus.valueOf(rs.getString(first + 1));
         long token = rs.getLong(first + 2);
         Instant leaseExpiresAt = instant(rs, first + 3);
         Instant expiresAt = instant(rs, first + 4);
         if (expiresAt == null) {
-            throw new SQLException("expires_at of key '" + key + "' is null");
+            throw new SQLException("expires_at of key '" + IdempotencyException.safeKey(key) + "' is null");
         }
         switch (status) {
             case COMPLETED: {
@@ -59,12 +76,14 @@ public final class Rows {
                         expiresAt);
             }
             case FAILED: {
-                StoredFailure failure = new StoredFailure(rs.getString(first + 7), rs.getString(first + 8));
+                StoredFailure failure = new StoredFailure(StoredText.decode(rs.getString(first + 7)),
+                        StoredText.decode(rs.getString(first + 8)));
                 return IdempotencyRecord.failed(key, requestHash, token, failure, expiresAt);
             }
             default:
                 if (leaseExpiresAt == null) {
-                    throw new SQLException("lease_expires_at of in-progress key '" + key + "' is null");
+                    throw new SQLException("lease_expires_at of in-progress key '" + IdempotencyException.safeKey(key)
+                            + "' is null");
                 }
                 return IdempotencyRecord.inProgress(key, requestHash, token, leaseExpiresAt, expiresAt);
         }

@@ -23,11 +23,24 @@ import java.sql.SQLException;
  *       {@code fail(:key, :token, :retention_us, :error_type, :error_message)}, {@code release(:key, :token)}
  *       and {@code extend(:key, :token, :lease_us)} change at most one row, only if it is visible, in
  *       progress and holds the token; the update count says whether it did.</li>
+ *   <li>{@code extendAll(:keys, :tokens, :lease_us)} takes a text and a bigint array of equal length and returns
+ *       one row per element, in order: {@code ord}, whether its lease was renewed, and whether its row was owned
+ *       (visible, in progress, holding the token) when the statement began. It waits for no lock: a row owned but
+ *       locked by another transaction is neither renewed nor answered, and the store asks about it with
+ *       {@code extend}.</li>
  *   <li>{@code find(:key)} returns the record columns of the visible record, or no row.</li>
+ *   <li>{@code inspect(:key)} returns the record columns of the key's row, visible or not, then whether it is
+ *       visible and the statement's time; or no row. It takes no lock.</li>
  *   <li>{@code purgeBatch(:batch_size)} deletes at most that many expired rows without waiting for locked
  *       ones, and returns the update count.</li>
- *   <li>{@code schemaLock(:lock_name)} serialises schema creation for one table within a transaction.</li>
+ *   <li>{@code schemaLock(:lock_name)} serialises schema creation for one table within a transaction;
+ *       {@code schemaExists} answers whether the table, its sequence and its index all exist; and
+ *       {@code schemaLockBound} bounds the lock waits of the rest of a transaction (for the schema script).</li>
  * </ul>
+ * <b>Lock waits are bounded.</b> No statement waits longer than the lock timeout it was rendered with for a row
+ * lock that another transaction holds (such as a transactional completion that stalls before its commit): it
+ * fails instead ({@link #isLockTimeout}). Acquiring statements bound only their claiming path, so a replay pays
+ * nothing for it.
  *
  * <p>Implementations are immutable and thread-safe.
  */
@@ -43,8 +56,13 @@ public interface SqlDialect {
     /** The dialect's name, for messages. */
     String name();
 
-    /** The statements for one table. */
-    Statements statements(TableName table);
+    /**
+     * The statements for one table.
+     *
+     * @param table the table
+     * @param lockTimeoutMillis the longest a statement waits for a row lock, in milliseconds; positive
+     */
+    Statements statements(TableName table, long lockTimeoutMillis);
 
     /** The schema script (table, sequence, index) rendered for one table, ready to execute. */
     String schemaScript(TableName table);
@@ -56,6 +74,15 @@ public interface SqlDialect {
      */
     boolean isRetryable(SQLException error);
 
+    /** Whether a statement failed because it could not lock a row within its lock timeout (it changed nothing). */
+    boolean isLockTimeout(SQLException error);
+
+    /**
+     * The part of a driver's error message that names the error without quoting data (rows, parameters), for
+     * the store's exceptions and logs; see {@link Faults}.
+     */
+    String describe(SQLException error);
+
     /**
      * The SQL of each store operation for one table.
      *
@@ -65,11 +92,16 @@ public interface SqlDialect {
      * @param fail records a permanent failure on an owned record
      * @param release deletes an owned record
      * @param extend renews the lease of an owned record
+     * @param extendAll renews the leases of many owned records without waiting for locks
      * @param find reads a visible record
+     * @param inspect reads a key's row, visible or not, without a lock
      * @param purgeBatch deletes one batch of expired records
      * @param schemaLock serialises schema creation
+     * @param schemaExists whether the table, its sequence and its index exist
+     * @param schemaLockBound bounds the lock waits of the rest of the schema transaction
      */
     record Statements(String acquire, String acquireAll, String complete, String fail, String release,
-            String extend, String find, String purgeBatch, String schemaLock) {
+            String extend, String extendAll, String find, String inspect, String purgeBatch, String schemaLock,
+            String schemaExists, String schemaLockBound) {
     }
 }

@@ -29,7 +29,9 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@code payload}: the result bytes of a completed record, absent when the result was not kept.</li>
  * </ol>
  * For example {@code P16:1795716968808223 13:1795716968808 5:30000 5:60000 2:h1 32:<id> -----} (without
- * the spaces). This class reads values and encodes the fields that callers send to the scripts.
+ * the spaces). Text fields (hash, error type and message) hold the UTF-8 of their {@linkplain StoredText stored
+ * form}, which is the text itself unless it holds U+0000 or an unpaired surrogate or starts with U+0001. This
+ * class reads values and encodes the fields that callers send to the scripts.
  *
  * <p>Stateless and thread-safe.
  */
@@ -67,7 +69,7 @@ public final class RecordFormat {
         int pos = 1;
         for (int i = 0; i < FIELDS; i++) {
             if (pos >= value.length) {
-                throw new IllegalArgumentException("the value ends before field " + (i + 1));
+                throw new Malformed("the value ends before field " + (i + 1));
             }
             if (value[pos] == '-') {
                 pos++;
@@ -78,19 +80,19 @@ public final class RecordFormat {
             while (pos < value.length && value[pos] != ':') {
                 byte digit = value[pos++];
                 if (digit < '0' || digit > '9' || ++digits > 9) {
-                    throw new IllegalArgumentException("field " + (i + 1) + " has no valid length");
+                    throw new Malformed("field " + (i + 1) + " has no valid length");
                 }
                 length = length * 10 + (digit - '0');
             }
             int start = pos + 1;
             if (digits == 0 || start + length > value.length) {
-                throw new IllegalArgumentException("field " + (i + 1) + " is cut short");
+                throw new Malformed("field " + (i + 1) + " is cut short");
             }
             fields[i] = Arrays.copyOfRange(value, start, start + length);
             pos = start + length;
         }
         if (pos != value.length) {
-            throw new IllegalArgumentException("the value goes on after the last field");
+            throw new Malformed("the value goes on after the last field");
         }
         return fields;
     }
@@ -113,15 +115,17 @@ public final class RecordFormat {
                 case 'F':
                     String type = text(f[ERROR_TYPE]);
                     if (type == null) {
-                        throw new IllegalArgumentException("a failed record without an error type");
+                        throw new Malformed("a failed record without an error type");
                     }
                     return IdempotencyRecord.failed(key, hash, token, new StoredFailure(type, text(f[ERROR_MESSAGE])),
                             expiresAt);
                 default:
-                    throw new IllegalArgumentException("unknown status '" + status(value) + "'");
+                    throw new Malformed("an unknown status");
             }
         } catch (IllegalArgumentException | ArithmeticException e) {
-            throw new IdempotencyStoreException("Redis holds a malformed idempotency record (" + e.getMessage()
+            // this class's messages name the broken rule; others (the value types') may quote the content
+            String reason = e instanceof Malformed ? e.getMessage() : "a field out of range";
+            throw new IdempotencyStoreException("Redis holds a malformed idempotency record (" + reason
                     + "); is another application writing under this key prefix?", key, null);
         }
     }
@@ -141,19 +145,39 @@ public final class RecordFormat {
         return field(Long.toString(value).getBytes(StandardCharsets.US_ASCII));
     }
 
-    /** A field holding text in UTF-8, or {@link #ABSENT} for {@code null}. */
+    /**
+     * A field holding text: its {@linkplain StoredText stored form} in UTF-8, which keeps every string (U+0000 and
+     * unpaired surrogates included) and tells different strings apart; {@link #ABSENT} for {@code null}.
+     */
     public static byte[] field(@Nullable String value) {
-        return value == null ? ABSENT : field(value.getBytes(StandardCharsets.UTF_8));
+        return value == null ? ABSENT : field(StoredText.encode(value).getBytes(StandardCharsets.UTF_8));
     }
 
     private static long number(byte @Nullable [] field) {
         if (field == null) {
-            throw new IllegalArgumentException("a number is missing");
+            throw new Malformed("a number is missing");
         }
-        return Long.parseLong(new String(field, StandardCharsets.US_ASCII));
+        try {
+            return Long.parseLong(new String(field, StandardCharsets.US_ASCII));
+        } catch (NumberFormatException e) {
+            throw new Malformed("a number field holds no number"); // without the field's content
+        }
+    }
+
+    /** A value that is not in the record format; the message names the rule, never the value's content. */
+    private static final class Malformed extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        Malformed(String message) {
+            super(message);
+        }
     }
 
     private static @Nullable String text(byte @Nullable [] field) {
-        return field == null ? null : new String(field, StandardCharsets.UTF_8);
+        try {
+            return field == null ? null : StoredText.decode(new String(field, StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+            throw new Malformed("a text field is not in the stored form (" + e.getMessage() + ")");
+        }
     }
 }

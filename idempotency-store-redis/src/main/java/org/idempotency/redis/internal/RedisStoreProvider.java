@@ -30,7 +30,8 @@ import org.redisson.config.Config;
  *       {@code 500ms}, {@code 3s} or {@code PT3S};</li>
  *   <li>{@code retry-attempts}: how often Redisson tries again to connect or to send a command before it
  *       gives up (default 4, Redisson's); each store call carries an id, so a call sent twice has one effect;</li>
- *   <li>{@code key-prefix}: the prefix of every key (default {@code idempotency:}).</li>
+ *   <li>{@code key-prefix}: the prefix of every key (default {@code idempotency:}); it ends with its only
+ *       {@code ':'} (see {@link RedisIdempotencyStore.Builder#keyPrefix}).</li>
  * </ul>
  * Unknown settings under {@code idempotency.redis.} are refused, so a misspelt one is not silently ignored.
  * The client connects while the store is built, so an unreachable server fails then, naming the address:
@@ -93,8 +94,7 @@ public final class RedisStoreProvider implements IdempotencyStoreProvider {
         try {
             KeyPrefixes.check(keyPrefix);
         } catch (IllegalArgumentException e) {
-            throw settings.malformed(KEY_PREFIX, keyPrefix, "1 to " + KeyPrefixes.MAX_BYTES
-                    + " UTF-8 bytes without whitespace or control characters");
+            throw settings.malformed(KEY_PREFIX, keyPrefix, KeyPrefixes.RULE);
         }
 
         Config config = new Config();

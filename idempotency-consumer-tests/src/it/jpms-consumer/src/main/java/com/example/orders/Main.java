@@ -37,7 +37,7 @@ public final class Main {
         runTwice(Map.of("idempotency.store", "memory"));
         runTwice(Map.of("idempotency.store", "redis",
                 "idempotency.redis.address", redis,
-                "idempotency.redis.key-prefix", "jpms-consumer:" + run + ":"));
+                "idempotency.redis.key-prefix", "jpms-consumer-" + run + ":"));
         kafkaRecordTwice();
         System.out.println("JPMS consumer: every check passed on the module path");
     }

@@ -27,6 +27,8 @@ public interface RequestHashStrategy<K, V> {
     /**
      * The request hash of a record, or {@code null} to skip the check.
      *
+     * @param record the record
+     * @return the hash, or {@code null}
      * @throws RecordIdentityException if the record's payload cannot be hashed
      */
     @Nullable String requestHash(ConsumerRecord<K, V> record);
@@ -38,6 +40,9 @@ public interface RequestHashStrategy<K, V> {
      * value (a tombstone) hashes to {@link #NULL_VALUE_HASH}. Headers and the record key are not part of the
      * hash.
      *
+     * @param <K> the record key type
+     * @param <V> the record value type
+     * @return the strategy
      * @throws RecordIdentityException (when applied) for values of other types: deserialized objects have no
      *     canonical bytes, so hash them with a function of your own (for JSON, {@code JsonFingerprint})
      */
@@ -65,7 +70,13 @@ public interface RequestHashStrategy<K, V> {
         };
     }
 
-    /** No request hash: a message key reused with a different payload is not detected. */
+    /**
+     * No request hash: a message key reused with a different payload is not detected.
+     *
+     * @param <K> the record key type
+     * @param <V> the record value type
+     * @return the strategy
+     */
     static <K, V> RequestHashStrategy<K, V> none() {
         return record -> null;
     }

@@ -579,7 +579,7 @@ class IdempotentConsumerLoopKafkaTest {
         for (String group : groups) {
             FaultInjectingStore noRenewals = FaultInjectingStore.wrap(store)
                     .failAlways(FaultInjectingStore.Operation.EXTEND);
-            Idempotency idempotency = Idempotency.builder(noRenewals).lease(Duration.ofSeconds(1)).listener(event -> {
+            Idempotency idempotency = Idempotency.builder(noRenewals).lease(Duration.ofSeconds(2)).listener(event -> {
                 if (event.type() == IdempotencyEvent.Type.LEASE_LOST) {
                     leasesLost.incrementAndGet();
                 }
@@ -588,7 +588,7 @@ class IdempotentConsumerLoopKafkaTest {
             start(IdempotentConsumerLoop.builder(broker.consumer(group,
                     Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500)), handler(idempotency, record -> {
                         effects.record(id(record));
-                        Thread.sleep(5);
+                        Thread.sleep(10); // a poll of 400 takes twice the lease
                     }).build()).topics(topic).backoff(Duration.ofMillis(20), Duration.ofMillis(200))
                     .maxInProgressDelay(Duration.ofMillis(100)).build());
         }

@@ -1,5 +1,6 @@
 package org.idempotency.kafka;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -19,6 +20,7 @@ import org.idempotency.core.Execution;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotencyKeys;
 import org.idempotency.core.IdempotentOperation;
+import org.idempotency.kafka.internal.Interrupts;
 import org.idempotency.kafka.internal.RecordTexts;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -34,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * {@link RecordOutcome#DUPLICATE}: the handler does not run. A key held by a running handler elsewhere (another
  * group member, after a rebalance) throws {@link IdempotencyInProgressException}: the record is not finished
  * and must be retried later, never skipped. If the handler throws, the key is released (so a retry runs it
- * again) and the exception is rethrown unchanged.
+ * again) and the exception is rethrown unchanged; an interrupt (an {@link InterruptedException}, Kafka's
+ * {@code InterruptException}) always releases the key, whatever the engine's {@code permanentFailure} says.
+ * Whatever happens, the claim is finished before {@code handle} returns.
  *
  * <pre>{@code
  * IdempotentRecordHandler<String, byte[]> handler = IdempotentRecordHandler
@@ -42,6 +46,9 @@ import org.slf4j.LoggerFactory;
  *         .messageKey(MessageKeyStrategy.header("message-id"))
  *         .build();
  * }</pre>
+ *
+ * <p>Work that must complete the claim itself (in its own database transaction, for example) is a
+ * {@link ClaimedRecordHandler}: {@link #builder(Idempotency, String, ClaimedRecordHandler)}.
  *
  * <p>Use one operation name per consumer group (or per purpose): the name namespaces the keys, so two groups
  * that do different work on one topic do not see each other's messages as duplicates.
@@ -56,33 +63,66 @@ public final class IdempotentRecordHandler<K, V> {
     private static final Logger LOG = LoggerFactory.getLogger(IdempotentRecordHandler.class);
 
     private final IdempotentOperation<Void> operation;
-    private final RecordHandler<K, V> delegate;
+    private final @Nullable RecordHandler<K, V> delegate;
+    private final @Nullable ClaimedRecordHandler<K, V> claimedDelegate;
     private final MessageKeyStrategy<K, V> messageKey;
     private final RequestHashStrategy<K, V> requestHash;
     private final KeyReusePolicy keyReusePolicy;
+    /** A claim made ahead with less lease than this left is made again before its record's work starts. */
+    private final Duration minLeaseToStart;
 
     private IdempotentRecordHandler(Builder<K, V> builder) {
         this.operation = builder.idempotency.operation(builder.operationName);
         this.delegate = builder.delegate;
+        this.claimedDelegate = builder.claimedDelegate;
         this.messageKey = builder.messageKey;
         this.requestHash = builder.requestHash;
         this.keyReusePolicy = builder.keyReusePolicy;
+        this.minLeaseToStart = builder.idempotency.lease().dividedBy(2);
     }
 
     /**
-     * Starts configuring a handler.
+     * Starts configuring a handler for plain work: the handler completes the claim after the work returns.
+     *
+     * <p>With a lambda whose parameter type is not given, the record types are inferred as {@code Object}; the
+     * built handler still serves a consumer of any types ({@link Builder#build()}). Give the parameter's type,
+     * {@code (ConsumerRecord<String, String> record) -> ...}, to use the key and value as their own types.
      *
      * @param idempotency the engine (its store, lease and retention apply)
      * @param operationName namespaces the message keys: 1 to 64 characters of {@code A-Z a-z 0-9 . _ -}; use one
      *     per consumer group or purpose
      * @param handler the work for one record
+     * @param <K> the record key type
+     * @param <V> the record value type
+     * @return a builder
      */
     public static <K, V> Builder<K, V> builder(Idempotency idempotency, String operationName,
             RecordHandler<K, V> handler) {
-        return new Builder<>(idempotency, operationName, handler);
+        return new Builder<>(idempotency, operationName, Objects.requireNonNull(handler, "handler must not be null"),
+                null);
     }
 
-    /** The operation whose keys this handler claims. */
+    /**
+     * Starts configuring a handler for work that finishes the claim itself (see {@link ClaimedRecordHandler}).
+     *
+     * @param idempotency the engine (its store, lease and retention apply)
+     * @param operationName namespaces the message keys, as for {@link #builder(Idempotency, String, RecordHandler)}
+     * @param handler the work for one record, given the record's claim
+     * @param <K> the record key type
+     * @param <V> the record value type
+     * @return a builder
+     */
+    public static <K, V> Builder<K, V> builder(Idempotency idempotency, String operationName,
+            ClaimedRecordHandler<K, V> handler) {
+        return new Builder<>(idempotency, operationName, null,
+                Objects.requireNonNull(handler, "handler must not be null"));
+    }
+
+    /**
+     * The operation whose keys this handler claims.
+     *
+     * @return the operation, named as configured
+     */
     public IdempotentOperation<Void> operation() {
         return operation;
     }
@@ -90,6 +130,7 @@ public final class IdempotentRecordHandler<K, V> {
     /**
      * Processes one record once.
      *
+     * @param record the record
      * @return what was done; every outcome means the record is finished and its offset may be committed
      * @throws IdempotencyInProgressException if the message is being processed elsewhere: retry the record later
      * @throws IdempotencyKeyReusedException if the message key holds a different payload (with
@@ -98,24 +139,123 @@ public final class IdempotentRecordHandler<K, V> {
      *     the engine is configured with {@code permanentFailure})
      * @throws RecordIdentityException if the record's key or hash cannot be derived
      * @throws IdempotencyStoreException if the store fails (the handler did not run)
-     * @throws Exception whatever the handler threw, after the key was released
+     * @throws Exception whatever the handler threw, after the key was released; this includes idempotency
+     *     exceptions of the handler's own nested calls ({@link IdempotentConsumerLoop} tells those apart from the
+     *     claim's own)
      */
     public RecordOutcome handle(ConsumerRecord<K, V> record) throws Exception {
-        return handle(record, identify(record));
+        return attempt(record, null).outcomeOrThrow();
     }
 
-    private RecordOutcome handle(ConsumerRecord<K, V> record, Identity identity) throws Exception {
+    /**
+     * One attempt at a record, saying which step failed: the claim (the message is held elsewhere, the store
+     * failed, the key cannot be used), the handler, or the thread was interrupted. The claim is finished on every
+     * path. A batch claim made ahead ({@link #claimAll}) is used only if its lease is not lost and at least half
+     * of it is left; otherwise it is made again first.
+     *
+     * @param claim the record's batch claim, or {@code null} to claim it now
+     */
+    Attempt attempt(ConsumerRecord<K, V> record, @Nullable Claim claim) {
         Execution<Void> execution;
         try {
-            execution = operation.begin(identity.key(), identity.hash());
-        } catch (InvalidIdempotencyKeyException e) {
-            throw invalidKey(record, e);
+            execution = begin(record, claim);
         } catch (IdempotencyKeyReusedException e) {
             return keyReused(record, e);
         } catch (IdempotencyResultNotKeptException | IdempotencyCodecException e) {
             return completedElsewhere(record);
+        } catch (InvalidIdempotencyKeyException e) {
+            return Attempt.claimFailed(invalidKey(record, e));
+        } catch (RuntimeException e) { // in progress, store fault, recorded failure, no identity
+            return Interrupts.isInterrupt(e) ? Attempt.interrupted(e) : Attempt.claimFailed(e);
         }
-        return run(record, execution);
+        try {
+            return run(record, execution);
+        } finally {
+            execution.close(); // releases the key if nothing above finished it
+        }
+    }
+
+    private Execution<Void> begin(ConsumerRecord<K, V> record, @Nullable Claim claim) {
+        if (claim == null) {
+            Identity identity = identify(record);
+            return operation.begin(identity.key(), identity.hash());
+        }
+        if (claim.failure != null) {
+            throw claim.failure;
+        }
+        Identity identity = Objects.requireNonNull(claim.identity);
+        BeginOutcome<Void> outcome = claim.take();
+        if (outcome == null) { // a second delivery within the batch, begun at its turn
+            return operation.begin(identity.key(), identity.hash());
+        }
+        Execution<Void> execution = outcome.execution(); // or the key's failure, thrown
+        if (execution.isOwner() && !execution.isUnprotected()
+                && (execution.isLeaseLost() || execution.leaseRemaining().compareTo(minLeaseToStart) < 0)) {
+            // claimed ahead, and its lease ran low or out before the record was reached: never run work on such
+            // a claim (another member may own the key by now); claim it again
+            LOG.debug("The batch claim of record {} (key '{}') has {} ms of its lease left{}; claiming it again",
+                    RecordTexts.coordinates(record), IdempotencyException.safeKey(identity.key()),
+                    execution.leaseRemaining().toMillis(), execution.isLeaseLost() ? " and is lost" : "");
+            execution.close();
+            return operation.begin(identity.key(), identity.hash());
+        }
+        return execution;
+    }
+
+    private Attempt run(ConsumerRecord<K, V> record, Execution<Void> execution) {
+        if (execution.isReplay()) {
+            LOG.debug("Duplicate delivery of record {} (key '{}'); already processed", RecordTexts.coordinates(record),
+                    IdempotencyException.safeKey(execution.key()));
+            return Attempt.finished(RecordOutcome.DUPLICATE);
+        }
+        if (claimedDelegate != null) {
+            return runClaimed(record, execution, claimedDelegate);
+        }
+        try {
+            Objects.requireNonNull(delegate).handle(record);
+        } catch (Throwable error) {
+            if (Interrupts.isInterrupt(error)) {
+                Interrupts.runUninterrupted(execution::release); // an interrupt is never a permanent failure
+                return Attempt.interrupted(error);
+            }
+            execution.abandon(error);
+            return Attempt.handlerFailed(error);
+        }
+        execution.complete(null);
+        return Attempt.finished(RecordOutcome.PROCESSED);
+    }
+
+    private static <K, V> Attempt runClaimed(ConsumerRecord<K, V> record, Execution<Void> execution,
+            ClaimedRecordHandler<K, V> handler) {
+        try {
+            handler.handle(record, execution);
+        } catch (Throwable error) {
+            if (Interrupts.isInterrupt(error)) {
+                Interrupts.runUninterrupted(execution::close);
+                return Attempt.interrupted(error);
+            }
+            if (error instanceof IdempotencyException own && execution.storedKey().equals(own.key())) {
+                return Attempt.claimFailed(own); // the claim itself could not be completed
+            }
+            return Attempt.handlerFailed(error);
+        }
+        return Attempt.finished(RecordOutcome.PROCESSED);
+    }
+
+    private Attempt keyReused(ConsumerRecord<K, V> record, IdempotencyKeyReusedException e) {
+        if (keyReusePolicy == KeyReusePolicy.FAIL) {
+            return Attempt.claimFailed(e);
+        }
+        LOG.warn("Record {} reuses message key '{}' of a message with a different payload (the stored record is {});"
+                + " skipped as configured", RecordTexts.coordinates(record), IdempotencyException.safeKey(e.key()),
+                e.existingStatus());
+        return Attempt.finished(RecordOutcome.SKIPPED_KEY_REUSED);
+    }
+
+    private static Attempt completedElsewhere(ConsumerRecord<?, ?> record) {
+        // the message's record is completed; only its (unused) result cannot be replayed
+        LOG.debug("Duplicate delivery of record {}; already processed", RecordTexts.coordinates(record));
+        return Attempt.finished(RecordOutcome.DUPLICATE);
     }
 
     /** Claims every record's key at once, in as few store round trips as the store allows. */
@@ -150,61 +290,6 @@ public final class IdempotentRecordHandler<K, V> {
         return new Claims(claims);
     }
 
-    /** Processes a record with the outcome claimed for it by {@link #claimAll}. */
-    RecordOutcome handle(ConsumerRecord<K, V> record, Claim claim) throws Exception {
-        if (claim.failure != null) {
-            throw claim.failure;
-        }
-        BeginOutcome<Void> outcome = claim.take();
-        if (outcome == null) {
-            Identity identity = Objects.requireNonNull(claim.identity);
-            return handle(record, identity);
-        }
-        Execution<Void> execution;
-        try {
-            execution = outcome.execution();
-        } catch (InvalidIdempotencyKeyException e) {
-            throw invalidKey(record, e);
-        } catch (IdempotencyKeyReusedException e) {
-            return keyReused(record, e);
-        } catch (IdempotencyResultNotKeptException | IdempotencyCodecException e) {
-            return completedElsewhere(record);
-        }
-        return run(record, execution);
-    }
-
-    private RecordOutcome run(ConsumerRecord<K, V> record, Execution<Void> execution) throws Exception {
-        if (execution.isReplay()) {
-            LOG.debug("Duplicate delivery of record {} (key '{}'); already processed", RecordTexts.coordinates(record),
-                    IdempotencyException.safeKey(execution.key()));
-            return RecordOutcome.DUPLICATE;
-        }
-        try {
-            delegate.handle(record);
-        } catch (Throwable error) {
-            execution.abandon(error);
-            throw error;
-        }
-        execution.complete(null);
-        return RecordOutcome.PROCESSED;
-    }
-
-    private RecordOutcome keyReused(ConsumerRecord<K, V> record, IdempotencyKeyReusedException e) {
-        if (keyReusePolicy == KeyReusePolicy.FAIL) {
-            throw e;
-        }
-        LOG.warn("Record {} reuses message key '{}' of a message with a different payload (the stored record is {});"
-                + " skipped as configured", RecordTexts.coordinates(record), IdempotencyException.safeKey(e.key()),
-                e.existingStatus());
-        return RecordOutcome.SKIPPED_KEY_REUSED;
-    }
-
-    private static RecordOutcome completedElsewhere(ConsumerRecord<?, ?> record) {
-        // the message's record is completed; only its (unused) result cannot be replayed
-        LOG.debug("Duplicate delivery of record {}; already processed", RecordTexts.coordinates(record));
-        return RecordOutcome.DUPLICATE;
-    }
-
     private Identity identify(ConsumerRecord<K, V> record) {
         String key;
         String hash;
@@ -230,6 +315,67 @@ public final class IdempotentRecordHandler<K, V> {
     }
 
     private record Identity(String key, @Nullable String hash) {
+    }
+
+    /**
+     * What one attempt at a record came to. The step that failed decides what the loop does: a claim held
+     * elsewhere waits, a handler failure is retried by policy, an interrupt stops the loop.
+     */
+    static final class Attempt {
+
+        enum Kind {
+            /** The record is finished: {@link #outcome} says how. */
+            FINISHED,
+            /** Claiming the message failed (held elsewhere, store fault, unusable key, recorded failure). */
+            CLAIM_FAILED,
+            /** The handler ran and threw; its claim was released (or its failure recorded). */
+            HANDLER_FAILED,
+            /** The thread was interrupted; the claim was released. */
+            INTERRUPTED
+        }
+
+        final Kind kind;
+        final @Nullable RecordOutcome outcome;
+        final @Nullable Throwable error;
+
+        private Attempt(Kind kind, @Nullable RecordOutcome outcome, @Nullable Throwable error) {
+            this.kind = kind;
+            this.outcome = outcome;
+            this.error = error;
+        }
+
+        static Attempt finished(RecordOutcome outcome) {
+            return new Attempt(Kind.FINISHED, outcome, null);
+        }
+
+        static Attempt claimFailed(RuntimeException error) {
+            return new Attempt(Kind.CLAIM_FAILED, null, error);
+        }
+
+        static Attempt handlerFailed(Throwable error) {
+            return new Attempt(Kind.HANDLER_FAILED, null, error);
+        }
+
+        static Attempt interrupted(Throwable error) {
+            return new Attempt(Kind.INTERRUPTED, null, error);
+        }
+
+        /** Whether the handler ran in this attempt. */
+        boolean handlerRan() {
+            return kind == Kind.HANDLER_FAILED || outcome == RecordOutcome.PROCESSED;
+        }
+
+        /** The outcome, or the error thrown as it is (as {@link #handle} documents). */
+        RecordOutcome outcomeOrThrow() throws Exception {
+            if (outcome != null) {
+                return outcome;
+            }
+            Throwable thrown = Objects.requireNonNull(error);
+            if (thrown instanceof Error fatal) {
+                throw fatal;
+            }
+            throw (Exception) thrown; // a handler throws Exception or Error; claims throw RuntimeException
+        }
     }
 
     /** The claim of one record of a batch: begun (or failed) up front, or to be begun at its turn. */
@@ -274,15 +420,27 @@ public final class IdempotentRecordHandler<K, V> {
             this.claims = claims;
         }
 
+        /** How many records the batch has. */
+        int size() {
+            return claims.length;
+        }
+
         /** The claim of the record at {@code index} in the batch. */
         Claim get(int index) {
             return claims[index];
         }
 
-        /** Releases the unused claims of the records from {@code from} (inclusive) to {@code to} (exclusive). */
+        /**
+         * Releases the unused claims of the records from {@code from} (inclusive) to {@code to} (exclusive); one
+         * that fails to be released does not keep the others.
+         */
         void discard(int from, int to) {
-            for (int i = from; i < to; i++) {
-                claims[i].discard();
+            for (int i = Math.max(0, from); i < Math.min(to, claims.length); i++) {
+                try {
+                    claims[i].discard();
+                } catch (RuntimeException e) {
+                    LOG.warn("Releasing an unused batch claim failed; its lease runs out instead", e);
+                }
             }
         }
 
@@ -301,38 +459,72 @@ public final class IdempotentRecordHandler<K, V> {
     public static final class Builder<K, V> {
         private final Idempotency idempotency;
         private final String operationName;
-        private final RecordHandler<K, V> delegate;
+        private final @Nullable RecordHandler<K, V> delegate;
+        private final @Nullable ClaimedRecordHandler<K, V> claimedDelegate;
         private MessageKeyStrategy<K, V> messageKey = MessageKeyStrategy.topicPartitionOffset();
         private RequestHashStrategy<K, V> requestHash = RequestHashStrategy.payloadSha256();
         private KeyReusePolicy keyReusePolicy = KeyReusePolicy.FAIL;
 
-        private Builder(Idempotency idempotency, String operationName, RecordHandler<K, V> delegate) {
+        private Builder(Idempotency idempotency, String operationName, @Nullable RecordHandler<K, V> delegate,
+                @Nullable ClaimedRecordHandler<K, V> claimedDelegate) {
             this.idempotency = Objects.requireNonNull(idempotency, "idempotency must not be null");
             this.operationName = IdempotencyKeys.validateOperation(operationName);
-            this.delegate = Objects.requireNonNull(delegate, "handler must not be null");
+            this.delegate = delegate;
+            this.claimedDelegate = claimedDelegate;
         }
 
-        /** How a record's message key is derived (default: {@link MessageKeyStrategy#topicPartitionOffset()}). */
+        /**
+         * How a record's message key is derived (default: {@link MessageKeyStrategy#topicPartitionOffset()}).
+         *
+         * @param messageKey the strategy
+         * @return this builder
+         */
         public Builder<K, V> messageKey(MessageKeyStrategy<K, V> messageKey) {
             this.messageKey = Objects.requireNonNull(messageKey, "messageKey must not be null");
             return this;
         }
 
-        /** How a record's request hash is derived (default: {@link RequestHashStrategy#payloadSha256()}). */
+        /**
+         * How a record's request hash is derived (default: {@link RequestHashStrategy#payloadSha256()}).
+         *
+         * @param requestHash the strategy
+         * @return this builder
+         */
         public Builder<K, V> requestHash(RequestHashStrategy<K, V> requestHash) {
             this.requestHash = Objects.requireNonNull(requestHash, "requestHash must not be null");
             return this;
         }
 
-        /** What to do with a message key reused with a different payload (default: {@link KeyReusePolicy#FAIL}). */
+        /**
+         * What to do with a message key reused with a different payload (default: {@link KeyReusePolicy#FAIL}).
+         *
+         * @param keyReusePolicy the policy
+         * @return this builder
+         */
         public Builder<K, V> onKeyReuse(KeyReusePolicy keyReusePolicy) {
             this.keyReusePolicy = Objects.requireNonNull(keyReusePolicy, "keyReusePolicy must not be null");
             return this;
         }
 
-        /** Builds the handler. */
-        public IdempotentRecordHandler<K, V> build() {
-            return new IdempotentRecordHandler<>(this);
+        /**
+         * Builds the handler, typed for the records it will see: {@code RK} and {@code RV} are inferred from where
+         * the handler goes (a variable, {@link IdempotentConsumerLoop#builder}) and may be subtypes of the
+         * builder's types, because a record is only read. So a handler whose lambda was inferred as
+         * {@code <Object, Object>} serves a {@code Consumer<String, String>}:
+         *
+         * <pre>{@code
+         * IdempotentRecordHandler<String, String> handler = IdempotentRecordHandler
+         *         .builder(idempotency, "audit", record -> audit.log(record.offset()))
+         *         .build();
+         * }</pre>
+         *
+         * @param <RK> the key type of the records handled
+         * @param <RV> the value type of the records handled
+         * @return the handler
+         */
+        @SuppressWarnings("unchecked") // sound: the handler and its strategies only read records of subtypes
+        public <RK extends K, RV extends V> IdempotentRecordHandler<RK, RV> build() {
+            return (IdempotentRecordHandler<RK, RV>) new IdempotentRecordHandler<>(this);
         }
     }
 }

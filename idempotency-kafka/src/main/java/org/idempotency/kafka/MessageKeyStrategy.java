@@ -38,12 +38,19 @@ public interface MessageKeyStrategy<K, V> {
     /**
      * The message key of a record, or {@code null} if the record has none of this kind.
      *
+     * @param record the record
+     * @return the message key, or {@code null}
      * @throws RecordIdentityException if the record has a key of this kind that cannot be used (such as a
      *     header that is not UTF-8 text)
      */
     @Nullable String messageKey(ConsumerRecord<K, V> record);
 
-    /** This strategy, or {@code fallback} for records where it finds no key. */
+    /**
+     * This strategy, or {@code fallback} for records where it finds no key.
+     *
+     * @param fallback the strategy for records without a key of this kind
+     * @return the combined strategy
+     */
     default MessageKeyStrategy<K, V> orElse(MessageKeyStrategy<K, V> fallback) {
         Objects.requireNonNull(fallback, "fallback must not be null");
         return record -> {
@@ -55,6 +62,10 @@ public interface MessageKeyStrategy<K, V> {
     /**
      * The record's position, {@code topic:partition:offset} (the original design). A topic name too long for
      * the key limit is replaced by {@code sha256-} and its hash. Never {@code null}.
+     *
+     * @param <K> the record key type
+     * @param <V> the record value type
+     * @return the strategy
      */
     static <K, V> MessageKeyStrategy<K, V> topicPartitionOffset() {
         return record -> {
@@ -71,6 +82,10 @@ public interface MessageKeyStrategy<K, V> {
      * The value of the last header named {@code headerName}, decoded as UTF-8; {@code null} if the record has no
      * such header or it is empty.
      *
+     * @param headerName the header's name, not empty
+     * @param <K> the record key type
+     * @param <V> the record value type
+     * @return the strategy
      * @throws RecordIdentityException (when applied) if the header is not well-formed UTF-8
      */
     static <K, V> MessageKeyStrategy<K, V> header(String headerName) {
@@ -97,6 +112,9 @@ public interface MessageKeyStrategy<K, V> {
      * {@link Bytes} decoded as UTF-8; numbers and {@link UUID}s by {@code toString()}. {@code null} for records
      * without a key.
      *
+     * @param <K> the record key type
+     * @param <V> the record value type
+     * @return the strategy
      * @throws RecordIdentityException (when applied) for keys of other types, or bytes that are not UTF-8 text;
      *     use a function of your own for those
      */

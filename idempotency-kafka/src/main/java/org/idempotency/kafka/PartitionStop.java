@@ -17,6 +17,15 @@ import org.apache.kafka.common.TopicPartition;
  * @param stoppedAt when the partition stopped
  */
 public record PartitionStop(TopicPartition partition, long offset, int attempts, String error, Instant stoppedAt) {
+    /**
+     * Checks that the partition, the error and the time are given.
+     *
+     * @param partition the stopped partition
+     * @param offset the offset of the record it stopped at
+     * @param attempts how many times the handler was tried
+     * @param error the last error, as {@code class: message}
+     * @param stoppedAt when the partition stopped
+     */
     public PartitionStop {
         Objects.requireNonNull(partition, "partition");
         Objects.requireNonNull(error, "error");

@@ -18,6 +18,7 @@ public interface RecordHandler<K, V> {
     /**
      * Does the work for one record.
      *
+     * @param record the record
      * @throws Exception if the work failed; it is retried or reported, never committed as done
      */
     void handle(ConsumerRecord<K, V> record) throws Exception;

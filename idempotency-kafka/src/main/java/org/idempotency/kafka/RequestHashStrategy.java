@@ -1,9 +1,9 @@
 package org.idempotency.kafka;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.utils.Bytes;
+import org.idempotency.core.RequestHashes;
 import org.idempotency.kafka.internal.RecordTexts;
 import org.idempotency.kafka.internal.Sha256;
 import org.jspecify.annotations.Nullable;
@@ -27,6 +27,8 @@ public interface RequestHashStrategy<K, V> {
     /**
      * The request hash of a record, or {@code null} to skip the check.
      *
+     * @param record the record
+     * @return the hash, or {@code null}
      * @throws RecordIdentityException if the record's payload cannot be hashed
      */
     @Nullable String requestHash(ConsumerRecord<K, V> record);
@@ -38,6 +40,9 @@ public interface RequestHashStrategy<K, V> {
      * value (a tombstone) hashes to {@link #NULL_VALUE_HASH}. Headers and the record key are not part of the
      * hash.
      *
+     * @param <K> the record key type
+     * @param <V> the record value type
+     * @return the strategy
      * @throws RecordIdentityException (when applied) for values of other types: deserialized objects have no
      *     canonical bytes, so hash them with a function of your own (for JSON, {@code JsonFingerprint})
      */
@@ -51,7 +56,9 @@ public interface RequestHashStrategy<K, V> {
                 return Sha256.hex(bytes);
             }
             if (value instanceof CharSequence text) {
-                return Sha256.hex(text.toString().getBytes(StandardCharsets.UTF_8));
+                // WTF-8: the UTF-8 bytes of well-formed text, and distinct bytes for a lone surrogate, which
+                // UTF-8 would turn into '?' so that two different payloads hashed alike
+                return Sha256.hex(RequestHashes.wtf8(text.toString()));
             }
             if (value instanceof Bytes bytes) {
                 return Sha256.hex(bytes.get());
@@ -65,7 +72,13 @@ public interface RequestHashStrategy<K, V> {
         };
     }
 
-    /** No request hash: a message key reused with a different payload is not detected. */
+    /**
+     * No request hash: a message key reused with a different payload is not detected.
+     *
+     * @param <K> the record key type
+     * @param <V> the record value type
+     * @return the strategy
+     */
     static <K, V> RequestHashStrategy<K, V> none() {
         return record -> null;
     }

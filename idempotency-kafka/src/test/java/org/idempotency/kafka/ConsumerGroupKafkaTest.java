@@ -19,7 +19,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.InMemoryIdempotencyStore;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -43,14 +42,7 @@ class ConsumerGroupKafkaTest {
 
     @BeforeAll
     static void startBroker() throws Exception {
-        broker = KafkaTestBroker.start();
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        if (broker != null) {
-            broker.close();
-        }
+        broker = KafkaTestBroker.shared();
     }
 
     @AfterEach

@@ -25,17 +25,18 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.idempotency.api.IdempotencyEvent;
+import org.idempotency.api.IdempotencyInProgressException;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.core.Execution;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.InMemoryIdempotencyStore;
 import org.idempotency.core.RequestHashes;
 import org.idempotency.testkit.FaultInjectingStore;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -60,14 +61,7 @@ class IdempotentConsumerLoopKafkaTest {
 
     @BeforeAll
     static void startBroker() throws Exception {
-        broker = KafkaTestBroker.start();
-    }
-
-    @AfterAll
-    static void stopBroker() throws Exception {
-        if (broker != null) {
-            broker.close();
-        }
+        broker = KafkaTestBroker.shared();
     }
 
     @AfterEach
@@ -487,6 +481,232 @@ class IdempotentConsumerLoopKafkaTest {
         loop.close();
         assertThat(shipped).containsExactlyInAnyOrder("order 1", "order 2");
         assertThat(readme()).contains(snippet("loop"));
+    }
+
+    @Test
+    @DisplayName("an interrupt in the handler releases the record's claim and shuts the loop down, flag kept")
+    void interruptShutsDown() throws Exception {
+        String topic = broker.createTopic("interrupt", 1);
+        String group = KafkaTestBroker.group("interrupt");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            records.add(message(topic, 0, "i-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        KafkaProducer<String, String> producer = broker.producer();
+        resources.add(producer);
+        List<RecordEvent<String, String>> events = new CopyOnWriteArrayList<>();
+
+        Idempotency idempotency = engine(store);
+        IdempotentConsumerLoop<String, String> loop = IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> {
+                    if (id(record).equals("i-3")) {
+                        throw new InterruptedException("interrupted in the handler");
+                    }
+                    effects.record(id(record));
+                }).build()).topics(topic).deadLetter(producer).recordListener(events::add).build();
+        resources.add(loop);
+        CompletableFuture<Boolean> flagAfterRun = CompletableFuture.supplyAsync(() -> {
+            loop.run();
+            return Thread.interrupted();
+        }, threads);
+
+        assertThat(flagAfterRun.get(60, TimeUnit.SECONDS)).as("the interrupt is kept for the thread's owner").isTrue();
+        assertThat(loop.awaitTermination(Duration.ZERO)).isTrue();
+        assertThat(committed(group, topic)).isEqualTo(Map.of(new TopicPartition(topic, 0), 3L));
+        for (int i = 0; i < 6; i++) {
+            assertThat(effects.of("i-" + i)).as("i-" + i).isEqualTo(i < 3 ? 1 : 0);
+        }
+        assertThat(store.find(OPERATION + ":i-3")).as("the interrupted record's claim is released").isEmpty();
+        assertThat(store.find(OPERATION + ":i-4")).as("claims of records not started are released").isEmpty();
+        assertThat(events).extracting(RecordEvent::outcome).containsExactly(RecordEvent.Outcome.PROCESSED,
+                RecordEvent.Outcome.PROCESSED, RecordEvent.Outcome.PROCESSED, RecordEvent.Outcome.INTERRUPTED);
+        assertThat(events.get(3).offset()).isEqualTo(3);
+        assertThat(events.get(3).error()).isInstanceOf(InterruptedException.class);
+    }
+
+    @Test
+    @DisplayName("idempotency exceptions of the handler's own nested calls are handler failures: retried, then dead-lettered")
+    void nestedIdempotencyExceptionsAreHandlerFailures() throws Exception {
+        String topic = broker.createTopic("nested", 1);
+        broker.admin().createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic + ".DLT", 1, (short) 1)))
+                .all().get(30, TimeUnit.SECONDS);
+        String group = KafkaTestBroker.group("nested");
+        broker.send(List.of(message(topic, 0, "n-0", "payload-0"), message(topic, 0, "n-1", "payload-1"),
+                message(topic, 0, "n-2", "payload-2")));
+        KafkaProducer<String, String> producer = broker.producer();
+        resources.add(producer);
+        Idempotency idempotency = engine(store);
+        Execution<Void> heldElsewhere = idempotency.operation("payments").begin("p-1", null);
+        resources.add(heldElsewhere);
+        AtomicInteger attempts = new AtomicInteger();
+
+        start(IdempotentConsumerLoop.builder(broker.consumer(group), handler(idempotency, record -> {
+            if (id(record).equals("n-1")) {
+                attempts.incrementAndGet();
+                idempotency.operation("payments").run("p-1", null, () -> { }); // in progress: a nested failure
+            }
+            effects.record(id(record));
+        }).build()).topics(topic).maxAttempts(2).backoff(Duration.ofMillis(20), Duration.ofMillis(50))
+                .maxInProgressDelay(Duration.ofMillis(50)).deadLetter(producer).build());
+
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(attempts.get()).isEqualTo(2);
+        assertThat(effects.of("n-0")).isOne();
+        assertThat(effects.of("n-1")).isZero();
+        assertThat(effects.of("n-2")).isOne();
+        List<ConsumerRecord<String, String>> dead = broker.readAll(topic + ".DLT", 1, 1, WAIT);
+        assertThat(dead).hasSize(1);
+        assertThat(header(dead.get(0), DeadLetterHeaders.REASON)).isEqualTo("handler-failed");
+        assertThat(header(dead.get(0), DeadLetterHeaders.ATTEMPTS)).isEqualTo("2");
+        assertThat(header(dead.get(0), DeadLetterHeaders.EXCEPTION_CLASS))
+                .isEqualTo(IdempotencyInProgressException.class.getName());
+    }
+
+    @Test
+    @DisplayName("claims that run out before their record is reached never run the handler: no effect twice")
+    void lostBatchClaimsAreNeverRun() throws Exception {
+        String topic = broker.createTopic("lost-claims", 1);
+        int count = 400;
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            records.add(message(topic, 0, "c-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        AtomicInteger leasesLost = new AtomicInteger();
+        // two consumers (of two groups, so both see every record) share the operation: each message once in all
+        List<String> groups = List.of(KafkaTestBroker.group("lost-claims-a"), KafkaTestBroker.group("lost-claims-b"));
+        for (String group : groups) {
+            FaultInjectingStore noRenewals = FaultInjectingStore.wrap(store)
+                    .failAlways(FaultInjectingStore.Operation.EXTEND);
+            Idempotency idempotency = Idempotency.builder(noRenewals).lease(Duration.ofSeconds(2)).listener(event -> {
+                if (event.type() == IdempotencyEvent.Type.LEASE_LOST) {
+                    leasesLost.incrementAndGet();
+                }
+            }).build();
+            resources.add(idempotency);
+            start(IdempotentConsumerLoop.builder(broker.consumer(group,
+                    Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500)), handler(idempotency, record -> {
+                        effects.record(id(record));
+                        Thread.sleep(10); // a poll of 400 takes twice the lease
+                    }).build()).topics(topic).backoff(Duration.ofMillis(20), Duration.ofMillis(200))
+                    .maxInProgressDelay(Duration.ofMillis(100)).build());
+        }
+
+        Await.until(WAIT, () -> effects.distinct() == count, () -> effects.distinct() + " of " + count + " effects");
+        AssertionError notCommitted = null;
+        try {
+            for (String group : groups) {
+                broker.awaitFullyCommitted(group, topic, 1, WAIT);
+            }
+        } catch (AssertionError e) {
+            notCommitted = e;
+        }
+        assertThat(effects.repeated()).as("messages whose effect happened twice (%d leases lost)", leasesLost.get())
+                .isEmpty();
+        assertThat(notCommitted).as("both consumers committed every record").isNull();
+        assertThat(effects.total()).isEqualTo(count);
+    }
+
+    @Test
+    @DisplayName("the dead-letter sends of one poll are waited for together: linger.ms is paid once, not per record")
+    void deadLetterSendsAreBatched() throws Exception {
+        String topic = broker.createTopic("dlt-batch", 1);
+        String group = KafkaTestBroker.group("dlt-batch");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            records.add(message(topic, 0, "x-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        KafkaProducer<String, String> lingering = broker.producer(Map.of(ProducerConfig.LINGER_MS_CONFIG, 1_000));
+        resources.add(lingering);
+        List<Long> handlerCalls = new CopyOnWriteArrayList<>();
+        List<RecordEvent<String, String>> events = new CopyOnWriteArrayList<>();
+
+        Idempotency idempotency = engine(store);
+        start(IdempotentConsumerLoop.builder(broker.consumer(group), handler(idempotency, record -> {
+            handlerCalls.add(System.nanoTime());
+            throw new IllegalArgumentException("poison");
+        }).build()).topics(topic).retryable(error -> false).deadLetter(lingering).recordListener(events::add)
+                .build());
+
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(handlerCalls).hasSize(8);
+        long spreadMillis = TimeUnit.NANOSECONDS.toMillis(handlerCalls.get(7) - handlerCalls.get(0));
+        assertThat(spreadMillis).as("the eight records were handled within %d ms; one send at a time takes 8 x 1 s",
+                spreadMillis).isLessThan(4_000);
+        assertThat(events).extracting(RecordEvent::outcome).containsOnly(RecordEvent.Outcome.DEAD_LETTERED)
+                .hasSize(8);
+        assertThat(broker.readAll(topic + ".DLT", 1, 8, WAIT)).hasSize(8);
+    }
+
+    @Test
+    @DisplayName("a dead-letter send that fails leaves its record uncommitted, to be tried again")
+    void failedDeadLetterSendIsRetried() throws Exception {
+        String topic = broker.createTopic("dlt-fails", 1);
+        String group = KafkaTestBroker.group("dlt-fails");
+        broker.send(List.of(message(topic, 0, "y-0", "payload-0"), message(topic, 0, "y-1", "payload-1"),
+                message(topic, 0, "y-2", "payload-2")));
+        KafkaProducer<String, String> producer = broker.producer();
+        resources.add(producer);
+        AtomicInteger topicCalls = new AtomicInteger();
+        List<RecordEvent<String, String>> events = new CopyOnWriteArrayList<>();
+
+        Idempotency idempotency = engine(store);
+        start(IdempotentConsumerLoop.builder(broker.consumer(group), handler(idempotency, record -> {
+            if (id(record).equals("y-1")) {
+                throw new IllegalArgumentException("poison");
+            }
+            effects.record(id(record));
+        }).build()).topics(topic).retryable(error -> false).backoff(Duration.ofMillis(20), Duration.ofMillis(100))
+                .deadLetter(producer, record -> {
+                    if (topicCalls.incrementAndGet() == 1) {
+                        throw new IllegalStateException("no dead-letter topic yet");
+                    }
+                    return record.topic() + ".DLT";
+                }).recordListener(events::add).build());
+
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(broker.readAll(topic + ".DLT", 1, 1, WAIT)).extracting(IdempotentConsumerLoopKafkaTest::id)
+                .containsExactly("y-1");
+        assertThat(effects.of("y-0")).isOne();
+        assertThat(effects.of("y-2")).as("processed once, a duplicate when the partition was rewound").isOne();
+        List<RecordEvent.Outcome> forY1 = new ArrayList<>();
+        for (RecordEvent<String, String> event : events) {
+            if (event.offset() == 1) {
+                forY1.add(event.outcome());
+            }
+        }
+        assertThat(forY1).containsExactly(RecordEvent.Outcome.RETRY_SCHEDULED, RecordEvent.Outcome.DEAD_LETTERED);
+    }
+
+    @Test
+    @DisplayName("the record listener gets each record's outcome with its topic, partition and offset")
+    void recordListener() throws Exception {
+        String topic = broker.createTopic("listener", 2);
+        String group = KafkaTestBroker.group("listener");
+        broker.send(List.of(message(topic, 1, "r-0", "payload-0"), message(topic, 1, "r-0", "payload-0"),
+                message(topic, 1, "r-1", "payload-1")));
+        AtomicInteger failures = new AtomicInteger();
+        List<RecordEvent<String, String>> events = new CopyOnWriteArrayList<>();
+
+        Idempotency idempotency = engine(store);
+        start(IdempotentConsumerLoop.builder(broker.consumer(group), handler(idempotency, record -> {
+            if (id(record).equals("r-1") && failures.incrementAndGet() == 1) {
+                throw new IllegalStateException("once");
+            }
+        }).build()).topics(topic).backoff(Duration.ofMillis(20), Duration.ofMillis(50)).recordListener(event -> {
+            events.add(event);
+            throw new IllegalStateException("a failing listener changes nothing");
+        }).build());
+
+        broker.awaitFullyCommitted(group, topic, 2, WAIT);
+        List<String> seen = new ArrayList<>();
+        for (RecordEvent<String, String> event : events) {
+            seen.add(event.partition() + "@" + event.offset() + " " + event.outcome() + " " + event.attempts());
+        }
+        assertThat(seen).containsExactly(topic + "-1@0 PROCESSED 1", topic + "-1@1 DUPLICATE 0",
+                topic + "-1@2 RETRY_SCHEDULED 1", topic + "-1@2 PROCESSED 2");
     }
 
     /** What the guide's example calls. */

@@ -5,17 +5,29 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.utils.Bytes;
+import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyInProgressException;
 import org.idempotency.api.IdempotencyKeyReusedException;
+import org.idempotency.api.IdempotencyLeaseLostException;
+import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.RecordStatus;
 import org.idempotency.core.Execution;
 import org.idempotency.core.Idempotency;
+import org.idempotency.core.InMemoryIdempotencyStore;
 import org.idempotency.core.RequestHashes;
+import org.idempotency.testkit.FaultInjectingStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -139,6 +151,15 @@ class IdempotentRecordHandlerTest {
                     new ConsumerRecord<>("t", 0, 0, "k", new Object()))).isInstanceOf(RecordIdentityException.class)
                     .hasMessageContaining("t-0@0");
         }
+
+        @Test
+        @DisplayName("two text payloads that differ only by a lone surrogate and a '?' hash apart")
+        void loneSurrogates() {
+            RequestHashStrategy<String, String> hash = RequestHashStrategy.payloadSha256();
+
+            assertThat(hash.requestHash(record(0, 0, "m", "bo\ud800ok")))
+                    .isNotEqualTo(hash.requestHash(record(0, 0, "m", "bo?ok")));
+        }
     }
 
     @Nested
@@ -223,7 +244,7 @@ class IdempotentRecordHandlerTest {
             List<Object> outcomes = new ArrayList<>();
             for (int i = 0; i < records.size(); i++) {
                 try {
-                    outcomes.add(handler.handle(records.get(i), claims.get(i)));
+                    outcomes.add(handler.attempt(records.get(i), claims.get(i)).outcomeOrThrow());
                 } catch (RecordIdentityException e) {
                     outcomes.add("unidentifiable");
                 }
@@ -248,6 +269,195 @@ class IdempotentRecordHandlerTest {
 
             assertThat(store.find("orders:m-1")).isEmpty();
             assertThat(store.find("orders:m-2")).isEmpty();
+        }
+    }
+
+    @Nested
+    @DisplayName("claims made ahead and their leases")
+    class StaleClaims {
+
+        private final FaultInjectingStore faulty = FaultInjectingStore.wrap(InMemoryIdempotencyStore.create());
+        private final AtomicInteger leasesLost = new AtomicInteger();
+        private final Idempotency shortLease = Idempotency.builder(faulty).lease(Duration.ofMillis(300))
+                .listener(event -> {
+                    if (event.type() == IdempotencyEvent.Type.LEASE_LOST) {
+                        leasesLost.incrementAndGet();
+                    }
+                }).build();
+
+        @AfterEach
+        void closeEngine() {
+            shortLease.close();
+        }
+
+        private IdempotentRecordHandler<String, String> handler() {
+            return IdempotentRecordHandler.<String, String>builder(shortLease, "orders",
+                            record -> effects.add(record.value()))
+                    .messageKey(MessageKeyStrategy.header("message-id"))
+                    .build();
+        }
+
+        @Test
+        @DisplayName("a batch claim lost before its record is reached never runs the handler: it is claimed again")
+        void lostClaimIsNotRun() throws Exception {
+            IdempotentRecordHandler<String, String> handler = handler();
+            faulty.failAlways(FaultInjectingStore.Operation.EXTEND); // renewals never reach the store
+            ConsumerRecord<String, String> record = record(0, 1, "m-1", "A");
+            IdempotentRecordHandler.Claims claims = handler.claimAll(List.of(record));
+            Await.until(Duration.ofSeconds(30), () -> leasesLost.get() > 0, () -> "the batch claim's lease is lost");
+            // another member takes the expired key over and is still at it
+            Execution<Void> thief = shortLease.operation("orders").begin("m-1", RequestHashes.sha256("A"));
+            assertThat(thief.isOwner()).isTrue();
+
+            IdempotentRecordHandler.Attempt attempt = handler.attempt(record, claims.get(0));
+
+            assertThat(effects).as("the handler never ran on the lost claim").isEmpty();
+            assertThat(attempt.kind).isEqualTo(IdempotentRecordHandler.Attempt.Kind.CLAIM_FAILED);
+            assertThat(attempt.error).isInstanceOf(IdempotencyInProgressException.class);
+            assertThat(thief.complete(null)).as("the new owner keeps the key").isTrue();
+            assertThat(handler.attempt(record, null).outcome).isEqualTo(RecordOutcome.DUPLICATE);
+            claims.discardAll();
+        }
+
+        @Test
+        @DisplayName("a batch claim with less than half its lease left is claimed again before the handler runs")
+        void lowClaimIsRenewedByClaimingAgain() throws Exception {
+            IdempotentRecordHandler<String, String> handler = handler();
+            faulty.failAlways(FaultInjectingStore.Operation.EXTEND);
+            ConsumerRecord<String, String> record = record(0, 1, "m-1", "A");
+            IdempotentRecordHandler.Claims claims = handler.claimAll(List.of(record));
+            long firstToken = store(faulty, "orders:m-1").fencingToken();
+            Thread.sleep(200); // two thirds of the lease pass without a renewal: less than half is left
+            faulty.heal();
+
+            assertThat(handler.attempt(record, claims.get(0)).outcome).isEqualTo(RecordOutcome.PROCESSED);
+
+            assertThat(effects).containsExactly("A");
+            IdempotencyRecord completed = store(faulty, "orders:m-1");
+            assertThat(completed.status()).isEqualTo(RecordStatus.COMPLETED);
+            assertThat(completed.fencingToken()).as("claimed again").isGreaterThan(firstToken);
+        }
+
+        private IdempotencyRecord store(FaultInjectingStore store, String key) {
+            return store.delegate().find(key).orElseThrow();
+        }
+    }
+
+    @Nested
+    @DisplayName("interrupts, nested calls and finishing every claim")
+    class Finishing {
+
+        @Test
+        @DisplayName("an interrupt releases the claim, even where the engine would record the failure")
+        void interruptReleases() {
+            Idempotency recording = Idempotency.builder(store).permanentFailure(error -> true).build();
+            try {
+                IdempotentRecordHandler<String, String> interrupted = IdempotentRecordHandler
+                        .<String, String>builder(recording, "orders", record -> {
+                            throw new InterruptedException("shutting down");
+                        })
+                        .messageKey(MessageKeyStrategy.header("message-id")).build();
+
+                assertThatThrownBy(() -> interrupted.handle(record(0, 1, "m-1", "A")))
+                        .isInstanceOf(InterruptedException.class);
+                assertThat(store.find("orders:m-1")).as("released, not recorded as failed").isEmpty();
+
+                IdempotentRecordHandler<String, String> kafkaInterrupted = IdempotentRecordHandler
+                        .<String, String>builder(recording, "orders", record -> {
+                            throw new InterruptException("woken", new InterruptedException());
+                        })
+                        .messageKey(MessageKeyStrategy.header("message-id")).build();
+                assertThat(kafkaInterrupted.attempt(record(0, 2, "m-2", "B"), null).kind)
+                        .isEqualTo(IdempotentRecordHandler.Attempt.Kind.INTERRUPTED);
+                assertThat(Thread.interrupted()).as("Kafka's InterruptException keeps the flag set").isTrue();
+                assertThat(store.find("orders:m-2")).isEmpty();
+            } finally {
+                Thread.interrupted();
+                recording.close();
+            }
+        }
+
+        @Test
+        @DisplayName("an idempotency exception of the handler's own nested call is the handler's failure, not the claim's")
+        void nestedCallsAreTheHandlersFailures() {
+            Execution<Void> elsewhere = idempotency.operation("payments").begin("p-1", null);
+            IdempotentRecordHandler<String, String> nested = IdempotentRecordHandler
+                    .<String, String>builder(idempotency, "orders",
+                            record -> idempotency.operation("payments").run("p-1", null, () -> { }))
+                    .messageKey(MessageKeyStrategy.header("message-id")).build();
+
+            IdempotentRecordHandler.Attempt attempt = nested.attempt(record(0, 1, "m-1", "A"), null);
+
+            assertThat(attempt.kind).isEqualTo(IdempotentRecordHandler.Attempt.Kind.HANDLER_FAILED);
+            assertThat(attempt.error).isInstanceOf(IdempotencyInProgressException.class);
+            assertThat(store.find("orders:m-1")).as("the record's own claim was released").isEmpty();
+
+            Execution<Void> heldElsewhere = idempotency.operation("orders").begin("m-2", RequestHashes.sha256("B"));
+            IdempotentRecordHandler.Attempt claimHeld = nested.attempt(record(0, 2, "m-2", "B"), null);
+            assertThat(claimHeld.kind).isEqualTo(IdempotentRecordHandler.Attempt.Kind.CLAIM_FAILED);
+            heldElsewhere.release();
+            elsewhere.release();
+        }
+
+        @Test
+        @DisplayName("a claimed handler's own claim exceptions are the claim's; a claim it leaves open is released")
+        void claimedHandlers() {
+            IdempotentRecordHandler<String, String> losing = IdempotentRecordHandler
+                    .<String, String>builder(idempotency, "orders", (record, claim) -> {
+                        claim.release();
+                        throw new IdempotencyLeaseLostException(claim.storedKey(), claim.fencingToken());
+                    })
+                    .messageKey(MessageKeyStrategy.header("message-id")).build();
+            assertThat(losing.attempt(record(0, 1, "m-1", "A"), null).kind)
+                    .isEqualTo(IdempotentRecordHandler.Attempt.Kind.CLAIM_FAILED);
+
+            IdempotentRecordHandler<String, String> forgetful = IdempotentRecordHandler
+                    .<String, String>builder(idempotency, "orders", (record, claim) -> effects.add(record.value()))
+                    .messageKey(MessageKeyStrategy.header("message-id")).build();
+            assertThat(forgetful.attempt(record(0, 2, "m-2", "B"), null).outcome).isEqualTo(RecordOutcome.PROCESSED);
+            assertThat(store.find("orders:m-2")).as("left open, released").isEmpty();
+        }
+
+        @Test
+        @DisplayName("an Error thrown by the handler still releases the claim, and comes back unchanged")
+        void errorsRelease() {
+            StackOverflowError overflow = new StackOverflowError("deep");
+            IdempotentRecordHandler<String, String> failing = IdempotentRecordHandler
+                    .<String, String>builder(idempotency, "orders", record -> {
+                        throw overflow;
+                    })
+                    .messageKey(MessageKeyStrategy.header("message-id")).build();
+
+            assertThatThrownBy(() -> failing.handle(record(0, 1, "m-1", "A"))).isSameAs(overflow);
+            assertThat(store.find("orders:m-1")).isEmpty();
+        }
+    }
+
+    @Nested
+    @DisplayName("types")
+    class Types {
+
+        @Test
+        @DisplayName("a handler from a lambda without parameter types serves String records, in a variable or a loop")
+        void untypedLambdaTypeChecks() throws Exception {
+            List<Long> offsets = new ArrayList<>();
+            IdempotentRecordHandler<String, String> handler = IdempotentRecordHandler
+                    .builder(idempotency, "audit", record -> offsets.add(record.offset()))
+                    .build();
+
+            assertThat(handler.handle(record(0, 5, "m-1", "A"))).isEqualTo(RecordOutcome.PROCESSED);
+            assertThat(offsets).containsExactly(5L);
+            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
+                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9",
+                    ConsumerConfig.GROUP_ID_CONFIG, "types",
+                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
+                    new StringDeserializer(), new StringDeserializer())) {
+                IdempotentConsumerLoop<String, String> loop = IdempotentConsumerLoop.builder(consumer,
+                        IdempotentRecordHandler.builder(idempotency, "audit", record -> offsets.add(record.offset()))
+                                .build())
+                        .topics("orders").build();
+                assertThat(loop.stoppedPartitions()).isEmpty();
+            }
         }
     }
 }

@@ -49,6 +49,21 @@ final class KafkaTestBroker implements AutoCloseable {
         this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
     }
 
+    private static @Nullable KafkaTestBroker shared;
+
+    /**
+     * The broker shared by every test class of this JVM, started on first use and stopped when the JVM exits:
+     * tests use topics and groups of their own, so they never see each other's records.
+     */
+    static synchronized KafkaTestBroker shared() throws Exception {
+        if (shared == null) {
+            KafkaTestBroker broker = start();
+            Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "kafka-test-broker-stop"));
+            shared = broker;
+        }
+        return shared;
+    }
+
     static KafkaTestBroker start() throws Exception {
         String external = System.getenv(ENV);
         if (external != null && !external.isBlank()) {
@@ -123,6 +138,11 @@ final class KafkaTestBroker implements AutoCloseable {
     }
 
     KafkaProducer<String, String> producer() {
+        return producer(Map.of());
+    }
+
+    /** A producer as {@link #producer()}, with some settings of the test's own. */
+    KafkaProducer<String, String> producer(Map<String, Object> overrides) {
         Map<String, Object> config = new HashMap<>();
         config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
@@ -134,6 +154,7 @@ final class KafkaTestBroker implements AutoCloseable {
         // and makes the retry of a refused batch safe without producer ids.
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
         config.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
+        config.putAll(overrides);
         return new KafkaProducer<>(config);
     }
 

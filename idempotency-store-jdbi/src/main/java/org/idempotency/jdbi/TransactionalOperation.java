@@ -135,6 +135,39 @@ public final class TransactionalOperation<T> {
         if (execution.isReplay()) {
             return execution.replayedResult();
         }
+        return executeBegun(execution, work);
+    }
+
+    /**
+     * Runs {@code work} for an execution already begun on this operation, in a transaction that also completes
+     * it: steps 2 to 6 of the class description, as {@link #execute} takes them after the acquire. For callers
+     * that claim keys ahead of the work, such as a Kafka consumer claiming a poll's keys with
+     * {@link IdempotentOperation#beginAll}. The execution is finished on every path: completed in the
+     * transaction, or released (or its failure recorded) when the transaction does not commit.
+     *
+     * @param execution an owned, unfinished execution of this operation
+     * @param work the work, given the transaction's handle; it must neither commit nor roll back
+     * @return the work's result
+     * @throws X the work's own exception, unchanged, after the rollback and the release of the key
+     * @throws IllegalArgumentException if the execution is a replay, or belongs to another operation
+     * @throws IdempotencyLeaseLostException if another execution took the key over before the completion; the
+     *     work's writes were rolled back
+     * @throws IdempotencyStoreException if the completion or the commit fails
+     */
+    public <X extends Exception> T executeBegun(Execution<T> execution, HandleCallback<? extends T, X> work)
+            throws X {
+        Objects.requireNonNull(execution, "execution must not be null");
+        Objects.requireNonNull(work, "work must not be null");
+        if (execution.isReplay()) {
+            throw new IllegalArgumentException("The execution of key '" + execution.storedKey() + "' is a replay:"
+                    + " there is no work to run");
+        }
+        if (execution.operation().engine() != operation.engine()
+                || !execution.operation().name().equals(operation.name())) {
+            throw new IllegalArgumentException("The execution of key '" + execution.storedKey() + "' belongs to"
+                    + " operation '" + execution.operation().name() + "', not to this transactional operation '"
+                    + operation.name() + "' (or to another engine)");
+        }
         if (execution.isUnprotected()) {
             try (Handle handle = store.open(store.jdbi())) {
                 return inTransaction(handle, h -> work.withHandle(h));

@@ -194,12 +194,15 @@ public final class PostgresDialect implements SqlDialect {
 
     /*
      * Release expires the row instead of deleting it: it is invisible at once, and the next acquire of the key
-     * replaces it under its row lock, so the new token is drawn after the old one (see the class comment).
+     * replaces it under its row lock, so the new token is drawn after the old one (see the class comment). It
+     * expires the row at a fixed instant long past, not at its own statement's time: a renewal whose statement
+     * began earlier and waited for the release's lock re-checks the row against its own, earlier, timestamp,
+     * and would find a row that expired "now" still visible, and renew a released record.
      */
     private static final String RELEASE = """
             UPDATE {table}
-            SET lease_expires_at = statement_timestamp(),
-                expires_at = statement_timestamp()
+            SET lease_expires_at = TIMESTAMPTZ 'epoch',
+                expires_at = TIMESTAMPTZ 'epoch'
             """ + OWNED;
 
     private static final String EXTEND = """

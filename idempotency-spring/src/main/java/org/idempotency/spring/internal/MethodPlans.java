@@ -24,6 +24,8 @@ import org.springframework.context.expression.BeanFactoryResolver;
 import org.springframework.core.MethodClassKey;
 import org.springframework.expression.Expression;
 import org.springframework.expression.ParseException;
+import org.springframework.expression.spel.SpelCompilerMode;
+import org.springframework.expression.spel.SpelParserConfiguration;
 import org.springframework.expression.spel.standard.SpelExpressionParser;
 import org.springframework.format.datetime.standard.DurationFormatterUtils;
 import org.springframework.util.ClassUtils;
@@ -40,8 +42,12 @@ public final class MethodPlans {
     private static final Pattern OPERATION_CHARACTERS = Pattern.compile("[^A-Za-z0-9._-]");
 
     private final ConfigurableListableBeanFactory beanFactory;
-    private final SpelExpressionParser parser = new SpelExpressionParser();
+    /** Expressions run interpreted at first, then compiled to bytecode once their types are known. */
+    private final SpelExpressionParser parser = new SpelExpressionParser(
+            new SpelParserConfiguration(SpelCompilerMode.MIXED, MethodPlans.class.getClassLoader()));
     private final ConcurrentMap<MethodClassKey, MethodPlan> plans = new ConcurrentHashMap<>();
+    /** The plans by the method a proxy was invoked with (an interface's, for example), for the calls. */
+    private final ConcurrentMap<MethodClassKey, MethodPlan> invokedPlans = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Method> defaultNames = new ConcurrentHashMap<>();
     private volatile @Nullable Collaborators collaborators;
 
@@ -74,11 +80,11 @@ public final class MethodPlans {
      * @throws IllegalStateException if the method is not annotated, or its plan cannot be made
      */
     MethodPlan planFor(Method invoked, Class<?> targetClass) {
-        Method specific = AopUtils.getMostSpecificMethod(invoked, targetClass);
-        MethodClassKey key = new MethodClassKey(specific, targetClass);
-        MethodPlan plan = plans.get(key);
+        MethodPlan plan = invokedPlans.get(new MethodClassKey(invoked, targetClass));
         if (plan == null) {
-            plan = plans.computeIfAbsent(key, k -> build(specific, targetClass));
+            Method specific = AopUtils.getMostSpecificMethod(invoked, targetClass);
+            plan = plans.computeIfAbsent(new MethodClassKey(specific, targetClass), k -> build(specific, targetClass));
+            invokedPlans.putIfAbsent(new MethodClassKey(invoked, targetClass), plan);
         }
         return plan;
     }
@@ -146,7 +152,7 @@ public final class MethodPlans {
         Method existing = defaultNames.putIfAbsent(name, method);
         if (existing != null && !existing.equals(method)) {
             throw new IllegalArgumentException("its default operation name '" + name + "' is also that of "
-                    + ProxyChecks.describe(existing) + " (" + existing.getDeclaringClass().getName() + "); give one"
+                    + ProxyChecks.describe(existing) + " in " + existing.getDeclaringClass().getName() + "; give one"
                     + " of them @Idempotent(operation = \"...\")");
         }
         return name;

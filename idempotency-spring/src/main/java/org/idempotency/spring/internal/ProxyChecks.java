@@ -173,9 +173,14 @@ public final class ProxyChecks {
         return false;
     }
 
-    /** A method as {@code Type.name(..)} for messages. */
+    /** A method as {@code Type.name(ParameterType, ...)} for messages. */
     static String describe(Method method) {
-        return method.getDeclaringClass().getSimpleName() + "." + method.getName() + "("
-                + (method.getParameterCount() == 0 ? "" : "..") + ")";
+        StringBuilder text = new StringBuilder(method.getDeclaringClass().getSimpleName()).append('.')
+                .append(method.getName()).append('(');
+        Class<?>[] parameters = method.getParameterTypes();
+        for (int i = 0; i < parameters.length; i++) {
+            text.append(i == 0 ? "" : ", ").append(parameters[i].getSimpleName());
+        }
+        return text.append(')').toString();
     }
 }

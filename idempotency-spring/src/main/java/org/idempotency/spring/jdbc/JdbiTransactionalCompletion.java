@@ -22,8 +22,8 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
  * {@link org.idempotency.api.IdempotencyLeaseLostException}.
  *
  * <p>It joins only a transaction bound to the same {@code DataSource} (the one given here, as Spring's
- * transaction managers key it) and an execution whose engine runs over this store (or over a wrapper of a
- * store); otherwise records are completed after the commit. The store itself must not run on a
+ * transaction managers key it) and an execution whose engine runs over this store (or over a wrapper of it
+ * named with {@link #withEngineStore}); otherwise records are completed after the commit. The store itself must not run on a
  * transaction-aware proxy of the {@code DataSource}: its own statements commit at once, on connections of
  * their own.
  *
@@ -33,6 +33,7 @@ public final class JdbiTransactionalCompletion implements TransactionalCompletio
 
     private final JdbiIdempotencyStore store;
     private final DataSource dataSource;
+    private final IdempotencyStore engineStore;
     private final CompletionWriter writer;
 
     /**
@@ -42,8 +43,14 @@ public final class JdbiTransactionalCompletion implements TransactionalCompletio
      * @param dataSource the data source of the transactions to join, the store's database
      */
     public JdbiTransactionalCompletion(JdbiIdempotencyStore store, DataSource dataSource) {
+        this(store, dataSource, store);
+    }
+
+    private JdbiTransactionalCompletion(JdbiIdempotencyStore store, DataSource dataSource,
+            IdempotencyStore engineStore) {
         this.store = Objects.requireNonNull(store, "store must not be null");
         this.dataSource = Objects.requireNonNull(dataSource, "dataSource must not be null");
+        this.engineStore = Objects.requireNonNull(engineStore, "engineStore must not be null");
         this.writer = (storedKey, fencingToken, result, retention) -> {
             Connection connection = DataSourceUtils.getConnection(this.dataSource);
             try {
@@ -54,13 +61,21 @@ public final class JdbiTransactionalCompletion implements TransactionalCompletio
         };
     }
 
+    /**
+     * This completion for engines that run over a wrapper of the store (one that adds metrics or injects faults,
+     * and passes every call on to the store given here).
+     *
+     * @param wrapper the store the engine runs over
+     * @return a completion that joins the transactions of executions over {@code wrapper}
+     */
+    public JdbiTransactionalCompletion withEngineStore(IdempotencyStore wrapper) {
+        return new JdbiTransactionalCompletion(store, dataSource, wrapper);
+    }
+
     @Override
     public boolean canJoinCurrentTransaction(Execution<?> execution) {
-        if (execution.isUnprotected() || execution.isReplay()) {
-            return false;
-        }
-        IdempotencyStore engineStore = execution.operation().engine().store();
-        if (engineStore instanceof JdbiIdempotencyStore other && other != store) {
+        if (execution.isUnprotected() || execution.isReplay()
+                || execution.operation().engine().store() != engineStore) {
             return false;
         }
         return TransactionSynchronizationManager.isActualTransactionActive()

@@ -21,6 +21,7 @@ import tools.jackson.databind.ObjectWriter;
 import tools.jackson.databind.SerializationContext;
 import tools.jackson.databind.ValueDeserializer;
 import tools.jackson.databind.ValueSerializer;
+import tools.jackson.databind.cfg.DateTimeFeature;
 import tools.jackson.databind.deser.AbstractDeserializer;
 import tools.jackson.databind.deser.SettableBeanProperty;
 import tools.jackson.databind.deser.bean.BeanDeserializerBase;
@@ -50,8 +51,9 @@ public final class Jackson3ResultCodec implements ResultCodec {
     }
 
     /**
-     * A codec on a copy of the application's mapper (its modules, naming and date settings) with unknown
-     * properties ignored; configuring the application's mapper later does not change it.
+     * A codec on a copy of the application's mapper (its modules and naming) with unknown properties ignored and
+     * {@code java.time} values written so that replays are equal (ISO-8601 text, offsets and zone ids kept, not
+     * adjusted to the context's time zone); configuring the application's mapper later does not change it.
      *
      * @param mapper the application's mapper
      * @return the codec
@@ -66,7 +68,14 @@ public final class Jackson3ResultCodec implements ResultCodec {
                     + " polymorphic default typing activated; stored results are untrusted input, so use a mapper"
                     + " without activateDefaultTyping(...)");
         }
-        ObjectMapper copy = mapper.rebuild().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+        ObjectMapper copy = mapper.rebuild()
+                .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                // a replay must equal the original: offsets and zone ids kept, dates and durations as ISO-8601 text
+                .disable(DateTimeFeature.ADJUST_DATES_TO_CONTEXT_TIME_ZONE)
+                .enable(DateTimeFeature.WRITE_DATES_WITH_ZONE_ID)
+                .disable(DateTimeFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .disable(DateTimeFeature.WRITE_DURATIONS_AS_TIMESTAMPS)
+                .build();
         return new Jackson3ResultCodec(copy);
     }
 

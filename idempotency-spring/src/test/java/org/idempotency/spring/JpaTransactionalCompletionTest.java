@@ -83,8 +83,19 @@ class JpaTransactionalCompletionTest {
         volatile CountDownLatch hold = new CountDownLatch(0);
 
         @Transactional
-        @Idempotent(key = "#key", hash = "#key", operation = "jpa-orders", lease = "800ms")
+        @Idempotent(key = "#key", hash = "#key", operation = "jpa-orders")
         public Placed place(String key, String outcome) throws InterruptedException {
+            return persist(key, outcome);
+        }
+
+        /** The same, in the same operation, with a short lease that expires quickly when renewals fail. */
+        @Transactional
+        @Idempotent(key = "#key", hash = "#key", operation = "jpa-orders", lease = "800ms")
+        public Placed placeWithShortLease(String key, String outcome) throws InterruptedException {
+            return persist(key, outcome);
+        }
+
+        private Placed persist(String key, String outcome) throws InterruptedException {
             OrderEntity order = new OrderEntity(key);
             entityManager.persist(order);
             entityManager.flush();
@@ -241,13 +252,13 @@ class JpaTransactionalCompletionTest {
         target.hold = new CountDownLatch(1);
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
-            Future<Placed> stale = pool.submit(() -> orders.place(key, "hold"));
+            Future<Placed> stale = pool.submit(() -> orders.placeWithShortLease(key, "hold"));
             assertThat(target.reached.await(30, TimeUnit.SECONDS)).isTrue();
             Placed successor = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (successor == null) {
                 try {
-                    successor = orders.place(key, "ok");
+                    successor = orders.placeWithShortLease(key, "ok");
                 } catch (IdempotencyInProgressException stillLive) {
                     assertThat(System.nanoTime() - deadline).as("the lease expires within 30 s").isNegative();
                     Thread.sleep(50);

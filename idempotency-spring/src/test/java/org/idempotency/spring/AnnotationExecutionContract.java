@@ -12,13 +12,18 @@ import org.idempotency.core.IdempotentOperation;
 import org.idempotency.testkit.IdempotencyExecutionContract;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
-import org.springframework.context.annotation.AnnotationConfigApplicationContext;
-import org.springframework.core.env.MapPropertySource;
+import org.idempotency.spring.internal.IdempotentMethodInterceptor;
+import org.idempotency.spring.internal.MethodPlans;
+import org.springframework.aop.framework.ProxyFactory;
+import org.springframework.aop.support.DefaultPointcutAdvisor;
+import org.springframework.aop.support.annotation.AnnotationMatchingPointcut;
+import org.springframework.beans.BeanUtils;
+import org.springframework.beans.factory.support.DefaultListableBeanFactory;
 
 /**
  * The test kit's execution contract, run through {@code @Idempotent} methods: every case's work goes through a
- * Spring bean's proxy, whose method is annotated with the case's operation (by a placeholder), its key and its
- * request hash, on the case's engine. The stores are supplied by the subclasses.
+ * Spring AOP proxy with the annotation's advice, whose method is annotated with the case's operation (by a
+ * placeholder), its key and its request hash, on the case's engine. The stores are supplied by the subclasses.
  */
 abstract class AnnotationExecutionContract extends IdempotencyExecutionContract {
 
@@ -73,35 +78,36 @@ abstract class AnnotationExecutionContract extends IdempotencyExecutionContract 
             TypeRef.of(Fragile.class).toString(), FragileDriver.class,
             TypeRef.of(Void.class).toString(), VoidDriver.class);
 
-    /** One context per operation of a case: its engine, and the driver of its result type. */
-    private final Map<IdempotentOperation<?>, AnnotationConfigApplicationContext> contexts = new ConcurrentHashMap<>();
+    /**
+     * One proxied driver per operation of a case, built as the post-processor builds proxies (the annotation's
+     * advisor over a bean factory holding the case's engine), but without refreshing a context, so that the first
+     * call of a case is not slowed down: several cases depend on short leases.
+     */
+    private final Map<IdempotentOperation<?>, Driver<?>> drivers = new ConcurrentHashMap<>();
 
     @AfterEach
-    void closeContexts() {
-        contexts.values().forEach(AnnotationConfigApplicationContext::close);
-        contexts.clear();
+    void forgetDrivers() {
+        drivers.clear();
     }
 
     @SuppressWarnings("unchecked")
     private <T> Driver<T> driver(IdempotentOperation<T> operation) {
-        AnnotationConfigApplicationContext context = contexts.computeIfAbsent(operation, op -> {
+        return (Driver<T>) drivers.computeIfAbsent(operation, op -> {
             Class<? extends Driver<?>> type = DRIVERS.get(op.type().toString());
             if (type == null) {
                 throw new AssertionError("no driver for the result type " + op.type() + "; add one");
             }
-            AnnotationConfigApplicationContext created = new AnnotationConfigApplicationContext();
-            created.getEnvironment().getPropertySources()
-                    .addFirst(new MapPropertySource("kit", Map.of("kit.operation", op.name())));
-            // the case's engine is the application's; the case owns it and closes it
-            created.registerBean(Idempotency.class, op::engine, definition -> definition.setDestroyMethodName(""));
-            // the kit's request hashes are already hashes: pass them through
-            created.registerBean(RequestHasher.class, () -> value -> (String) value);
-            created.register(IdempotencyConfiguration.class);
-            created.registerBean(type);
-            created.refresh();
-            return created;
+            DefaultListableBeanFactory beans = new DefaultListableBeanFactory();
+            // the case's engine is the application's (the case closes it); the kit's hashes are passed through
+            beans.registerSingleton("idempotency", op.engine());
+            beans.registerSingleton("hasher", (RequestHasher) value -> (String) value);
+            beans.addEmbeddedValueResolver(value -> value.replace("${kit.operation}", op.name()));
+            ProxyFactory proxy = new ProxyFactory(BeanUtils.instantiateClass(type));
+            proxy.setProxyTargetClass(true);
+            proxy.addAdvisor(new DefaultPointcutAdvisor(new AnnotationMatchingPointcut(null, Idempotent.class, true),
+                    new IdempotentMethodInterceptor(new MethodPlans(beans))));
+            return (Driver<?>) proxy.getProxy(type.getClassLoader());
         });
-        return (Driver<T>) context.getBean(Driver.class);
     }
 
     @Override

@@ -8,7 +8,7 @@ module org.idempotency.jdbi {
     requires transitive org.jdbi.v3.core;
     requires org.jdbi.v3.postgres;
     requires com.zaxxer.hikari;
-    requires java.sql;
+    requires transitive java.sql;
     requires org.slf4j;
     requires static transitive org.jspecify;
 

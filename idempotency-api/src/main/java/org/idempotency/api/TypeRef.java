@@ -1,7 +1,9 @@
 package org.idempotency.api;
 
+import java.lang.reflect.GenericArrayType;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.Type;
+import java.lang.reflect.WildcardType;
 import java.util.Objects;
 
 /**
@@ -40,6 +42,40 @@ public abstract class TypeRef<T> {
     public static <T> TypeRef<T> of(Class<T> type) {
         Objects.requireNonNull(type, "type");
         return new TypeRef<>(type) { };
+    }
+
+    /**
+     * A type obtained by reflection, such as a method's generic return type, for adapters that learn the
+     * result type at run time. The caller vouches that values of this type are {@code T}.
+     *
+     * @param type a class, or a parameterized, wildcard or array type made of classes (no type variables)
+     * @return the type reference
+     * @throws IllegalArgumentException if the type contains a type variable
+     */
+    public static TypeRef<?> of(Type type) {
+        Objects.requireNonNull(type, "type");
+        requireResolved(type, type);
+        return new TypeRef<>(type) { };
+    }
+
+    private static void requireResolved(Type part, Type whole) {
+        if (part instanceof ParameterizedType parameterized) {
+            for (Type argument : parameterized.getActualTypeArguments()) {
+                requireResolved(argument, whole);
+            }
+        } else if (part instanceof GenericArrayType array) {
+            requireResolved(array.getGenericComponentType(), whole);
+        } else if (part instanceof WildcardType wildcard) {
+            for (Type bound : wildcard.getUpperBounds()) {
+                requireResolved(bound, whole);
+            }
+            for (Type bound : wildcard.getLowerBounds()) {
+                requireResolved(bound, whole);
+            }
+        } else if (!(part instanceof Class<?>)) {
+            throw new IllegalArgumentException("TypeRef needs a resolved type; " + whole.getTypeName()
+                    + " contains the type variable " + part.getTypeName());
+        }
     }
 
     /**

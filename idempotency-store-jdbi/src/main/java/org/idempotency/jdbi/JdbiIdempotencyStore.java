@@ -1,5 +1,6 @@
 package org.idempotency.jdbi;
 
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -397,6 +398,34 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     @Override
     public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
         return run("complete", key, jdbi, handle -> completeOn(handle, key, fencingToken, result, retention));
+    }
+
+    /**
+     * Completes a record on a connection the caller holds, inside the caller's transaction: the conditional
+     * {@code UPDATE} of {@link #complete}, run on {@code connection} and left uncommitted, so that the record is
+     * completed if and only if the caller's transaction commits. For transaction managers that own the
+     * connection (Spring's, for example); {@link #transactional} does the same with a Jdbi transaction. The
+     * connection must reach this store's table; it is neither committed, rolled back nor closed here.
+     *
+     * @param connection the transaction's connection, in the same database as the store
+     * @param key the stored key ({@code operation:key})
+     * @param fencingToken the token of the execution that completes
+     * @param result the encoded result
+     * @param retention how long the completed record is kept
+     * @return {@code true} if the record was completed (pending the commit); {@code false} if the token no longer
+     *     owns it, in which case the caller must roll back
+     * @throws IdempotencyStoreException if the statement fails
+     */
+    public boolean completeOn(Connection connection, String key, long fencingToken, StoredResult result,
+            Duration retention) {
+        Objects.requireNonNull(connection, "connection must not be null");
+        // a handle on the caller's connection: created inside the transaction, it neither ends it nor closes it
+        try (Handle handle = Jdbi.create(connection).open()) {
+            return completeOn(handle, key, fencingToken, result, retention);
+        } catch (RuntimeException e) {
+            throw new IdempotencyStoreException("The idempotency store failed to complete a record in the"
+                    + " caller's transaction", key, e);
+        }
     }
 
     /**

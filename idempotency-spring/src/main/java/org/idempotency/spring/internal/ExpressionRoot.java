@@ -1,0 +1,37 @@
+package org.idempotency.spring.internal;
+
+import java.lang.reflect.Method;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The root object of {@code @Idempotent} expressions: {@code #root.method}, {@code #root.args},
+ * {@code #root.target} and {@code #root.targetClass}, besides the arguments by name ({@code #command}) or
+ * position ({@code #p0}, {@code #a0}).
+ *
+ * @param method the invoked method
+ * @param args its arguments
+ * @param target the bean
+ * @param targetClass the bean's class
+ */
+public record ExpressionRoot(Method method, Object[] args, @Nullable Object target, Class<?> targetClass) {
+
+    /** The invoked method, for {@code #root.method}. */
+    public Method getMethod() {
+        return method;
+    }
+
+    /** The arguments, for {@code #root.args}. */
+    public Object[] getArgs() {
+        return args;
+    }
+
+    /** The bean, for {@code #root.target}. */
+    public @Nullable Object getTarget() {
+        return target;
+    }
+
+    /** The bean's class, for {@code #root.targetClass}. */
+    public Class<?> getTargetClass() {
+        return targetClass;
+    }
+}

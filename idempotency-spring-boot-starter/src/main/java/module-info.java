@@ -30,6 +30,9 @@ module org.idempotency.spring.boot {
     requires static transitive spring.boot.actuator;
     requires static spring.boot.actuator.autoconfigure;
     requires static transitive spring.boot.health;
+    requires static transitive org.idempotency.micrometer;
+    requires static transitive micrometer.observation;
+    requires static transitive micrometer.core;
 
     exports org.idempotency.spring.boot;
     exports org.idempotency.spring.boot.actuate;

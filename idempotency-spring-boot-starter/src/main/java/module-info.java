@@ -25,7 +25,6 @@ module org.idempotency.spring.boot {
     requires static jakarta.servlet;
     requires static spring.web;
     requires static transitive org.idempotency.kafka;
-    requires static kafka.clients;
     requires static tools.jackson.databind;
     requires static transitive spring.boot.actuator;
     requires static spring.boot.actuator.autoconfigure;

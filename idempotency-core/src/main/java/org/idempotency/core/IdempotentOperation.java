@@ -476,13 +476,20 @@ public final class IdempotentOperation<T> {
         return Execution.unprotected(this, key, storedKey, observation);
     }
 
+    /**
+     * The time left on the owner's lease as this node's clock sees it, clamped to between 1 s (a sooner retry
+     * would find the same owner, and HTTP counts whole seconds) and one lease (the clocks may disagree); a lease
+     * shorter than 1 s gives 1 s.
+     */
     private Duration retryAfter(IdempotencyRecord record) {
         Instant leaseEnd = record.leaseExpiresAt();
         Duration left = leaseEnd == null ? engine.lease : Duration.between(Instant.now(), leaseEnd);
-        if (left.isNegative() || left.isZero()) {
-            return Duration.ofSeconds(1);
+        Duration floor = Duration.ofSeconds(1);
+        Duration ceiling = engine.lease.compareTo(floor) < 0 ? floor : engine.lease;
+        if (left.compareTo(floor) < 0) {
+            return floor;
         }
-        return left.compareTo(engine.lease) > 0 ? engine.lease : left;
+        return left.compareTo(ceiling) > 0 ? ceiling : left;
     }
 
     /**

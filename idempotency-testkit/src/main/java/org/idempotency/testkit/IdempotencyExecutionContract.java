@@ -802,12 +802,21 @@ public abstract class IdempotencyExecutionContract {
     public static final class NoCreator {
         private final String value;
 
-        /** Not usable by Jackson: no parameter names, no annotation. */
+        /**
+         * Not usable by Jackson: no parameter names, no annotation.
+         *
+         * @param value the text to repeat
+         * @param copies how many times to repeat it
+         */
         public NoCreator(String value, int copies) {
             this.value = value.repeat(copies);
         }
 
-        /** The value. */
+        /**
+         * The value.
+         *
+         * @return the value repeated as many times as the constructor said
+         */
         public String getValue() {
             return value;
         }
@@ -838,6 +847,12 @@ public abstract class IdempotencyExecutionContract {
      * @param text the text; "unencodable" cannot be read back
      */
     public record Fragile(String text) {
+        /**
+         * The text, as the codec reads it when encoding: fails for {@code "unencodable"}.
+         *
+         * @return the text
+         * @throws IllegalStateException if the text is {@code "unencodable"}
+         */
         @Override
         public String text() {
             if (text.equals("unencodable")) {

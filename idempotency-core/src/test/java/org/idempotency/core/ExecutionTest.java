@@ -211,4 +211,32 @@ class ExecutionTest {
             }
         }
     }
+
+    @Test
+    @DisplayName("a listener that throws an Error is logged, on the caller's thread and on the renewal thread, and"
+            + " renewal goes on")
+    void listenerErrorsLogged() throws Exception {
+        List<IdempotencyEvent.Type> renewals = new CopyOnWriteArrayList<>();
+        try (CapturedLog log = new CapturedLog();
+                Idempotency engine = Idempotency.builder(store).lease(Duration.ofMillis(600)).listener(event -> {
+                    if (event.type() == IdempotencyEvent.Type.LEASE_RENEWED) {
+                        renewals.add(event.type());
+                    }
+                    throw new AssertionError("a listener that breaks on " + event.type());
+                }).build()) {
+            try (Execution<String> execution = engine.operation("noisy", String.class).begin("k", "h")) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (renewals.size() < 3 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(renewals).as("renewals after listeners that threw").hasSizeGreaterThanOrEqualTo(3);
+                assertThat(execution.isLeaseLost()).isFalse();
+                assertThat(execution.complete("done")).isTrue();
+            }
+            assertThat(log.text())
+                    .contains("failed on ACQUIRED event; ignored").contains("a listener that breaks on ACQUIRED")
+                    .contains("failed on LEASE_RENEWED event; ignored")
+                    .contains("a listener that breaks on LEASE_RENEWED");
+        }
+    }
 }

@@ -808,6 +808,24 @@ public abstract class IdempotencyStoreContract extends StoreContractSupport<Idem
 
             assertThat(store.find(key).orElseThrow().result()).isEqualTo(new StoredResult(payload, 200));
         }
+
+        @Test
+        @SentenceFragment("keep request hashes and failures with U+0000, unpaired surrogates and emoji exactly")
+        void awkwardTextKeptExactly() {
+            String key = newKey();
+            String hash = "h\u0000a\uD800b\uDC00c\uD83D\uDE00";
+            long token = acquireFresh(key, hash, LONG_LEASE).fencingToken();
+            assertThat(store.find(key).orElseThrow().requestHash()).isEqualTo(hash);
+            assertThat(existing(store.acquire(key, hash, LONG_LEASE)).requestHash()).isEqualTo(hash);
+
+            StoredFailure failure = new StoredFailure("Type\u0000\uD800",
+                    "nul \u0000, lone \uDC00 and \uD800, \uD83D\uDE00");
+            assertThat(store.fail(key, token, failure, LONG_RETENTION)).isTrue();
+
+            IdempotencyRecord record = store.find(key).orElseThrow();
+            assertThat(record.failure()).isEqualTo(failure);
+            assertThat(record.requestHash()).isEqualTo(hash);
+        }
     }
 
     @Nested

@@ -259,8 +259,11 @@ public final class RedisIdempotencyStore
     /**
      * Runs one script per key in one pipeline ({@link BatchOptions.ExecutionMode#IN_MEMORY}: one write and one
      * round trip per Redis node) and returns the replies in key order. Keys that met NOSCRIPT did not run: the
-     * script is loaded and they run again, in another pipeline; on the last of {@link #SCRIPT_ATTEMPTS}, NOSCRIPT is
-     * a fault like any other.
+     * script is loaded and they run again. Keys left without an answer ran or did not: they run again with the same
+     * arguments, which is safe because every changing call carries its call id and a script answers a repeat of a
+     * call it already made with that call's answer. (Redisson leaves some commands of a pipeline unanswered when a
+     * command before them fails after a cluster redirect, {@code ASK} during a slot migration.) Repeats go in a
+     * batch per key. On the last of {@link #SCRIPT_ATTEMPTS}, NOSCRIPT or no answer is a fault like any other.
      */
     private List<Object> pipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
             Object[][] args, String action) {
@@ -270,10 +273,9 @@ public final class RedisIdempotencyStore
             pending.add(i);
         }
         for (int attempt = 1; !pending.isEmpty(); attempt++) {
-            List<Integer> notLoaded = runPipeline(lua, type, keys, args, pending, replies,
-                    attempt == SCRIPT_ATTEMPTS, action);
-            if (!notLoaded.isEmpty()) {
-                String firstKey = keys.get(notLoaded.get(0));
+            Rerun rerun = runPipeline(lua, type, keys, args, pending, replies, attempt, action);
+            if (rerun.notLoaded()) {
+                String firstKey = keys.get(rerun.keys().get(0));
                 try {
                     loadScript(lua, redisKey(firstKey));
                 } catch (RuntimeException e) {
@@ -281,24 +283,30 @@ public final class RedisIdempotencyStore
                             firstKey, unwrap(e));
                 }
             }
-            pending = notLoaded;
+            pending = rerun.keys();
         }
         return Arrays.asList(replies);
     }
 
+    /** The keys of a pipeline to run again, and whether one of them met NOSCRIPT. */
+    private record Rerun(List<Integer> keys, boolean notLoaded) {
+    }
+
     /**
-     * One pipeline of the pending keys; returns those that met NOSCRIPT (unless this is the last attempt). With
-     * replica acknowledgement, each key goes in a batch of its own, {@code EVALSHA} then {@code WAIT} on one
+     * One pipeline of the pending keys; returns those to run again: they met NOSCRIPT or got no answer (unless this
+     * is the last attempt). A batch per key with replica acknowledgement ({@code EVALSHA} then {@code WAIT} on one
      * connection, all sent at once: Redisson reports one count of acknowledging replicas per batch, summed over its
-     * nodes, and only a batch on one node tells that node's count.
+     * nodes, and only a batch on one node tells that node's count), and for repeats.
      */
-    private List<Integer> runPipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
-            Object[][] args, List<Integer> pending, Object[] replies, boolean last, String action) {
+    private Rerun runPipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
+            Object[][] args, List<Integer> pending, Object[] replies, int attempt, String action) {
+        boolean last = attempt == SCRIPT_ATTEMPTS;
+        boolean perKey = waitReplicas > 0 || attempt > 1;
         List<RBatch> batches = new ArrayList<>();
         int[] batchOf = new int[pending.size()];
         List<RFuture<Object>> futures = new ArrayList<>(pending.size());
         for (int n = 0; n < pending.size(); n++) {
-            if (batches.isEmpty() || waitReplicas > 0) {
+            if (batches.isEmpty() || perKey) {
                 batches.add(client.createBatch(batchOptions()));
             }
             batchOf[n] = batches.size() - 1;
@@ -312,13 +320,24 @@ public final class RedisIdempotencyStore
             executions.add(batch.executeAsync().toCompletableFuture());
         }
         CompletableFuture.allOf(executions.toArray(CompletableFuture[]::new)).handle((done, error) -> null).join();
-        List<Integer> noScript = new ArrayList<>();
+        List<Integer> rerun = new ArrayList<>();
+        boolean noScript = false;
         Throwable unexplained = null;
         for (int n = 0; n < futures.size(); n++) {
             int i = pending.get(n);
             CompletableFuture<Object> future = futures.get(n).toCompletableFuture();
             CompletableFuture<BatchResult<?>> execution = executions.get(batchOf[n]);
             Throwable batchError = execution.handle((result, error) -> error).join();
+            if (!future.isDone()) {
+                // the batch ended without answering this command: it may or may not have run
+                if (last) {
+                    throw new IdempotencyStoreException("Redis failed to " + action + ": no answer for this key"
+                            + " after " + attempt + " attempts; it may have been changed", keys.get(i),
+                            batchError == null ? null : unwrap(batchError));
+                }
+                rerun.add(i);
+                continue;
+            }
             Throwable failure = future.handle((reply, error) -> error).join();
             if (failure == null && batchError == null) {
                 replies[i] = future.join();
@@ -326,7 +345,8 @@ public final class RedisIdempotencyStore
                     requireAcknowledged(execution.join().getSyncedSlaves(), keys.get(i), action);
                 }
             } else if (failure != null && unwrap(failure) instanceof RedisNoScriptException && !last) {
-                noScript.add(i);
+                rerun.add(i);
+                noScript = true;
             } else if (failure != null) {
                 throw new IdempotencyStoreException("Redis failed to " + action, keys.get(i),
                         unwrap(batchError != null ? batchError : failure));
@@ -335,10 +355,10 @@ public final class RedisIdempotencyStore
                 replies[i] = future.join();
             }
         }
-        if (noScript.isEmpty() && unexplained != null) {
+        if (rerun.isEmpty() && unexplained != null) {
             throw new IdempotencyStoreException("Redis failed to " + action, null, unwrap(unexplained));
         }
-        return noScript;
+        return new Rerun(rerun, noScript);
     }
 
     private BatchOptions batchOptions() {

@@ -82,6 +82,8 @@ start_node() { # port, extra configuration lines...
     echo "dir $dir"
     echo "pidfile $dir/redis.pid"
     echo "logfile $dir/redis.log"
+    # a replica (re)joining gets its full copy at once, not after the default five seconds' wait for others
+    echo "repl-diskless-sync-delay 0"
     for line in "$@"; do echo "$line"; done
   } >"$dir/redis.conf"
   redis-server "$dir/redis.conf"

@@ -102,7 +102,7 @@ class RedisClusterTest {
     }
 
     @Nested
-    @DisplayName("a batch")
+    @DisplayName("Redis Cluster: a batch")
     class Batches {
 
         @Test
@@ -127,7 +127,7 @@ class RedisClusterTest {
     }
 
     @Nested
-    @DisplayName("scripts")
+    @DisplayName("Redis Cluster: scripts")
     class Scripts {
 
         @Test
@@ -158,7 +158,7 @@ class RedisClusterTest {
     }
 
     @Nested
-    @DisplayName("a slot migrated while traffic runs")
+    @DisplayName("Redis Cluster: a slot migrated while traffic runs")
     class Migration {
 
         @Test
@@ -305,7 +305,7 @@ class RedisClusterTest {
     }
 
     @Nested
-    @DisplayName("a master killed")
+    @DisplayName("Redis Cluster: a master killed")
     class MasterKilled {
 
         @Test
@@ -325,6 +325,10 @@ class RedisClusterTest {
                 pid = Long.parseLong(admin.info("server", "process_id"));
                 config = ((List<?>) admin.call("CONFIG", "GET", "dir")).get(1) + "/redis.conf";
                 replica = replicaOf(admin);
+            }
+            try (RedisAdmin successor = TestRedisCluster.admin(replica)) {
+                // the killed node, back as its replica, gets its full copy at once
+                successor.call("CONFIG", "SET", "repl-diskless-sync-delay", "0");
             }
             assertThat(Path.of(config)).as("the configuration of the node on %s (%s)", master, TestRedisCluster.HOW)
                     .exists();

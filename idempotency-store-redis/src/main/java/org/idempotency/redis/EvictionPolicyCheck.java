@@ -6,7 +6,7 @@ package org.idempotency.redis;
  * much as {@code allkeys-*}) lets Redis delete a record when memory runs short, before its time, and a key whose
  * record was evicted runs its work again. At build time the store reads the policy of every node its client knows
  * ({@code CONFIG GET maxmemory-policy}, masters and replicas); a server that refuses {@code CONFIG} (managed
- * services often rename it) or cannot be asked is logged as not checked, whatever this setting says.
+ * services often rename it) or cannot be asked is logged as not checked, whatever this setting says. Immutable.
  */
 public enum EvictionPolicyCheck {
 

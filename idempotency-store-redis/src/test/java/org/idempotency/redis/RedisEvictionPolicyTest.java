@@ -60,6 +60,10 @@ class RedisEvictionPolicyTest {
     }
 
     private static RedissonClient client(String[] credentials) {
+        if (!TestRedis.answersPing("127.0.0.1", PORT)) {
+            throw new IllegalStateException("No Redis on " + ADDRESS + " for the eviction-policy tests: run"
+                    + " scripts/redis-topology.sh");
+        }
         Config config = new Config();
         config.useSingleServer().setAddress("redis://" + ADDRESS);
         if (credentials != null) {

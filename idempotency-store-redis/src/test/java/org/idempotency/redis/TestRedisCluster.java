@@ -73,7 +73,11 @@ final class TestRedisCluster {
      * converging. Fails with how to start or repair the cluster.
      */
     static void awaitHealthy() {
-        String problem = null;
+        if (nodes().stream().map(URI::create).noneMatch(uri -> TestRedis.answersPing(uri.getHost(), uri.getPort()))) {
+            throw new IllegalStateException("No Redis Cluster for the tests: no node answers at " + nodes() + ": "
+                    + HOW);
+        }
+        String problem;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
             problem = problem();

@@ -164,17 +164,6 @@ final class TestRedisCluster {
         }
     }
 
-    /** A hash tag ({@code {…}}) whose slot another master than the given one serves, or the given one. */
-    static String tagServedBy(String master, boolean byIt) {
-        for (int i = 0; i < 10_000; i++) {
-            String tag = "{t" + i + "}";
-            if (masterOf(slot(tag)).equals(master) == byIt) {
-                return tag;
-            }
-        }
-        throw new IllegalStateException("no hash tag found for " + master);
-    }
-
     static void eventually(String what, long seconds, BooleanSupplier condition) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!condition.getAsBoolean()) {

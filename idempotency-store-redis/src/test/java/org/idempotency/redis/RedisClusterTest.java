@@ -451,10 +451,19 @@ class RedisClusterTest {
                 TestRedisCluster.eventually(node + " linked to its master", 30,
                         () -> !"slave".equals(admin.info("replication", "role"))
                                 || "up".equals(admin.info("replication", "master_link_status")));
-                if ("slave".equals(admin.info("replication", "role"))) {
+                // a manual failover times out (after 5 s) when the master has not yet learnt that the node is its
+                // replica again, just after the restart: asked again until it takes
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(45);
+                while ("slave".equals(admin.info("replication", "role"))) {
+                    if (System.nanoTime() - deadline > 0) {
+                        throw new AssertionError(node + " did not become master again within 45 s (CLUSTER"
+                                + " FAILOVER); " + TestRedisCluster.HOW);
+                    }
                     admin.call("CLUSTER", "FAILOVER");
-                    TestRedisCluster.eventually(node + " master again", 30,
-                            () -> "master".equals(admin.info("replication", "role")));
+                    long attempt = System.nanoTime() + TimeUnit.SECONDS.toNanos(7);
+                    while ("slave".equals(admin.info("replication", "role")) && System.nanoTime() - attempt < 0) {
+                        TestRedisCluster.sleep(100);
+                    }
                 }
             }
             TestRedisCluster.awaitHealthy();

@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -25,6 +24,7 @@ import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
 import org.idempotency.core.IdempotentOperation;
 import org.idempotency.jdbi.internal.Faults;
+import org.idempotency.jdbi.internal.MariaDbDialect;
 import org.idempotency.jdbi.internal.PostgresDialect;
 import org.idempotency.jdbi.internal.Rows;
 import org.idempotency.jdbi.internal.SqlDialect;
@@ -99,6 +99,8 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     public static final String DEFAULT_TABLE = PostgresDialect.SCRIPT_TABLE;
     /** The class-path resource holding the PostgreSQL schema script, written for {@link #DEFAULT_TABLE}. */
     public static final String SCHEMA_RESOURCE = PostgresDialect.SCHEMA_RESOURCE;
+    /** The class-path resource holding the MariaDB schema script, written for {@link #DEFAULT_TABLE}. */
+    public static final String MARIADB_SCHEMA_RESOURCE = MariaDbDialect.SCHEMA_RESOURCE;
     /** How many expired rows one purge statement deletes, unless configured. */
     public static final int DEFAULT_PURGE_BATCH_SIZE = 1_000;
     /** How long a statement waits for a row lock at most, in milliseconds, unless configured. */
@@ -117,6 +119,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     private final Jdbi jdbi;
     private final Jdbi renewalJdbi;
     private final TableName table;
+    private final SqlDatabase database;
     private final SqlDialect dialect;
     private final SqlDialect.Statements sql;
     private final Duration lockTimeout;
@@ -127,7 +130,8 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         this.jdbi = builder.jdbi;
         this.renewalJdbi = builder.renewalJdbi == null ? builder.jdbi : builder.renewalJdbi;
         this.table = builder.table;
-        this.dialect = builder.dialect;
+        this.database = builder.database;
+        this.dialect = builder.database.dialect();
         this.lockTimeout = builder.lockTimeout;
         this.sql = dialect.statements(table, lockTimeout.toMillis());
         this.purgeBatchSize = builder.purgeBatchSize;
@@ -182,6 +186,15 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     }
 
     /**
+     * The database this store's SQL is written for.
+     *
+     * @return the database chosen with {@link Builder#database} ({@link SqlDatabase#POSTGRESQL} by default)
+     */
+    public SqlDatabase database() {
+        return database;
+    }
+
+    /**
      * How many expired rows one purge statement deletes.
      *
      * @return the batch size
@@ -212,19 +225,26 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
      */
     public void createSchema() {
         String script = schemaScript();
+        String schemaLock = sql.schemaLock();
+        String schemaLockBound = sql.schemaLockBound();
         try (Handle handle = open(jdbi)) {
             if (Boolean.TRUE.equals(prepare(handle.createQuery(sql.schemaExists())).mapTo(Boolean.class).one())) {
                 LOG.debug("The idempotency schema for table {} exists", table);
                 return;
             }
-            handle.useTransaction(h -> {
-                prepare(h.createQuery(sql.schemaLock()))
-                        .bind("lock_name", "idempotency-store-jdbi:" + table)
-                        .map((rs, ctx) -> Boolean.TRUE)
-                        .one();
-                h.createUpdate(sql.schemaLockBound()).setTemplateEngine(TemplateEngine.NOP).execute();
-                h.createScript(script).setTemplateEngine(TemplateEngine.NOP).executeAsSeparateStatements();
-            });
+            if (schemaLock == null || schemaLockBound == null) {
+                // DDL that commits statement by statement (MariaDB): the script's statements are idempotent
+                handle.createScript(script).setTemplateEngine(TemplateEngine.NOP).executeAsSeparateStatements();
+            } else {
+                handle.useTransaction(h -> {
+                    prepare(h.createQuery(schemaLock))
+                            .bind("lock_name", "idempotency-store-jdbi:" + table)
+                            .map((rs, ctx) -> Boolean.TRUE)
+                            .one();
+                    h.createUpdate(schemaLockBound).setTemplateEngine(TemplateEngine.NOP).execute();
+                    h.createScript(script).setTemplateEngine(TemplateEngine.NOP).executeAsSeparateStatements();
+                });
+            }
         } catch (RuntimeException e) {
             throw fault("Cannot create the idempotency schema for table '" + table + "'", null, e);
         }
@@ -268,7 +288,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
                             .bind("key", key)
                             .bind("request_hash", StoredText.encode(requestHash))
                             .bind("lease_us", leaseMicros)
-                            .map((rs, ctx) -> Rows.acquireOutcome(key, rs, 1))
+                            .map((rs, ctx) -> Rows.acquireOutcome(key, rs, 1, dialect))
                             .findOne();
                 } catch (RuntimeException e) {
                     if (!lockTimedOut(e)) {
@@ -300,9 +320,10 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
                 .bind("key", key)
                 .map((rs, ctx) -> {
                     if (rs.getBoolean(Rows.RECORD_COLUMN_COUNT + 1)) {
-                        return (AcquireResult) new AcquireResult.Existing(Rows.record(key, rs, 1));
+                        return (AcquireResult) new AcquireResult.Existing(Rows.record(key, rs, 1, dialect));
                     }
-                    Instant now = rs.getObject(Rows.RECORD_COLUMN_COUNT + 2, OffsetDateTime.class).toInstant();
+                    Instant now = Objects.requireNonNull(dialect.instant(rs, Rows.RECORD_COLUMN_COUNT + 2),
+                            "the database's time");
                     long token = rs.getLong(3);
                     return new AcquireResult.Existing(IdempotencyRecord.inProgress(key, null, token, now,
                             now.plus(lease)));
@@ -328,6 +349,14 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
             }
         }
         long leaseMicros = micros(lease);
+        String acquireAll = sql.acquireAll();
+        if (acquireAll == null) {
+            List<AcquireResult> each = new ArrayList<>(requests.size());
+            for (AcquireRequest request : requests) {
+                each.add(acquire(request.key(), request.requestHash(), lease));
+            }
+            return List.copyOf(each);
+        }
         AcquireResult[] results = new AcquireResult[requests.size()];
         List<Integer> pending = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
@@ -344,12 +373,12 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
             String firstKey = keys[0];
             Optional<List<Optional<AcquireResult>>> batch = run("acquire a batch of keys", firstKey, jdbi, handle -> {
                 try {
-                    return Optional.of(prepare(handle.createQuery(sql.acquireAll()))
+                    return Optional.of(prepare(handle.createQuery(acquireAll))
                             .bindArray("keys", String.class, (Object[]) keys)
                             .bindArray("request_hashes", String.class, (Object[]) hashes)
                             .bind("lease_us", leaseMicros)
                             .map((rs, ctx) -> Optional.ofNullable(
-                                    Rows.acquireOutcome(keys[rs.getInt(1) - 1], rs, 2)))
+                                    Rows.acquireOutcome(keys[rs.getInt(1) - 1], rs, 2, dialect)))
                             .list());
                 } catch (RuntimeException e) {
                     if (!lockTimedOut(e)) {
@@ -495,6 +524,14 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         if (keys.isEmpty()) {
             return List.of();
         }
+        String extendAll = sql.extendAll();
+        if (extendAll == null) {
+            List<Boolean> each = new ArrayList<>(keys.size());
+            for (OwnedKey owned : keys) {
+                each.add(extend(owned.key(), owned.fencingToken(), lease));
+            }
+            return List.copyOf(each);
+        }
         long leaseMicros = micros(lease);
         String[] storedKeys = new String[keys.size()];
         Long[] tokens = new Long[keys.size()];
@@ -503,7 +540,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
             tokens[i] = keys.get(i).fencingToken();
         }
         List<boolean[]> rows = run("renew a batch of leases", storedKeys[0], renewalJdbi,
-                handle -> prepare(handle.createQuery(sql.extendAll()))
+                handle -> prepare(handle.createQuery(extendAll))
                         .bindArray("keys", String.class, (Object[]) storedKeys)
                         .bindArray("tokens", Long.class, (Object[]) tokens)
                         .bind("lease_us", leaseMicros)
@@ -531,7 +568,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     public Optional<IdempotencyRecord> find(String key) {
         return run("find a record", key, jdbi, handle -> prepare(handle.createQuery(sql.find()))
                 .bind("key", key)
-                .map((rs, ctx) -> Rows.record(key, rs, 1))
+                .map((rs, ctx) -> Rows.record(key, rs, 1, dialect))
                 .findOne());
     }
 
@@ -681,7 +718,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         private final Jdbi jdbi;
         private @Nullable Jdbi renewalJdbi;
         private TableName table = TableName.parse(DEFAULT_TABLE);
-        private final SqlDialect dialect = new PostgresDialect();
+        private SqlDatabase database = SqlDatabase.POSTGRESQL;
         private Duration lockTimeout = DEFAULT_LOCK_TIMEOUT;
         private int purgeBatchSize = DEFAULT_PURGE_BATCH_SIZE;
         private final List<AutoCloseable> owned = new ArrayList<>();
@@ -701,6 +738,18 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
          */
         public Builder table(String table) {
             this.table = TableName.parse(table);
+            return this;
+        }
+
+        /**
+         * The database the Jdbi points at (default {@link SqlDatabase#POSTGRESQL}): it chooses the SQL of every
+         * statement and the schema script. {@link SqlDatabase#fromJdbcUrl} derives it from a JDBC URL.
+         *
+         * @param database the database
+         * @return this builder
+         */
+        public Builder database(SqlDatabase database) {
+            this.database = Objects.requireNonNull(database, "database must not be null");
             return this;
         }
 

@@ -37,6 +37,9 @@ import org.jspecify.annotations.Nullable;
  * statement wrote it; a row it left alone holds a token drawn by another statement. The assignments test that
  * too, since MariaDB evaluates them from left to right and the token is assigned first: the later ones see the
  * claim through the token even after the lease columns changed; a row that was not claimed keeps every value.
+ * The claim conditions compare the row's hash with the bound parameter, not with {@code VALUES(request_hash)}:
+ * for a {@code TEXT} column, MariaDB's {@code VALUES(column)} reads the value assigned to the column earlier in
+ * the same update (even an unchanged one), so a later condition would compare the row's hash with itself.
  *
  * <p>What this costs compared with PostgreSQL: MariaDB has no data-modifying CTE, and its {@code RETURNING}
  * cannot tell an inserted row from an updated or an untouched one, nor can {@code ON DUPLICATE KEY UPDATE} have a
@@ -94,8 +97,7 @@ public final class MariaDbDialect implements SqlDialect {
     /** Whether the existing row can be claimed: it is invisible, or its lease ended and the hashes match. */
     private static final String CLAIMABLE = "(expires_at <= " + NOW
             + " OR (status = 'IN_PROGRESS' AND lease_expires_at <= " + NOW
-            + " AND (request_hash IS NULL OR VALUES(request_hash) IS NULL"
-            + " OR request_hash = VALUES(request_hash))))";
+            + " AND (request_hash IS NULL OR :request_hash IS NULL OR request_hash = :request_hash)))";
     /**
      * Whether this statement claims the row, in the assignments after the token's: the row holds the token this
      * statement drew last. The claim condition itself is kept as an alternative, for evaluation orders in which
@@ -104,6 +106,14 @@ public final class MariaDbDialect implements SqlDialect {
     private static final String CLAIMED = "(fencing_token = LASTVAL({sequence}) OR " + CLAIMABLE + ")";
     /** Whether the existing row had expired, in the assignments before {@code expires_at}'s. */
     private static final String REPLACED = "(" + CLAIMED + " AND expires_at <= " + NOW + ")";
+    /**
+     * Whether the existing row had expired, in the last assignment: the row was claimed and its creation time is
+     * now the statement's (set above only when it is replaced; a row created by another statement at the very
+     * same instant cannot be claimable yet). {@code expires_at <= NOW} holds here only where assignments see the
+     * old values: a claimed row expires later, and a row left alone was not expired, or it would have been claimed.
+     */
+    private static final String WAS_REPLACED = "((fencing_token = LASTVAL({sequence}) AND created_at = " + NOW
+            + ") OR expires_at <= " + NOW + ")";
 
     private static final String ACQUIRE = """
             {lock_bound}INSERT INTO {table} (idempotency_key, request_hash, status, fencing_token, attempt,
@@ -114,21 +124,23 @@ public final class MariaDbDialect implements SqlDialect {
                 fencing_token = IF({claimable}, NEXTVAL({sequence}), fencing_token),
                 attempt = IF({claimed}, IF(expires_at <= UTC_TIMESTAMP(6), 1, attempt + 1), attempt),
                 created_at = IF({replaced}, UTC_TIMESTAMP(6), created_at),
-                request_hash = IF({replaced}, VALUES(request_hash), request_hash),
                 status_code = IF({claimed}, NULL, status_code),
                 response = IF({claimed}, NULL, response),
                 error_type = IF({claimed}, NULL, error_type),
                 error_message = IF({claimed}, NULL, error_message),
                 status = IF({claimed}, 'IN_PROGRESS', status),
                 lease_expires_at = IF({claimed}, VALUES(lease_expires_at), lease_expires_at),
-                expires_at = IF({claimed}, VALUES(expires_at), expires_at)
+                expires_at = IF({claimed}, VALUES(expires_at), expires_at),
+                request_hash = IF({was_replaced}, :request_hash, request_hash)
             RETURNING IF(fencing_token = LASTVAL({sequence}), fencing_token, NULL) AS acquired_token,
                       IF(fencing_token = LASTVAL({sequence}), attempt, NULL) AS acquired_attempt,
                       request_hash, status, fencing_token, lease_expires_at, expires_at, status_code, response,
                       error_type, error_message
             """
+            .replace("{was_replaced}", WAS_REPLACED)
             .replace("{claimed}", CLAIMED)
             .replace("{replaced}", REPLACED)
+            .replace("{was_replaced}", WAS_REPLACED)
             .replace("{claimable}", CLAIMABLE);
 
     /** The condition every finishing statement shares: the row is visible, in progress and holds the token. */

@@ -67,8 +67,10 @@ import org.jspecify.annotations.Nullable;
  * one, which a sort or a materialised source would break.
  *
  * <h2>Purge</h2>
- * {@code DELETE ... JOIN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)}: each batch is one short statement that
- * skips rows locked by concurrent acquires.
+ * {@code DELETE r FROM (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED) AS batch STRAIGHT_JOIN table AS r}: each
+ * batch is one short statement that skips rows locked by concurrent transactions. At REPEATABLE READ the
+ * batch's range scan of the expiry index also locks the gaps it passes, until the statement ends: an insert
+ * whose expiry falls into such a gap waits for those microseconds.
  *
  * <p>Immutable and thread-safe.
  */
@@ -200,16 +202,19 @@ public final class MariaDbDialect implements SqlDialect {
 
     /*
      * The derived table picks at most a batch of expired rows by the expiry index, locking them and skipping rows
-     * that other transactions hold; the delete removes those still expired.
+     * that other transactions hold; the delete then reaches exactly those rows by primary key (STRAIGHT_JOIN fixes
+     * that order: were the target table scanned first, the delete would lock, and wait for, every row it reads,
+     * the skipped ones included). The lock bound is a safeguard: the statement waits for no row lock.
      */
     private static final String PURGE_BATCH = """
-            DELETE r FROM {table} AS r
-            JOIN (SELECT idempotency_key
+            {lock_bound}DELETE r
+            FROM (SELECT idempotency_key
                   FROM {table}
                   WHERE expires_at <= UTC_TIMESTAMP(6)
                   ORDER BY expires_at
                   LIMIT :batch_size
-                  FOR UPDATE SKIP LOCKED) AS batch ON batch.idempotency_key = r.idempotency_key
+                  FOR UPDATE SKIP LOCKED) AS batch
+            STRAIGHT_JOIN {table} AS r ON r.idempotency_key = batch.idempotency_key
             WHERE r.expires_at <= UTC_TIMESTAMP(6)
             """;
 

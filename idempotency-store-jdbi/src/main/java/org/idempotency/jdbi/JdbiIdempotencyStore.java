@@ -41,24 +41,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The SQL idempotency store on Jdbi 3, for PostgreSQL: one row per key in a table of your choice, created by
- * the shipped schema script ({@link #SCHEMA_RESOURCE}, or {@link #createSchema()}).
+ * The SQL idempotency store on Jdbi 3, for PostgreSQL and MariaDB ({@link SqlDatabase}): one row per key in a
+ * table of your choice, created by the shipped schema script ({@link #SCHEMA_RESOURCE},
+ * {@link #MARIADB_SCHEMA_RESOURCE}, or {@link #createSchema()}).
  *
  * <pre>{@code
  * JdbiIdempotencyStore store = JdbiIdempotencyStore.builder(jdbi).table("idempotency_records").build();
  * store.createSchema(); // or apply the shipped script with your migrations
  * Idempotency idempotency = Idempotency.builder(store).build();
+ * // on MariaDB: JdbiIdempotencyStore.builder(jdbi).database(SqlDatabase.MARIADB)...
  * }</pre>
  *
- * <p>What it guarantees, beyond the {@link org.idempotency.api.spi.IdempotencyStore} contract:
+ * <p>What it guarantees, beyond the {@link org.idempotency.api.spi.IdempotencyStore} contract (where MariaDB
+ * differs, it says so; docs/sql.md has the details):
  * <ul>
  *   <li><b>One statement per operation.</b> Acquire, takeover of an expired lease included, is one SQL
  *       statement (one round trip); a replay reads the row by primary key and writes nothing (no insert, no row
- *       lock, no token drawn). Complete, fail, release and extend are each one conditional statement on key,
- *       fencing token, status and visibility.</li>
- *   <li><b>The database clock decides</b> ({@code statement_timestamp()}: one instant per statement, current
- *       even inside a long transaction), so clock skew between application nodes cannot cause a double
- *       execution.</li>
+ *       lock, no token drawn). On MariaDB a replay goes through the same upsert: it locks the row for the
+ *       statement and spends a sequence value, and writes nothing. Complete, fail, release and extend are each
+ *       one conditional statement on key, fencing token, status and visibility. On MariaDB, {@link #acquireAll}
+ *       and {@link #extendAll} run the single-key statement for each key.</li>
+ *   <li><b>The database clock decides</b> ({@code statement_timestamp()} on PostgreSQL, {@code UTC_TIMESTAMP(6)}
+ *       on MariaDB: one instant per statement, current even inside a long transaction), so clock skew between
+ *       application nodes cannot cause a double execution.</li>
  *   <li><b>Fencing tokens</b> come from a sequence of the table: never issued twice, and growing for a key
  *       across takeovers, releases and expiries. A released record is expired rather than deleted (invisible
  *       at once, removed by the next purge), so that the next owner's token is drawn under its row lock.</li>
@@ -214,7 +219,8 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     }
 
     /**
-     * Creates the table, its sequence and its index if they do not exist, in one transaction. Several nodes
+     * Creates the table, its sequence and its index if they do not exist, in one transaction (on MariaDB, whose
+     * DDL commits statement by statement, as a series of idempotent statements, without the lock). Several nodes
      * may call it at once: an advisory lock makes them take turns. When all three exist, it only checks that
      * they do, and takes no lock: {@code CREATE INDEX IF NOT EXISTS} would wait for every transaction writing to
      * the table, and make every later writer wait behind it. When something is missing, the script's waits for
@@ -807,7 +813,9 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
          * progress (instead of holding its caller, and a pool connection, until the stalled transaction ends);
          * the other statements fail with {@link IdempotencyStoreException}, having changed nothing. It is
          * PostgreSQL's {@code lock_timeout}, set for the store's own statements only (with {@code set_config(...,
-         * true)} inside each statement, so no extra round trip).
+         * true)} inside each statement, so no extra round trip). On MariaDB it is {@code innodb_lock_wait_timeout},
+         * set per statement ({@code SET STATEMENT ... FOR}), which counts whole seconds: the bound is rounded up to
+         * the next second.
          *
          * @param lockTimeout the bound; positive, at most an hour
          * @return this builder

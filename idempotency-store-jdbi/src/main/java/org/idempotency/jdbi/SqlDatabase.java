@@ -7,17 +7,20 @@ import org.idempotency.jdbi.internal.PostgresDialect;
 import org.idempotency.jdbi.internal.SqlDialect;
 
 /**
- * The databases the store speaks to, each with its own SQL and schema script; chosen with
- * {@link JdbiIdempotencyStore.Builder#database}, or from a JDBC URL with {@link #fromJdbcUrl}.
+ * The databases the store speaks to, each with its own SQL and schema script (a class-path resource, written for
+ * the table {@value JdbiIdempotencyStore#DEFAULT_TABLE}); chosen with
+ * {@link JdbiIdempotencyStore.Builder#database}, or from a JDBC URL with {@link #fromJdbcUrl}. Immutable and
+ * thread-safe.
  */
 public enum SqlDatabase {
 
-    /** PostgreSQL 11 or newer; script {@value PostgresDialect#SCHEMA_RESOURCE}. */
+    /** PostgreSQL 11 or newer; schema script {@value JdbiIdempotencyStore#SCHEMA_RESOURCE}. */
     POSTGRESQL(new PostgresDialect(), PostgresDialect.SCHEMA_RESOURCE),
 
     /**
-     * MariaDB 10.6 or newer (InnoDB); script {@value MariaDbDialect#SCHEMA_RESOURCE}. MySQL servers are not
-     * supported: the statements use MariaDB's sequences, {@code RETURNING} and {@code SET STATEMENT}.
+     * MariaDB 10.6 or newer (InnoDB); schema script {@value JdbiIdempotencyStore#MARIADB_SCHEMA_RESOURCE}. MySQL
+     * servers are not supported: the statements use MariaDB's sequences, {@code RETURNING} and
+     * {@code SET STATEMENT}.
      */
     MARIADB(new MariaDbDialect(), MariaDbDialect.SCHEMA_RESOURCE);
 

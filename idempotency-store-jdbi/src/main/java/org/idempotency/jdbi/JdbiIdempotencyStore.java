@@ -1,5 +1,6 @@
 package org.idempotency.jdbi;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -286,6 +287,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
      */
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
+        checkKeyLength(key);
         long leaseMicros = micros(lease);
         for (int attempt = 1; ; attempt++) {
             AcquireResult result = run("acquire", key, jdbi, handle -> {
@@ -349,6 +351,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         Set<String> distinct = new HashSet<>();
         for (AcquireRequest request : requests) {
             Objects.requireNonNull(request, "requests must not contain null");
+            checkKeyLength(request.key());
             if (!distinct.add(request.key())) {
                 throw new IllegalArgumentException("acquireAll needs distinct keys; '"
                         + IdempotencyException.safeKey(request.key()) + "' appears twice");
@@ -713,7 +716,20 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         return false;
     }
 
-    private static long micros(Duration duration) {
+    /**
+     * Refuses a key longer than the SPI allows before it reaches a column that holds exactly that much: MariaDB
+     * outside strict mode would cut it to fit, and two keys would share a record.
+     */
+    private static void checkKeyLength(String key) {
+        Objects.requireNonNull(key, "key must not be null");
+        if (key.length() * 3L > MAX_KEY_BYTES && key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+            throw new IllegalArgumentException("Key '" + IdempotencyException.safeKey(key) + "' is "
+                    + key.getBytes(StandardCharsets.UTF_8).length + " UTF-8 bytes long; stores keep at most "
+                    + MAX_KEY_BYTES + " (IdempotencyStore.MAX_KEY_BYTES)");
+        }
+    }
+
+        private static long micros(Duration duration) {
         return Math.max(1, Math.min(MAX_MICROS, TimeUnit.MICROSECONDS.convert(duration)));
     }
 

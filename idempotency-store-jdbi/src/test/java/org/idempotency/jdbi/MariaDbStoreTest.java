@@ -87,6 +87,23 @@ class MariaDbStoreTest {
     }
 
     @Test
+    @DisplayName("a key over 320 UTF-8 bytes is refused with the rule, even where MariaDB would cut it to fit")
+    void tooLongKey() {
+        String base = UUID.randomUUID() + "\uD83D\uDE00".repeat(71); // 36 + 284 bytes
+        String lenient = table.database.url() + "&sessionVariables=sql_mode=''";
+        JdbiIdempotencyStore notStrict = JdbiIdempotencyStore.builder(org.jdbi.v3.core.Jdbi.create(lenient))
+                .database(SqlDatabase.MARIADB).table(table.name).build();
+        acquired(notStrict.acquire(base, "h", LONG));
+
+        assertThatThrownBy(() -> notStrict.acquire(base + "x", "h", LONG)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("321 UTF-8 bytes").hasMessageContaining("at most 320");
+        assertThatThrownBy(() -> notStrict.acquireAll(java.util.List.of(
+                new org.idempotency.api.spi.AcquireRequest(base + "é", "h")), LONG))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("322 UTF-8 bytes");
+        assertThat(notStrict.find(base).orElseThrow().fencingToken()).isPositive();
+    }
+
+    @Test
     @DisplayName("request hashes compare exactly: a trailing space or another case is another request")
     void hashesAreExact() {
         String key = newKey();

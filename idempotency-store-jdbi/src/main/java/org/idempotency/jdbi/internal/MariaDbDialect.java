@@ -44,7 +44,7 @@ import org.jspecify.annotations.Nullable;
  * <p>What this costs compared with PostgreSQL: MariaDB has no data-modifying CTE, and its {@code RETURNING}
  * cannot tell an inserted row from an updated or an untouched one, nor can {@code ON DUPLICATE KEY UPDATE} have a
  * {@code WHERE}; so a replay or a live lease also goes through the upsert. It locks the existing row for the
- * statement (an auto-commit statement: microseconds), writes nothing (the values are unchanged), and spends a
+ * statement (until the auto-commit statement ends), writes nothing (the values are unchanged), and spends a
  * sequence value from the cache. A pre-check in the same statement ({@code INSERT ... SELECT ... WHERE NOT
  * EXISTS}) would read the target table with shared next-key locks at REPEATABLE READ, MariaDB's default, and two
  * acquires of new keys in one index gap would then deadlock each other.
@@ -70,7 +70,7 @@ import org.jspecify.annotations.Nullable;
  * {@code DELETE r FROM (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED) AS batch STRAIGHT_JOIN table AS r}: each
  * batch is one short statement that skips rows locked by concurrent transactions. At REPEATABLE READ the
  * batch's range scan of the expiry index also locks the gaps it passes, until the statement ends: an insert
- * whose expiry falls into such a gap waits for those microseconds.
+ * whose expiry falls into such a gap waits until that statement ends.
  *
  * <p>Immutable and thread-safe.
  */

@@ -62,7 +62,9 @@ import org.slf4j.LoggerFactory;
  * shorter than the renewal interval.
  * On MariaDB (REPEATABLE READ by default) the completion's {@code UPDATE}, like every InnoDB {@code UPDATE}, reads
  * the latest committed row whatever the transaction's snapshot, so the fencing check holds at every isolation
- * level and a renewal during the work does not fail the completion.
+ * level. With {@code innodb_snapshot_isolation} off a renewal during the work does not fail the completion; with it
+ * on (the default from MariaDB 11.6), REPEATABLE READ work that outlives the renewal interval fails at completion
+ * as on PostgreSQL (error 1020): choose READ COMMITTED with {@link #withIsolation} for such work.
  *
  * <p>If the engine fails open and the store could not be reached, the work runs in a plain transaction,
  * unprotected, as the engine reports. Immutable and thread-safe.

@@ -221,6 +221,8 @@ class MariaDbStoreTest {
         JdbiIdempotencyStore shifted = JdbiIdempotencyStore.builder(org.jdbi.v3.core.Jdbi.create(
                 table.database.url() + "&sessionVariables=time_zone='-09:00'")).database(SqlDatabase.MARIADB)
                 .table(table.name).build();
+        assertThat(shifted.jdbi().<String, RuntimeException>withHandle(h -> h.createQuery("SELECT @@session.time_zone").mapTo(String.class)
+                .one())).isEqualTo("-09:00");
         String key = newKey();
         java.time.Instant before = databaseNow();
 
@@ -230,6 +232,61 @@ class MariaDbStoreTest {
         assertThat(record.leaseExpiresAt()).isBetween(before.plus(Duration.ofMinutes(10)),
                 databaseNow().plus(Duration.ofMinutes(10)));
         assertThat(store().find(key).orElseThrow().leaseExpiresAt()).isEqualTo(record.leaseExpiresAt());
+    }
+
+    @Test
+    @DisplayName("with innodb_snapshot_isolation (the default from MariaDB 11.6), a renewal during REPEATABLE READ"
+            + " work fails the completion: store exception, nothing committed, key released; READ COMMITTED commits")
+    void snapshotIsolation() {
+        String url = table.database.url() + "&sessionVariables=innodb_snapshot_isolation=ON";
+        BusinessTable orders = new BusinessTable(table.database, "snapshot_orders");
+        com.zaxxer.hikari.HikariConfig config = new com.zaxxer.hikari.HikariConfig();
+        config.setJdbcUrl(url);
+        config.setMaximumPoolSize(4);
+        try (com.zaxxer.hikari.HikariDataSource pool = new com.zaxxer.hikari.HikariDataSource(config);
+                org.idempotency.core.Idempotency engine = org.idempotency.core.Idempotency.builder(
+                        JdbiIdempotencyStore.builder(org.jdbi.v3.core.Jdbi.create(pool)).database(SqlDatabase.MARIADB)
+                                .table(table.name).build())
+                        .lease(Duration.ofSeconds(5)).renewInterval(Duration.ofMillis(100))
+                        .purgeInterval(Duration.ZERO).build()) {
+            JdbiIdempotencyStore snapshots = (JdbiIdempotencyStore) engine.store();
+            assertThat(snapshots.jdbi().<Integer, RuntimeException>withHandle(h -> h.createQuery(
+                    "SELECT @@session.innodb_snapshot_isolation")
+                    .mapTo(Integer.class).one())).isEqualTo(1);
+            TransactionalOperation<Long> charge = snapshots.transactional(engine.operation("snapshot", Long.class));
+            String key = UUID.randomUUID().toString();
+            org.jdbi.v3.core.HandleCallback<Long, RuntimeException> work = h -> {
+                h.createQuery("SELECT count(*) FROM " + orders.quoted()).mapTo(Integer.class).one(); // the read view
+                long id = orders.insert(h, key, "a");
+                java.time.Instant leaseEnd = snapshots.find("snapshot:" + key).orElseThrow().leaseExpiresAt();
+                Observed.eventually("the lease was renewed", () -> snapshots.find("snapshot:" + key).orElseThrow()
+                        .leaseExpiresAt().isAfter(leaseEnd));
+                return id;
+            };
+
+            assertThatThrownBy(() -> charge.withIsolation(
+                    org.jdbi.v3.core.transaction.TransactionIsolationLevel.REPEATABLE_READ).execute(key, "h", work))
+                    .isInstanceOf(IdempotencyStoreException.class)
+                    .satisfies(e -> assertThat(errorCode(e)).isEqualTo(1020));
+            assertThat(orders.rows(key)).isZero();
+            assertThat(snapshots.find("snapshot:" + key)).isEmpty();
+
+            assertThat(charge.withIsolation(org.jdbi.v3.core.transaction.TransactionIsolationLevel.READ_COMMITTED)
+                    .execute(key, "h", work)).isPositive();
+            assertThat(orders.rows(key)).isEqualTo(1);
+            assertThat(snapshots.find("snapshot:" + key).orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+        } finally {
+            orders.close();
+        }
+    }
+
+    private static int errorCode(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLException sql) {
+                return sql.getErrorCode();
+            }
+        }
+        return -1;
     }
 
     @Test

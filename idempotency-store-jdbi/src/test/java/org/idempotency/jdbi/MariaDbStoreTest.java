@@ -335,6 +335,32 @@ class MariaDbStoreTest {
     }
 
     @Test
+    @DisplayName("the MariaDB snippet of docs/sql.md runs as written, on the default table")
+    void docsSnippet() {
+        String database = TestDatabase.uniqueTableName("docs");
+        table.database.admin().useHandle(h -> h.execute("CREATE DATABASE " + table.database.quote(database)));
+        com.zaxxer.hikari.HikariConfig config = new com.zaxxer.hikari.HikariConfig();
+        config.setJdbcUrl(table.database.url().replace("/test?", "/" + database + "?"));
+        config.setMaximumPoolSize(2);
+        try (com.zaxxer.hikari.HikariDataSource mariaDbDataSource = new com.zaxxer.hikari.HikariDataSource(config)) {
+            // the snippet
+            org.jdbi.v3.core.Jdbi jdbi = org.jdbi.v3.core.Jdbi.create(mariaDbDataSource);
+            JdbiIdempotencyStore store = JdbiIdempotencyStore.builder(jdbi)
+                    .database(SqlDatabase.MARIADB) // or SqlDatabase.fromJdbcUrl(url)
+                    .build();
+            store.createSchema();
+            // end of the snippet
+
+            String key = newKey();
+            long token = acquired(store.acquire(key, "h", LONG));
+            assertThat(store.complete(key, token, StoredResult.of(new byte[] {5}), LONG)).isTrue();
+            assertThat(store.table()).isEqualTo(JdbiIdempotencyStore.DEFAULT_TABLE);
+        } finally {
+            table.database.admin().useHandle(h -> h.execute("DROP DATABASE " + table.database.quote(database)));
+        }
+    }
+
+    @Test
     @DisplayName("fault messages keep the error and leave quoted values out")
     void faultMessagesLeaveValuesOut() {
         MariaDbDialect dialect = new MariaDbDialect();

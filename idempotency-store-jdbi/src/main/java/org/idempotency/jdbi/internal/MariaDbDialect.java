@@ -46,8 +46,9 @@ import org.jspecify.annotations.Nullable;
  * {@code WHERE}; so a replay or a live lease also goes through the upsert. It locks the existing row for the
  * statement (until the auto-commit statement ends), writes nothing (the values are unchanged), and spends a
  * sequence value from the cache. A pre-check in the same statement ({@code INSERT ... SELECT ... WHERE NOT
- * EXISTS}) would read the target table with shared next-key locks at REPEATABLE READ, MariaDB's default, and two
- * acquires of new keys in one index gap would then deadlock each other.
+ * EXISTS}) would read the target table with shared next-key locks at REPEATABLE READ, MariaDB's default (InnoDB
+ * locks the rows and gaps that {@code INSERT ... SELECT} reads), and concurrent acquires of new keys that fall into
+ * one index gap could then wait for, or deadlock, each other.
  *
  * <h2>Fencing tokens</h2>
  * Tokens come from a {@code SEQUENCE} of the table: never issued twice, not rolled back, served from a cache

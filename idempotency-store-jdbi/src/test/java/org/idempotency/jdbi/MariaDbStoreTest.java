@@ -335,6 +335,33 @@ class MariaDbStoreTest {
     }
 
     @Test
+    @DisplayName("with server-side prepared statements and affected-row counts, every operation answers the same")
+    void driverModes() {
+        String url = table.database.url() + "&useServerPrepStmts=true&useAffectedRows=true";
+        JdbiIdempotencyStore modes = JdbiIdempotencyStore.builder(org.jdbi.v3.core.Jdbi.create(url))
+                .database(SqlDatabase.MARIADB).table(table.name).build();
+        String key = newKey();
+
+        long first = acquired(modes.acquire(key, "h", Duration.ofMillis(200)));
+        assertThat(((AcquireResult.Existing) modes.acquire(key, "h", LONG)).record().fencingToken()).isEqualTo(first);
+        Observed.eventually("the lease ended", () -> modes.find(key).orElseThrow().leaseExpiresAt()
+                .isBefore(databaseNow()));
+        long second = acquired(modes.acquire(key, "h", LONG));
+        assertThat(modes.extend(key, first, LONG)).isFalse();
+        assertThat(modes.extend(key, second, LONG)).isTrue();
+        assertThat(modes.release(key, second)).isTrue();
+        long third = acquired(modes.acquire(key, "h", LONG));
+        assertThat(modes.fail(key, third, new org.idempotency.api.StoredFailure("E", "m"), Duration.ofMillis(1)))
+                .isTrue();
+        Observed.eventually("the failure expired", () -> modes.find(key).isEmpty());
+        assertThat(modes.purgeExpired()).isGreaterThanOrEqualTo(1);
+        long fourth = acquired(modes.acquire(key, "h", LONG));
+        assertThat(modes.complete(key, fourth, StoredResult.of(new byte[] {9}), LONG)).isTrue();
+        assertThat(java.util.List.of(first, second, third, fourth)).isSorted().doesNotHaveDuplicates();
+        assertThat(modes.find(key).orElseThrow().result().payload()).containsExactly(9);
+    }
+
+    @Test
     @DisplayName("the MariaDB snippet of docs/sql.md runs as written, on the default table")
     void docsSnippet() {
         String database = TestDatabase.uniqueTableName("docs");

@@ -1,5 +1,5 @@
 /**
- * The SQL idempotency store on Jdbi 3, PostgreSQL first: {@link org.idempotency.jdbi.JdbiIdempotencyStore},
+ * The SQL idempotency store on Jdbi 3, for PostgreSQL and MariaDB: {@link org.idempotency.jdbi.JdbiIdempotencyStore},
  * transactional completion ({@link org.idempotency.jdbi.TransactionalOperation}), the shipped schema script, and
  * the {@code jdbi} provider for discovery from settings.
  */

@@ -1,10 +1,10 @@
 package org.idempotency.jdbi;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -25,6 +25,7 @@ import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
 import org.idempotency.core.IdempotentOperation;
 import org.idempotency.jdbi.internal.Faults;
+import org.idempotency.jdbi.internal.MariaDbDialect;
 import org.idempotency.jdbi.internal.PostgresDialect;
 import org.idempotency.jdbi.internal.Rows;
 import org.idempotency.jdbi.internal.SqlDialect;
@@ -41,24 +42,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The SQL idempotency store on Jdbi 3, for PostgreSQL: one row per key in a table of your choice, created by
- * the shipped schema script ({@link #SCHEMA_RESOURCE}, or {@link #createSchema()}).
+ * The SQL idempotency store on Jdbi 3, for PostgreSQL and MariaDB ({@link SqlDatabase}): one row per key in a
+ * table of your choice, created by the shipped schema script ({@link #SCHEMA_RESOURCE},
+ * {@link #MARIADB_SCHEMA_RESOURCE}, or {@link #createSchema()}).
  *
  * <pre>{@code
  * JdbiIdempotencyStore store = JdbiIdempotencyStore.builder(jdbi).table("idempotency_records").build();
  * store.createSchema(); // or apply the shipped script with your migrations
  * Idempotency idempotency = Idempotency.builder(store).build();
+ * // on MariaDB: JdbiIdempotencyStore.builder(jdbi).database(SqlDatabase.MARIADB)...
  * }</pre>
  *
- * <p>What it guarantees, beyond the {@link org.idempotency.api.spi.IdempotencyStore} contract:
+ * <p>What it guarantees, beyond the {@link org.idempotency.api.spi.IdempotencyStore} contract (where MariaDB
+ * differs, it says so; docs/sql.md has the details):
  * <ul>
  *   <li><b>One statement per operation.</b> Acquire, takeover of an expired lease included, is one SQL
  *       statement (one round trip); a replay reads the row by primary key and writes nothing (no insert, no row
- *       lock, no token drawn). Complete, fail, release and extend are each one conditional statement on key,
- *       fencing token, status and visibility.</li>
- *   <li><b>The database clock decides</b> ({@code statement_timestamp()}: one instant per statement, current
- *       even inside a long transaction), so clock skew between application nodes cannot cause a double
- *       execution.</li>
+ *       lock, no token drawn). On MariaDB a replay goes through the same upsert: it locks the row for the
+ *       statement and spends a sequence value, and writes nothing. Complete, fail, release and extend are each
+ *       one conditional statement on key, fencing token, status and visibility. On MariaDB, {@link #acquireAll}
+ *       and {@link #extendAll} run the single-key statement for each key.</li>
+ *   <li><b>The database clock decides</b> ({@code statement_timestamp()} on PostgreSQL, {@code UTC_TIMESTAMP(6)}
+ *       on MariaDB: one instant per statement, current even inside a long transaction), so clock skew between
+ *       application nodes cannot cause a double execution.</li>
  *   <li><b>Fencing tokens</b> come from a sequence of the table: never issued twice, and growing for a key
  *       across takeovers, releases and expiries. A released record is expired rather than deleted (invisible
  *       at once, removed by the next purge), so that the next owner's token is drawn under its row lock.</li>
@@ -99,6 +105,8 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     public static final String DEFAULT_TABLE = PostgresDialect.SCRIPT_TABLE;
     /** The class-path resource holding the PostgreSQL schema script, written for {@link #DEFAULT_TABLE}. */
     public static final String SCHEMA_RESOURCE = PostgresDialect.SCHEMA_RESOURCE;
+    /** The class-path resource holding the MariaDB schema script, written for {@link #DEFAULT_TABLE}. */
+    public static final String MARIADB_SCHEMA_RESOURCE = MariaDbDialect.SCHEMA_RESOURCE;
     /** How many expired rows one purge statement deletes, unless configured. */
     public static final int DEFAULT_PURGE_BATCH_SIZE = 1_000;
     /** How long a statement waits for a row lock at most, in milliseconds, unless configured. */
@@ -117,6 +125,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     private final Jdbi jdbi;
     private final Jdbi renewalJdbi;
     private final TableName table;
+    private final SqlDatabase database;
     private final SqlDialect dialect;
     private final SqlDialect.Statements sql;
     private final Duration lockTimeout;
@@ -127,7 +136,8 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         this.jdbi = builder.jdbi;
         this.renewalJdbi = builder.renewalJdbi == null ? builder.jdbi : builder.renewalJdbi;
         this.table = builder.table;
-        this.dialect = builder.dialect;
+        this.database = builder.database;
+        this.dialect = builder.database.dialect();
         this.lockTimeout = builder.lockTimeout;
         this.sql = dialect.statements(table, lockTimeout.toMillis());
         this.purgeBatchSize = builder.purgeBatchSize;
@@ -182,6 +192,15 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     }
 
     /**
+     * The database this store's SQL is written for.
+     *
+     * @return the database chosen with {@link Builder#database} ({@link SqlDatabase#POSTGRESQL} by default)
+     */
+    public SqlDatabase database() {
+        return database;
+    }
+
+    /**
      * How many expired rows one purge statement deletes.
      *
      * @return the batch size
@@ -201,7 +220,8 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     }
 
     /**
-     * Creates the table, its sequence and its index if they do not exist, in one transaction. Several nodes
+     * Creates the table, its sequence and its index if they do not exist, in one transaction (on MariaDB, whose
+     * DDL commits statement by statement, as a series of idempotent statements, without the lock). Several nodes
      * may call it at once: an advisory lock makes them take turns. When all three exist, it only checks that
      * they do, and takes no lock: {@code CREATE INDEX IF NOT EXISTS} would wait for every transaction writing to
      * the table, and make every later writer wait behind it. When something is missing, the script's waits for
@@ -212,19 +232,26 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
      */
     public void createSchema() {
         String script = schemaScript();
+        String schemaLock = sql.schemaLock();
+        String schemaLockBound = sql.schemaLockBound();
         try (Handle handle = open(jdbi)) {
             if (Boolean.TRUE.equals(prepare(handle.createQuery(sql.schemaExists())).mapTo(Boolean.class).one())) {
                 LOG.debug("The idempotency schema for table {} exists", table);
                 return;
             }
-            handle.useTransaction(h -> {
-                prepare(h.createQuery(sql.schemaLock()))
-                        .bind("lock_name", "idempotency-store-jdbi:" + table)
-                        .map((rs, ctx) -> Boolean.TRUE)
-                        .one();
-                h.createUpdate(sql.schemaLockBound()).setTemplateEngine(TemplateEngine.NOP).execute();
-                h.createScript(script).setTemplateEngine(TemplateEngine.NOP).executeAsSeparateStatements();
-            });
+            if (schemaLock == null || schemaLockBound == null) {
+                // DDL that commits statement by statement (MariaDB): the script's statements are idempotent
+                handle.createScript(script).setTemplateEngine(TemplateEngine.NOP).executeAsSeparateStatements();
+            } else {
+                handle.useTransaction(h -> {
+                    prepare(h.createQuery(schemaLock))
+                            .bind("lock_name", "idempotency-store-jdbi:" + table)
+                            .map((rs, ctx) -> Boolean.TRUE)
+                            .one();
+                    h.createUpdate(schemaLockBound).setTemplateEngine(TemplateEngine.NOP).execute();
+                    h.createScript(script).setTemplateEngine(TemplateEngine.NOP).executeAsSeparateStatements();
+                });
+            }
         } catch (RuntimeException e) {
             throw fault("Cannot create the idempotency schema for table '" + table + "'", null, e);
         }
@@ -260,6 +287,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
      */
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
+        checkKeyLength(key);
         long leaseMicros = micros(lease);
         for (int attempt = 1; ; attempt++) {
             AcquireResult result = run("acquire", key, jdbi, handle -> {
@@ -268,7 +296,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
                             .bind("key", key)
                             .bind("request_hash", StoredText.encode(requestHash))
                             .bind("lease_us", leaseMicros)
-                            .map((rs, ctx) -> Rows.acquireOutcome(key, rs, 1))
+                            .map((rs, ctx) -> Rows.acquireOutcome(key, rs, 1, dialect))
                             .findOne();
                 } catch (RuntimeException e) {
                     if (!lockTimedOut(e)) {
@@ -300,9 +328,10 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
                 .bind("key", key)
                 .map((rs, ctx) -> {
                     if (rs.getBoolean(Rows.RECORD_COLUMN_COUNT + 1)) {
-                        return (AcquireResult) new AcquireResult.Existing(Rows.record(key, rs, 1));
+                        return (AcquireResult) new AcquireResult.Existing(Rows.record(key, rs, 1, dialect));
                     }
-                    Instant now = rs.getObject(Rows.RECORD_COLUMN_COUNT + 2, OffsetDateTime.class).toInstant();
+                    Instant now = Objects.requireNonNull(dialect.instant(rs, Rows.RECORD_COLUMN_COUNT + 2),
+                            "the database's time");
                     long token = rs.getLong(3);
                     return new AcquireResult.Existing(IdempotencyRecord.inProgress(key, null, token, now,
                             now.plus(lease)));
@@ -322,12 +351,21 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         Set<String> distinct = new HashSet<>();
         for (AcquireRequest request : requests) {
             Objects.requireNonNull(request, "requests must not contain null");
+            checkKeyLength(request.key());
             if (!distinct.add(request.key())) {
                 throw new IllegalArgumentException("acquireAll needs distinct keys; '"
                         + IdempotencyException.safeKey(request.key()) + "' appears twice");
             }
         }
         long leaseMicros = micros(lease);
+        String acquireAll = sql.acquireAll();
+        if (acquireAll == null) {
+            List<AcquireResult> each = new ArrayList<>(requests.size());
+            for (AcquireRequest request : requests) {
+                each.add(acquire(request.key(), request.requestHash(), lease));
+            }
+            return List.copyOf(each);
+        }
         AcquireResult[] results = new AcquireResult[requests.size()];
         List<Integer> pending = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
@@ -344,12 +382,12 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
             String firstKey = keys[0];
             Optional<List<Optional<AcquireResult>>> batch = run("acquire a batch of keys", firstKey, jdbi, handle -> {
                 try {
-                    return Optional.of(prepare(handle.createQuery(sql.acquireAll()))
+                    return Optional.of(prepare(handle.createQuery(acquireAll))
                             .bindArray("keys", String.class, (Object[]) keys)
                             .bindArray("request_hashes", String.class, (Object[]) hashes)
                             .bind("lease_us", leaseMicros)
                             .map((rs, ctx) -> Optional.ofNullable(
-                                    Rows.acquireOutcome(keys[rs.getInt(1) - 1], rs, 2)))
+                                    Rows.acquireOutcome(keys[rs.getInt(1) - 1], rs, 2, dialect)))
                             .list());
                 } catch (RuntimeException e) {
                     if (!lockTimedOut(e)) {
@@ -495,6 +533,14 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         if (keys.isEmpty()) {
             return List.of();
         }
+        String extendAll = sql.extendAll();
+        if (extendAll == null) {
+            List<Boolean> each = new ArrayList<>(keys.size());
+            for (OwnedKey owned : keys) {
+                each.add(extend(owned.key(), owned.fencingToken(), lease));
+            }
+            return List.copyOf(each);
+        }
         long leaseMicros = micros(lease);
         String[] storedKeys = new String[keys.size()];
         Long[] tokens = new Long[keys.size()];
@@ -503,7 +549,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
             tokens[i] = keys.get(i).fencingToken();
         }
         List<boolean[]> rows = run("renew a batch of leases", storedKeys[0], renewalJdbi,
-                handle -> prepare(handle.createQuery(sql.extendAll()))
+                handle -> prepare(handle.createQuery(extendAll))
                         .bindArray("keys", String.class, (Object[]) storedKeys)
                         .bindArray("tokens", Long.class, (Object[]) tokens)
                         .bind("lease_us", leaseMicros)
@@ -531,7 +577,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     public Optional<IdempotencyRecord> find(String key) {
         return run("find a record", key, jdbi, handle -> prepare(handle.createQuery(sql.find()))
                 .bind("key", key)
-                .map((rs, ctx) -> Rows.record(key, rs, 1))
+                .map((rs, ctx) -> Rows.record(key, rs, 1, dialect))
                 .findOne());
     }
 
@@ -670,7 +716,20 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         return false;
     }
 
-    private static long micros(Duration duration) {
+    /**
+     * Refuses a key longer than the SPI allows before it reaches a column that holds exactly that much: MariaDB
+     * outside strict mode would cut it to fit, and two keys would share a record.
+     */
+    private static void checkKeyLength(String key) {
+        Objects.requireNonNull(key, "key must not be null");
+        if (key.length() * 3L > MAX_KEY_BYTES && key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+            throw new IllegalArgumentException("Key '" + IdempotencyException.safeKey(key) + "' is "
+                    + key.getBytes(StandardCharsets.UTF_8).length + " UTF-8 bytes long; stores keep at most "
+                    + MAX_KEY_BYTES + " (IdempotencyStore.MAX_KEY_BYTES)");
+        }
+    }
+
+        private static long micros(Duration duration) {
         return Math.max(1, Math.min(MAX_MICROS, TimeUnit.MICROSECONDS.convert(duration)));
     }
 
@@ -681,7 +740,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         private final Jdbi jdbi;
         private @Nullable Jdbi renewalJdbi;
         private TableName table = TableName.parse(DEFAULT_TABLE);
-        private final SqlDialect dialect = new PostgresDialect();
+        private SqlDatabase database = SqlDatabase.POSTGRESQL;
         private Duration lockTimeout = DEFAULT_LOCK_TIMEOUT;
         private int purgeBatchSize = DEFAULT_PURGE_BATCH_SIZE;
         private final List<AutoCloseable> owned = new ArrayList<>();
@@ -701,6 +760,18 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
          */
         public Builder table(String table) {
             this.table = TableName.parse(table);
+            return this;
+        }
+
+        /**
+         * The database the Jdbi points at (default {@link SqlDatabase#POSTGRESQL}): it chooses the SQL of every
+         * statement and the schema script. {@link SqlDatabase#fromJdbcUrl} derives it from a JDBC URL.
+         *
+         * @param database the database
+         * @return this builder
+         */
+        public Builder database(SqlDatabase database) {
+            this.database = Objects.requireNonNull(database, "database must not be null");
             return this;
         }
 
@@ -758,7 +829,9 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
          * progress (instead of holding its caller, and a pool connection, until the stalled transaction ends);
          * the other statements fail with {@link IdempotencyStoreException}, having changed nothing. It is
          * PostgreSQL's {@code lock_timeout}, set for the store's own statements only (with {@code set_config(...,
-         * true)} inside each statement, so no extra round trip).
+         * true)} inside each statement, so no extra round trip). On MariaDB it is {@code innodb_lock_wait_timeout},
+         * set per statement ({@code SET STATEMENT ... FOR}), which counts whole seconds: the bound is rounded up to
+         * the next second.
          *
          * @param lockTimeout the bound; positive, at most an hour
          * @return this builder

@@ -60,6 +60,11 @@ import org.slf4j.LoggerFactory;
  * that outlives the engine's renewal interval then fails at completion with a serialization failure (the
  * transaction rolls back, the key is released, {@link IdempotencyStoreException} is thrown). Keep such work
  * shorter than the renewal interval.
+ * On MariaDB (REPEATABLE READ by default) the completion's {@code UPDATE}, like every InnoDB {@code UPDATE}, reads
+ * the latest committed row whatever the transaction's snapshot, so the fencing check holds at every isolation
+ * level. With {@code innodb_snapshot_isolation} off a renewal during the work does not fail the completion; with it
+ * on (the default from MariaDB 11.6), REPEATABLE READ work that outlives the renewal interval fails at completion
+ * as on PostgreSQL (error 1020): choose READ COMMITTED with {@link #withIsolation} for such work.
  *
  * <p>If the engine fails open and the store could not be reached, the work runs in a plain transaction,
  * unprotected, as the engine reports. Immutable and thread-safe.

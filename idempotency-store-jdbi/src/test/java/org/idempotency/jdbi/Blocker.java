@@ -15,8 +15,11 @@ final class Blocker implements AutoCloseable {
     final Handle handle;
     final int pid;
 
-    Blocker(PostgresDatabase database) {
-        this.database = database;
+    Blocker(TestDatabase database) {
+        if (!(database instanceof PostgresDatabase postgres)) {
+            throw new IllegalArgumentException("Blocker finds waiting backends in pg_stat_activity: PostgreSQL only");
+        }
+        this.database = postgres;
         this.handle = database.admin().open();
         handle.begin();
         this.pid = handle.createQuery("SELECT pg_backend_pid()").mapTo(Integer.class).one();
@@ -43,12 +46,8 @@ final class Blocker implements AutoCloseable {
     }
 
     /** Terminates one backend of this test's own (by pid) and waits until it is gone. */
-    static void terminate(PostgresDatabase database, int pid) {
-        database.admin().useHandle(h -> h.createQuery("SELECT pg_terminate_backend(:pid)")
-                .bind("pid", pid).mapTo(Boolean.class).one());
-        Observed.eventually("backend " + pid + " is gone", () -> database.admin().withHandle(h -> h.createQuery(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid").bind("pid", pid).mapTo(Integer.class)
-                .one()) == 0);
+    static void terminate(TestDatabase database, long pid) {
+        database.terminate(pid);
     }
 
     void commit() {

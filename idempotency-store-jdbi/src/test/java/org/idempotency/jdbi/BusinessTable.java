@@ -9,19 +9,27 @@ import org.jdbi.v3.core.Handle;
  */
 final class BusinessTable implements AutoCloseable {
 
-    final PostgresDatabase database;
+    final TestDatabase database;
     final String name;
 
     BusinessTable(String prefix) {
-        this.database = PostgresDatabase.get();
-        this.name = PostgresDatabase.uniqueTableName(prefix);
-        database.admin().useHandle(h -> h.execute("CREATE TABLE \"" + name + "\" (id bigserial PRIMARY KEY,"
-                + " idem_key text NOT NULL, node text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"));
+        this(PostgresDatabase.get(), prefix);
+    }
+
+    BusinessTable(TestDatabase database, String prefix) {
+        this.database = database;
+        this.name = TestDatabase.uniqueTableName(prefix);
+        database.createBusinessTable(name);
+    }
+
+    /** The table's name, quoted for its database. */
+    String quoted() {
+        return database.quote(name);
     }
 
     /** Inserts one row for the key, on the given (transaction's) handle; returns its id. */
     long insert(Handle handle, String key, String node) {
-        return handle.createQuery("INSERT INTO \"" + name + "\" (idem_key, node) VALUES (:key, :node) RETURNING id")
+        return handle.createQuery("INSERT INTO " + quoted() + " (idem_key, node) VALUES (:key, :node) RETURNING id")
                 .bind("key", key)
                 .bind("node", node)
                 .mapTo(Long.class)
@@ -30,18 +38,18 @@ final class BusinessTable implements AutoCloseable {
 
     /** How many committed rows the key has. */
     int rows(String key) {
-        return database.admin().withHandle(h -> h.createQuery("SELECT count(*) FROM \"" + name
-                + "\" WHERE idem_key = :key").bind("key", key).mapTo(Integer.class).one());
+        return database.admin().withHandle(h -> h.createQuery("SELECT count(*) FROM " + quoted()
+                + " WHERE idem_key = :key").bind("key", key).mapTo(Integer.class).one());
     }
 
     /** The node that wrote the key's rows, if exactly one did. */
     String node(String key) {
-        return database.admin().withHandle(h -> h.createQuery("SELECT node FROM \"" + name
-                + "\" WHERE idem_key = :key").bind("key", key).mapTo(String.class).one());
+        return database.admin().withHandle(h -> h.createQuery("SELECT node FROM " + quoted()
+                + " WHERE idem_key = :key").bind("key", key).mapTo(String.class).one());
     }
 
     @Override
     public void close() {
-        database.admin().useHandle(h -> h.execute("DROP TABLE IF EXISTS \"" + name + "\""));
+        database.admin().useHandle(h -> h.execute("DROP TABLE IF EXISTS " + quoted()));
     }
 }

@@ -6,7 +6,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Properties;
-import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -15,7 +14,7 @@ import org.jdbi.v3.core.Jdbi;
  * ({@value #LOCAL_URL}); a Testcontainers container when a Docker engine is present. Without any of them the
  * tests fail with a message that says how to provide one: they never skip.
  */
-final class PostgresDatabase {
+final class PostgresDatabase implements TestDatabase {
 
     static final String URL_VARIABLE = "IDEMPOTENCY_POSTGRES_URL";
     static final String LOCAL_URL = "jdbc:postgresql://127.0.0.1:5432/test?user=postgres";
@@ -39,18 +38,23 @@ final class PostgresDatabase {
         return instance;
     }
 
-    /** The JDBC URL, credentials included. */
-    String url() {
+    @Override
+    public SqlDatabase kind() {
+        return SqlDatabase.POSTGRESQL;
+    }
+
+    @Override
+    public String url() {
         return url;
     }
 
-    /** Where the database came from: the environment variable, the local port or Testcontainers. */
-    String source() {
+    @Override
+    public String source() {
         return source;
     }
 
-    /** A Jdbi on unpooled connections, for setting up, inspecting and breaking things. */
-    Jdbi admin() {
+    @Override
+    public Jdbi admin() {
         return admin;
     }
 
@@ -58,7 +62,8 @@ final class PostgresDatabase {
      * A pool whose connections carry {@code applicationName}, so that a test can find its own backends in
      * {@code pg_stat_activity} (and terminate only those).
      */
-    HikariDataSource pool(String applicationName, int size) {
+    @Override
+    public HikariDataSource pool(String applicationName, int size) {
         return pool(applicationName, size, new Properties());
     }
 
@@ -78,20 +83,50 @@ final class PostgresDatabase {
 
     /** A table name of its own for one test class of one run: parallel runs never share a table. */
     static String uniqueTableName(String prefix) {
-        return "idem_" + prefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        return TestDatabase.uniqueTableName(prefix);
     }
 
     /** A unique application name for a pool. */
     static String uniqueApplicationName(String prefix) {
-        return "idem-test-" + prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+        return TestDatabase.uniqueApplicationName(prefix);
     }
 
-    /** Drops a table this test run created, with its sequence. */
-    void dropTable(String table) {
+    @Override
+    public void dropTable(String table) {
         admin.useHandle(h -> {
             h.execute("DROP TABLE IF EXISTS \"" + table + "\" CASCADE");
             h.execute("DROP SEQUENCE IF EXISTS \"" + table + "_fencing_seq\"");
         });
+    }
+
+    @Override
+    public String quote(String identifier) {
+        return '"' + identifier + '"';
+    }
+
+    @Override
+    public String sessionIdQuery() {
+        return "SELECT pg_backend_pid()";
+    }
+
+    @Override
+    public void terminate(long sessionId) {
+        admin.useHandle(h -> h.createQuery("SELECT pg_terminate_backend(CAST(:pid AS integer))")
+                .bind("pid", sessionId).mapTo(Boolean.class).one());
+        Observed.eventually("backend " + sessionId + " is gone", () -> admin.withHandle(h -> h.createQuery(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = CAST(:pid AS integer)").bind("pid", sessionId)
+                .mapTo(Integer.class).one()) == 0);
+    }
+
+    @Override
+    public void createBusinessTable(String name) {
+        admin.useHandle(h -> h.execute("CREATE TABLE " + quote(name) + " (id bigserial PRIMARY KEY,"
+                + " idem_key text NOT NULL, node text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"));
+    }
+
+    @Override
+    public String acquireFragment() {
+        return "ON CONFLICT";
     }
 
     private static Properties properties(String applicationName) {

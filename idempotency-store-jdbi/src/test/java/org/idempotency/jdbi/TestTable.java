@@ -9,23 +9,28 @@ import org.jdbi.v3.core.Jdbi;
  */
 final class TestTable implements AutoCloseable {
 
-    final PostgresDatabase database;
+    final TestDatabase database;
     final String name;
     final String applicationName;
     final HikariDataSource pool;
     final Jdbi jdbi;
 
-    private TestTable(String prefix, int poolSize) {
-        this.database = PostgresDatabase.get();
-        this.name = PostgresDatabase.uniqueTableName(prefix);
-        this.applicationName = PostgresDatabase.uniqueApplicationName(prefix);
+    private TestTable(TestDatabase database, String prefix, int poolSize) {
+        this.database = database;
+        this.name = TestDatabase.uniqueTableName(prefix);
+        this.applicationName = TestDatabase.uniqueApplicationName(prefix);
         this.pool = database.pool(applicationName, poolSize);
         this.jdbi = Jdbi.create(pool);
     }
 
-    /** Creates the table with {@link JdbiIdempotencyStore#createSchema()}. */
+    /** Creates the table in PostgreSQL with {@link JdbiIdempotencyStore#createSchema()}. */
     static TestTable create(String prefix, int poolSize) {
-        TestTable table = new TestTable(prefix, poolSize);
+        return create(PostgresDatabase.get(), prefix, poolSize);
+    }
+
+    /** Creates the table in the given database with {@link JdbiIdempotencyStore#createSchema()}. */
+    static TestTable create(TestDatabase database, String prefix, int poolSize) {
+        TestTable table = new TestTable(database, prefix, poolSize);
         try {
             table.store().createSchema();
         } catch (RuntimeException e) {
@@ -42,12 +47,12 @@ final class TestTable implements AutoCloseable {
 
     /** A store builder on this table. */
     JdbiIdempotencyStore.Builder builder() {
-        return JdbiIdempotencyStore.builder(jdbi).table(name);
+        return JdbiIdempotencyStore.builder(jdbi).database(database.kind()).table(name);
     }
 
     /** How many rows the table holds, expired ones included. */
     long rowCount() {
-        return database.admin().withHandle(h -> h.createQuery("SELECT count(*) FROM \"" + name + "\"")
+        return database.admin().withHandle(h -> h.createQuery("SELECT count(*) FROM " + database.quote(name))
                 .mapTo(Long.class).one());
     }
 

@@ -10,6 +10,7 @@ import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.api.spi.IdempotencyStoreProvider;
 import org.idempotency.api.spi.ProviderSettings;
 import org.idempotency.jdbi.JdbiIdempotencyStore;
+import org.idempotency.jdbi.SqlDatabase;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.postgres.PostgresPlugin;
 
@@ -18,7 +19,10 @@ import org.jdbi.v3.postgres.PostgresPlugin;
  * that the store closes on {@code close()}:
  *
  * <ul>
- *   <li>{@code idempotency.jdbi.url}: the JDBC URL ({@code jdbc:postgresql://host:5432/db}); required</li>
+ *   <li>{@code idempotency.jdbi.url}: the JDBC URL; required. Its prefix chooses the database
+ *       ({@link SqlDatabase#fromJdbcUrl}): {@code jdbc:postgresql://host:5432/db} for PostgreSQL,
+ *       {@code jdbc:mariadb://host:3306/db} (or {@code jdbc:mysql:} on a MariaDB server) for MariaDB, whose
+ *       driver ({@code org.mariadb.jdbc:mariadb-java-client}) the application adds</li>
  *   <li>{@code idempotency.jdbi.user}, {@code idempotency.jdbi.password}: the credentials, unless in the URL</li>
  *   <li>{@code idempotency.jdbi.table}: the table, {@code table} or {@code schema.table} (default
  *       {@code idempotency_records})</li>
@@ -32,8 +36,10 @@ import org.jdbi.v3.postgres.PostgresPlugin;
  *       {@code false}: apply the schema script with your migrations)</li>
  * </ul>
  *
- * <p>The Jdbi has the {@link PostgresPlugin} installed; {@code store.jdbi()} hands it to transactional work. The
- * store closes both pools in {@code close()}. Stateless and thread-safe.
+ * <p>On PostgreSQL the Jdbi has the {@link PostgresPlugin} installed; {@code store.jdbi()} hands it to
+ * transactional work. On MariaDB the provider checks that the server is MariaDB (a MySQL server behind a
+ * {@code jdbc:mysql:} URL is refused, naming the server). The store closes both pools in {@code close()}.
+ * Stateless and thread-safe.
  */
 public final class JdbiStoreProvider implements IdempotencyStoreProvider {
 
@@ -62,7 +68,14 @@ public final class JdbiStoreProvider implements IdempotencyStoreProvider {
                 RENEWAL_POOL_SIZE, LOCK_TIMEOUT));
         String url = settings.require(URL);
         if (!url.startsWith("jdbc:")) {
-            throw settings.malformed(URL, url, "a JDBC URL such as jdbc:postgresql://localhost:5432/app");
+            throw settings.malformed(URL, url, "a JDBC URL such as jdbc:postgresql://localhost:5432/app or"
+                    + " jdbc:mariadb://localhost:3306/app");
+        }
+        SqlDatabase database;
+        try {
+            database = SqlDatabase.fromJdbcUrl(url);
+        } catch (IllegalArgumentException e) {
+            throw settings.malformed(URL, url, "a JDBC URL of a supported database: " + e.getMessage());
         }
         String table = settings.get(TABLE).orElse(JdbiIdempotencyStore.DEFAULT_TABLE);
         try {
@@ -81,17 +94,23 @@ public final class JdbiStoreProvider implements IdempotencyStoreProvider {
                     "a duration from 1 ms to 1 hour");
         }
 
-        HikariDataSource dataSource = pool(settings, url, "idempotency-jdbi", poolSize);
+        HikariDataSource dataSource = pool(settings, url, "idempotency-jdbi", poolSize, database);
         HikariDataSource renewalSource;
         try {
-            renewalSource = pool(settings, url, "idempotency-jdbi-renewal", renewalPoolSize);
+            renewalSource = pool(settings, url, "idempotency-jdbi-renewal", renewalPoolSize, database);
         } catch (RuntimeException e) {
             dataSource.close();
             throw e;
         }
         try {
-            Jdbi jdbi = Jdbi.create(dataSource).installPlugin(new PostgresPlugin());
+            Jdbi jdbi = Jdbi.create(dataSource);
+            if (database == SqlDatabase.POSTGRESQL) {
+                jdbi.installPlugin(new PostgresPlugin());
+            } else {
+                requireMariaDb(jdbi, database);
+            }
             JdbiIdempotencyStore store = JdbiIdempotencyStore.builder(jdbi)
+                    .database(database)
                     .renewalJdbi(Jdbi.create(renewalSource))
                     .table(table)
                     .purgeBatchSize(purgeBatchSize)
@@ -111,7 +130,8 @@ public final class JdbiStoreProvider implements IdempotencyStoreProvider {
     }
 
     /** A pool on the URL and credentials of the settings; connecting fails here if the database is unreachable. */
-    private static HikariDataSource pool(ProviderSettings settings, String url, String name, int size) {
+    private static HikariDataSource pool(ProviderSettings settings, String url, String name, int size,
+            SqlDatabase database) {
         HikariConfig config = new HikariConfig();
         config.setPoolName(name);
         config.setJdbcUrl(url);
@@ -123,8 +143,31 @@ public final class JdbiStoreProvider implements IdempotencyStoreProvider {
             return new HikariDataSource(config);
         } catch (RuntimeException e) {
             throw new IdempotencyStoreException("Cannot connect to the database of setting '" + URL + "'", null,
-                    Faults.withoutData(e, new PostgresDialect()));
+                    Faults.withoutData(e, dialect(database)));
         }
+    }
+
+    /**
+     * Refuses a server that is not MariaDB (MySQL behind a {@code jdbc:mysql:} URL): the dialect's statements
+     * would fail on it one by one, later and less clearly.
+     */
+    private static void requireMariaDb(Jdbi jdbi, SqlDatabase database) {
+        String version;
+        try {
+            version = jdbi.withHandle(h -> h.createQuery("SELECT VERSION()").mapTo(String.class).one());
+        } catch (RuntimeException e) {
+            throw new IdempotencyStoreException("Cannot ask the server of setting '" + URL + "' for its version", null,
+                    Faults.withoutData(e, dialect(database)));
+        }
+        if (!version.contains("MariaDB")) {
+            throw new IdempotencyStoreException("The server of setting '" + URL + "' is not MariaDB (version "
+                    + version + "): the SQL store supports MariaDB 10.6 or newer and PostgreSQL; MySQL lacks the"
+                    + " sequences, RETURNING and SET STATEMENT its MariaDB statements use", null, null);
+        }
+    }
+
+    private static SqlDialect dialect(SqlDatabase database) {
+        return database == SqlDatabase.POSTGRESQL ? new PostgresDialect() : new MariaDbDialect();
     }
 
     private static boolean bool(ProviderSettings settings, String name) {

@@ -3,7 +3,6 @@ package org.idempotency.jdbi.internal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import org.idempotency.api.IdempotencyException;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.RecordStatus;
@@ -30,7 +29,8 @@ public final class Rows {
      *
      * @return the outcome, or {@code null} when the statement saw neither (all columns null)
      */
-    public static @Nullable AcquireResult acquireOutcome(String key, ResultSet rs, int first) throws SQLException {
+    public static @Nullable AcquireResult acquireOutcome(String key, ResultSet rs, int first, SqlDialect dialect)
+            throws SQLException {
         long token = rs.getLong(first);
         if (!rs.wasNull()) {
             int attempt = rs.getInt(first + 1);
@@ -39,7 +39,7 @@ public final class Rows {
         if (rs.getString(first + 3) == null) { // status: no holding record either
             return null;
         }
-        return new AcquireResult.Existing(record(key, rs, first + 2));
+        return new AcquireResult.Existing(record(key, rs, first + 2, dialect));
     }
 
     /**
@@ -48,9 +48,10 @@ public final class Rows {
      * @throws SQLException if the row does not hold a valid record; the message names the broken rule, never the
      *     row's content
      */
-    public static IdempotencyRecord record(String key, ResultSet rs, int first) throws SQLException {
+    public static IdempotencyRecord record(String key, ResultSet rs, int first, SqlDialect dialect)
+            throws SQLException {
         try {
-            return readRecord(key, rs, first);
+            return readRecord(key, rs, first, dialect);
         } catch (IllegalArgumentException | NullPointerException e) {
             // the value types' messages may quote the content (an error type, a status); they are left out
             throw new SQLException("The row of key '" + IdempotencyException.safeKey(key) + "' does not hold a valid"
@@ -59,12 +60,13 @@ public final class Rows {
         }
     }
 
-    private static IdempotencyRecord readRecord(String key, ResultSet rs, int first) throws SQLException {
+    private static IdempotencyRecord readRecord(String key, ResultSet rs, int first, SqlDialect dialect)
+            throws SQLException {
         String requestHash = StoredText.decode(rs.getString(first));
         RecordStatus status = RecordStatus.valueOf(rs.getString(first + 1));
         long token = rs.getLong(first + 2);
-        Instant leaseExpiresAt = instant(rs, first + 3);
-        Instant expiresAt = instant(rs, first + 4);
+        Instant leaseExpiresAt = dialect.instant(rs, first + 3);
+        Instant expiresAt = dialect.instant(rs, first + 4);
         if (expiresAt == null) {
             throw new SQLException("expires_at of key '" + IdempotencyException.safeKey(key) + "' is null");
         }
@@ -87,10 +89,5 @@ public final class Rows {
                 }
                 return IdempotencyRecord.inProgress(key, requestHash, token, leaseExpiresAt, expiresAt);
         }
-    }
-
-    private static @Nullable Instant instant(ResultSet rs, int column) throws SQLException {
-        OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
-        return value == null ? null : value.toInstant();
     }
 }

@@ -1,6 +1,10 @@
 package org.idempotency.jdbi.internal;
 
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where all SQL text of the store lives, so that another database can be added by writing one more dialect,
@@ -18,7 +22,8 @@ import java.sql.SQLException;
  *       the store runs it again.</li>
  *   <li>{@code acquireAll(:keys, :request_hashes, :lease_us)} takes two text arrays of equal length and
  *       returns one row per element, in order: {@code ord} (1-based), then the columns of {@code acquire}, all
- *       {@code NULL} for a key that a concurrent change hid.</li>
+ *       {@code NULL} for a key that a concurrent change hid. A dialect without such a statement leaves it
+ *       {@code null}, and the store runs {@code acquire} for each key.</li>
  *   <li>{@code complete(:key, :token, :retention_us, :status_code, :response)},
  *       {@code fail(:key, :token, :retention_us, :error_type, :error_message)}, {@code release(:key, :token)}
  *       and {@code extend(:key, :token, :lease_us)} change at most one row, only if it is visible, in
@@ -27,7 +32,8 @@ import java.sql.SQLException;
  *       one row per element, in order: {@code ord}, whether its lease was renewed, and whether its row was owned
  *       (visible, in progress, holding the token) when the statement began. It waits for no lock: a row owned but
  *       locked by another transaction is neither renewed nor answered, and the store asks about it with
- *       {@code extend}.</li>
+ *       {@code extend}. A dialect without such a statement leaves it {@code null}, and the store runs
+ *       {@code extend} for each key.</li>
  *   <li>{@code find(:key)} returns the record columns of the visible record, or no row.</li>
  *   <li>{@code inspect(:key)} returns the record columns of the key's row, visible or not, then whether it is
  *       visible and the statement's time; or no row. It takes no lock.</li>
@@ -35,7 +41,9 @@ import java.sql.SQLException;
  *       ones, and returns the update count.</li>
  *   <li>{@code schemaLock(:lock_name)} serialises schema creation for one table within a transaction;
  *       {@code schemaExists} answers whether the table, its sequence and its index all exist; and
- *       {@code schemaLockBound} bounds the lock waits of the rest of a transaction (for the schema script).</li>
+ *       {@code schemaLockBound} bounds the lock waits of the rest of a transaction (for the schema script).
+ *       A database whose DDL commits on its own, statement by statement, has neither a lock nor a bound
+ *       ({@code null}): its script is a series of idempotent statements.</li>
  * </ul>
  * <b>Lock waits are bounded.</b> No statement waits longer than the lock timeout it was rendered with for a row
  * lock that another transaction holds (such as a transactional completion that stalls before its commit): it
@@ -68,6 +76,18 @@ public interface SqlDialect {
     String schemaScript(TableName table);
 
     /**
+     * Reads a timestamp column of the statements' rows.
+     *
+     * @param rs the row
+     * @param column the column's position
+     * @return the instant, or {@code null} for SQL {@code NULL}
+     */
+    default @Nullable Instant instant(ResultSet rs, int column) throws SQLException {
+        OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
+        return value == null ? null : value.toInstant();
+    }
+
+    /**
      * Whether a failed single-statement transaction changed nothing and may simply be run again: a
      * serialization failure or a deadlock, for example. Connection failures are not transient in this sense:
      * whether the statement took effect is unknown.
@@ -87,21 +107,23 @@ public interface SqlDialect {
      * The SQL of each store operation for one table.
      *
      * @param acquire claims one key, or returns the record that holds it
-     * @param acquireAll claims many keys
+     * @param acquireAll claims many keys; {@code null} when the dialect has no such statement
      * @param complete completes an owned record
      * @param fail records a permanent failure on an owned record
      * @param release deletes an owned record
      * @param extend renews the lease of an owned record
-     * @param extendAll renews the leases of many owned records without waiting for locks
+     * @param extendAll renews the leases of many owned records without waiting for locks; {@code null} when the
+     *     dialect has no such statement
      * @param find reads a visible record
      * @param inspect reads a key's row, visible or not, without a lock
      * @param purgeBatch deletes one batch of expired records
-     * @param schemaLock serialises schema creation
+     * @param schemaLock serialises schema creation; {@code null} when DDL cannot run in a transaction
      * @param schemaExists whether the table, its sequence and its index exist
-     * @param schemaLockBound bounds the lock waits of the rest of the schema transaction
+     * @param schemaLockBound bounds the lock waits of the rest of the schema transaction; {@code null} as
+     *     {@code schemaLock}
      */
-    record Statements(String acquire, String acquireAll, String complete, String fail, String release,
-            String extend, String extendAll, String find, String inspect, String purgeBatch, String schemaLock,
-            String schemaExists, String schemaLockBound) {
+    record Statements(String acquire, @Nullable String acquireAll, String complete, String fail, String release,
+            String extend, @Nullable String extendAll, String find, String inspect, String purgeBatch,
+            @Nullable String schemaLock, String schemaExists, @Nullable String schemaLockBound) {
     }
 }

@@ -11,6 +11,7 @@ import org.idempotency.core.Idempotency;
 import org.idempotency.core.InMemoryIdempotencyStore;
 import org.idempotency.core.JacksonResultCodec;
 import org.idempotency.jdbi.JdbiIdempotencyStore;
+import org.idempotency.jdbi.SqlDatabase;
 import org.idempotency.redis.RedisIdempotencyStore;
 import org.idempotency.spring.IdempotencyEngines;
 import org.idempotency.spring.IdempotentBeanPostProcessor;
@@ -186,16 +187,17 @@ public class IdempotencyAutoConfiguration {
         @Bean
         JdbiIdempotencyStore idempotencyStore(ObjectProvider<DataSource> dataSources, IdempotencyProperties properties) {
             DataSource dataSource = storeDataSource(dataSources);
-            requirePostgres(dataSource);
+            SqlDatabase database = databaseOf(dataSource);
             IdempotencyProperties.Jdbc jdbc = properties.getJdbc();
             JdbiIdempotencyStore store = JdbiIdempotencyStore.builder(Jdbi.create(dataSource))
+                    .database(database)
                     .table(jdbc.getTable())
                     .purgeBatchSize(jdbc.getPurgeBatchSize())
                     .build();
             if (jdbc.isCreateSchema()) {
                 store.createSchema();
             }
-            LOG.debug("Idempotency store: SQL, table {}", store.table());
+            LOG.debug("Idempotency store: SQL on {}, table {}", database, store.table());
             return store;
         }
 
@@ -210,7 +212,8 @@ public class IdempotencyAutoConfiguration {
                     ? TransactionAware.unwrap(dataSource) : dataSource;
         }
 
-        static void requirePostgres(DataSource dataSource) {
+        /** The database behind the DataSource, as its driver names it: PostgreSQL or MariaDB. */
+        static SqlDatabase databaseOf(DataSource dataSource) {
             String product;
             try (Connection connection = dataSource.getConnection()) {
                 product = connection.getMetaData().getDatabaseProductName();
@@ -218,11 +221,15 @@ public class IdempotencyAutoConfiguration {
                 throw new IdempotencyConfigurationException("The SQL idempotency store cannot reach its DataSource: "
                         + e.getMessage(), e);
             }
-            if (!"PostgreSQL".equalsIgnoreCase(product)) {
-                throw new IdempotencyConfigurationException("The SQL idempotency store supports PostgreSQL, and this"
-                        + " DataSource is " + product + "; set idempotency.store=redis or idempotency.store=memory, or"
-                        + " define an IdempotencyStore bean");
+            if ("PostgreSQL".equalsIgnoreCase(product)) {
+                return SqlDatabase.POSTGRESQL;
             }
+            if ("MariaDB".equalsIgnoreCase(product)) {
+                return SqlDatabase.MARIADB;
+            }
+            throw new IdempotencyConfigurationException("The SQL idempotency store supports PostgreSQL and MariaDB,"
+                    + " and this DataSource is " + product + "; set idempotency.store=redis or"
+                    + " idempotency.store=memory, or define an IdempotencyStore bean");
         }
 
         /** Loaded only when spring-jdbc is there. */

@@ -18,9 +18,9 @@ import org.springframework.util.unit.DataSize;
 public class IdempotencyProperties {
 
     /**
-     * The store: "redis" (Redis through the application's RedissonClient bean), "jdbi" (PostgreSQL through the
-     * application's DataSource), "memory" (this instance only), or unset to choose from the context: Redis if there
-     * is a RedissonClient, the SQL store if there is a DataSource, otherwise memory with a warning.
+     * The store: "redis" (Redis through the application's RedissonClient bean), "jdbi" (PostgreSQL or MariaDB
+     * through the application's DataSource), "memory" (this instance only), or unset to choose from the context:
+     * Redis if there is a RedissonClient, the SQL store if there is a DataSource, otherwise memory with a warning.
      */
     private @Nullable String store;
 
@@ -69,9 +69,9 @@ public class IdempotencyProperties {
     }
 
     /**
-     * The store: "redis" (Redis through the application's RedissonClient bean), "jdbi" (PostgreSQL through the
-     * application's DataSource), "memory" (this instance only), or unset to choose from the context: Redis if there is
-     * a RedissonClient, the SQL store if there is a DataSource, otherwise memory with a warning.
+     * The store: "redis" (Redis through the application's RedissonClient bean), "jdbi" (PostgreSQL or MariaDB
+     * through the application's DataSource), "memory" (this instance only), or unset to choose from the context:
+     * Redis if there is a RedissonClient, the SQL store if there is a DataSource, otherwise memory with a warning.
      *
      * @return the {@code store} setting
      */
@@ -81,9 +81,9 @@ public class IdempotencyProperties {
 
     /**
      * Sets the {@code store} setting: the store: "redis" (Redis through the application's RedissonClient bean), "jdbi"
-     * (PostgreSQL through the application's DataSource), "memory" (this instance only), or unset to choose from the
-     * context: Redis if there is a RedissonClient, the SQL store if there is a DataSource, otherwise memory with a
-     * warning.
+     * (PostgreSQL or MariaDB through the application's DataSource), "memory" (this instance only), or unset to choose
+     * from the context: Redis if there is a RedissonClient, the SQL store if there is a DataSource, otherwise memory
+     * with a warning.
      *
      * @param store the value
      */

@@ -16,6 +16,7 @@ import org.idempotency.core.Idempotency;
 import org.idempotency.core.InMemoryIdempotencyStore;
 import org.idempotency.core.JacksonResultCodec;
 import org.idempotency.jdbi.JdbiIdempotencyStore;
+import org.idempotency.jdbi.SqlDatabase;
 import org.idempotency.redis.RedisIdempotencyStore;
 import org.idempotency.servlet.IdempotencyFilter;
 import org.idempotency.spring.IdempotencyEngines;
@@ -177,6 +178,31 @@ class IdempotencyAutoConfigurationTest {
                         assertThat(context.getBean(Idempotency.class).operation("boot", Integer.class)
                                 .execute("k-" + UUID.randomUUID(), "h", () -> 7)).isEqualTo(7);
                     });
+        }
+
+        @Test
+        @DisplayName("MariaDB when the application's DataSource is MariaDB: its dialect, its schema, its transactions")
+        void mariaDb() throws Exception {
+            String table = TestServices.unique("boot_records_mariadb");
+            try (HikariDataSource mariaDb = TestServices.mariaDbPool("boot-autoconfig-mariadb", 4)) {
+                try {
+                    runner.withBean(DataSource.class, () -> mariaDb, definition -> definition.setDestroyMethodName(""))
+                            .withPropertyValues("idempotency.jdbc.table=" + table).run(context -> {
+                                JdbiIdempotencyStore store = context.getBean(JdbiIdempotencyStore.class);
+                                assertThat(store.database()).isEqualTo(SqlDatabase.MARIADB);
+                                assertThat(context).hasSingleBean(JdbiTransactionalCompletion.class);
+                                var operation = context.getBean(Idempotency.class).operation("boot", Integer.class);
+                                String key = "k-" + UUID.randomUUID();
+                                assertThat(operation.execute(key, "h", () -> 7)).isEqualTo(7);
+                                assertThat(operation.execute(key, "h", () -> 8)).as("replayed").isEqualTo(7);
+                            });
+                } finally {
+                    try (var connection = mariaDb.getConnection(); var statement = connection.createStatement()) {
+                        statement.execute("DROP TABLE IF EXISTS " + table);
+                        statement.execute("DROP SEQUENCE IF EXISTS " + table + "_fencing_seq");
+                    }
+                }
+            }
         }
 
         @Test

@@ -65,6 +65,27 @@ final class TestServices {
         return new HikariDataSource(config);
     }
 
+    /**
+     * A small pool on the test MariaDB: the one named by {@code IDEMPOTENCY_MARIADB_URL}, or the one on
+     * 127.0.0.1:3306 (database {@code test}, user {@code root}); the caller closes it.
+     */
+    static HikariDataSource mariaDbPool(String name, int size) {
+        String fromEnv = System.getenv("IDEMPOTENCY_MARIADB_URL");
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(fromEnv == null || fromEnv.isBlank() ? "jdbc:mariadb://127.0.0.1:3306/test?user=root"
+                : fromEnv.trim());
+        config.setPoolName(name);
+        config.setMaximumPoolSize(size);
+        config.setMinimumIdle(0);
+        try {
+            return new HikariDataSource(config);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("No MariaDB for the tests at " + config.getJdbcUrl() + ": set"
+                    + " IDEMPOTENCY_MARIADB_URL=jdbc:mariadb://host:3306/db?user=...&password=..., or start MariaDB"
+                    + " on 127.0.0.1:3306 with a database named test", e);
+        }
+    }
+
     /** Runs statements on the test PostgreSQL, such as dropping what a test created. */
     static void execute(String... statements) {
         try (Connection connection = DriverManager.getConnection(postgresUrl());

@@ -1,6 +1,7 @@
 package org.idempotency.jdbi.internal;
 
 import java.sql.SQLException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where all SQL text of the store lives, so that another database can be added by writing one more dialect,
@@ -82,6 +83,38 @@ public interface SqlDialect {
      * the store's exceptions and logs; see {@link Faults}.
      */
     String describe(SQLException error);
+
+    /**
+     * The statement completing many owned records at once, or {@code null} if the dialect has none (the default):
+     * the store then completes each record with {@code complete}. {@code completeAll(:keys, :tokens,
+     * :status_codes, :responses, :retention_us)} takes a text, a bigint, an integer and a bytea array of equal
+     * length and returns one row per element, in order: {@code ord}, whether its record was completed, and whether
+     * its row was owned (visible, in progress, holding the token) when the statement began. It waits for no lock:
+     * a row owned but locked by another transaction is neither completed nor answered, and the store asks about
+     * it with {@code complete}.
+     *
+     * @param table the table
+     * @param lockTimeoutMillis the longest a statement waits for a row lock, in milliseconds; positive
+     * @return the statement, or {@code null} to complete record by record
+     */
+    default @Nullable String completeAll(TableName table, long lockTimeoutMillis) {
+        return null;
+    }
+
+    /**
+     * The statement forgetting a record, or {@code null} if the dialect has none (the default: the store then
+     * refuses to forget). {@code forget(:key, :token)} makes the visible row of the key that holds the token
+     * invisible, whatever its status, without resetting the key's tokens (the next acquire replaces the row under
+     * its lock with a new token); the update count says whether it did. Its lock wait is bounded like the other
+     * statements'.
+     *
+     * @param table the table
+     * @param lockTimeoutMillis the longest a statement waits for a row lock, in milliseconds; positive
+     * @return the statement, or {@code null} if records cannot be forgotten
+     */
+    default @Nullable String forget(TableName table, long lockTimeoutMillis) {
+        return null;
+    }
 
     /**
      * The SQL of each store operation for one table.

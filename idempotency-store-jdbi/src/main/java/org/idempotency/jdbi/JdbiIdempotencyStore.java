@@ -35,6 +35,7 @@ import org.idempotency.jdbi.internal.StoredText;
 import org.idempotency.jdbi.internal.TableName;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.argument.Argument;
 import org.jdbi.v3.core.statement.ColonPrefixSqlParser;
 import org.jdbi.v3.core.statement.SqlParser;
 import org.jdbi.v3.core.statement.SqlStatement;
@@ -582,11 +583,13 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
             responses[i] = completion.result().payload();
         }
         List<boolean[]> rows = run("complete a batch of records", storedKeys[0], jdbi,
-                handle -> prepare(handle.registerArrayType(byte[].class, "bytea").createQuery(statement))
+                handle -> prepare(handle.createQuery(statement))
                         .bindArray("keys", String.class, (Object[]) storedKeys)
                         .bindArray("tokens", Long.class, (Object[]) tokens)
                         .bindArray("status_codes", Integer.class, (Object[]) statusCodes)
-                        .bindArray("responses", byte[].class, (Object[]) responses)
+                        // a bytea[] from the byte[][] itself: the driver encodes nested byte arrays, Jdbi's arrays not
+                        .bind("responses", (Argument) (position, sqlStatement, context) -> sqlStatement.setArray(
+                                position, sqlStatement.getConnection().createArrayOf("bytea", responses)))
                         .bind("retention_us", retentionMicros)
                         .map((rs, ctx) -> new boolean[] {rs.getBoolean(2), rs.getBoolean(3)})
                         .list());

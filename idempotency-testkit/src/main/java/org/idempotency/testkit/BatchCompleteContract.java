@@ -248,9 +248,9 @@ public abstract class BatchCompleteContract extends StoreContractSupport<BatchCo
     void lateCompletionRacingTakeover() throws Exception {
         List<CompleteRequest> owned = new ArrayList<>();
         for (int round = 0; round < RacingPair.ROUNDS; round++) {
-            owned.add(acquireOwned(shortLease(), result(round)));
+            owned.add(acquireOwned(shortLease().multipliedBy(4), result(round)));
         }
-        elapse(leaseEndPause());
+        elapse(shortLease().multipliedBy(4).plus(shortLease().dividedBy(4))); // a takeover window for all rounds
         try (RacingPair pair = new RacingPair()) {
             for (int round = 0; round < RacingPair.ROUNDS; round++) {
                 CompleteRequest request = owned.get(round);

@@ -40,6 +40,11 @@ public abstract class ForgetContract extends StoreContractSupport<ForgettingIdem
     protected ForgetContract() {
     }
 
+    /** The lease of the racing cases: long enough a takeover window for all their rounds on a remote store. */
+    private Duration raceLease() {
+        return shortLease().multipliedBy(4);
+    }
+
     /** Checks that the key is free: a new acquire, with another hash, creates a record with a larger token. */
     private void assertFreshAfter(String key, long forgottenToken) {
         assertThat(store.find(key)).as("the forgotten record").isEmpty();
@@ -192,9 +197,9 @@ public abstract class ForgetContract extends StoreContractSupport<ForgettingIdem
         for (int round = 0; round < RacingPair.ROUNDS; round++) {
             String key = newKey();
             keys.add(key);
-            tokens.add(acquireFresh(key, "h", shortLease()).fencingToken());
+            tokens.add(acquireFresh(key, "h", raceLease()).fencingToken());
         }
-        elapse(leaseEndPause());
+        elapse(raceLease().plus(shortLease().dividedBy(4))); // a takeover window of four short leases for the rounds
         try (RacingPair pair = new RacingPair()) {
             for (int round = 0; round < RacingPair.ROUNDS; round++) {
                 String key = keys.get(round);

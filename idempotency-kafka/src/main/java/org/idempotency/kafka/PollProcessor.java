@@ -47,6 +47,7 @@ final class PollProcessor<K, V> {
 
     private final IdempotentRecordHandler<K, V> handler;
     private final boolean batchClaims;
+    private final boolean batchCompletions;
     private final ClaimWindow claimWindow;
     private final RetryPolicy retryPolicy;
     private final PartitionWaits waits;
@@ -65,12 +66,14 @@ final class PollProcessor<K, V> {
             Throwable error, long delayNanos) {
     }
 
-    PollProcessor(IdempotentRecordHandler<K, V> handler, boolean batchClaims, ClaimWindow claimWindow,
+    PollProcessor(IdempotentRecordHandler<K, V> handler, boolean batchClaims, boolean batchCompletions,
+            ClaimWindow claimWindow,
             RetryPolicy retryPolicy, PartitionWaits waits, CommitTracker commits,
             @Nullable DeadLetterPublisher<K, V> deadLetters, @Nullable RecordListener<K, V> recordListener,
             AtomicBoolean stopRequested) {
         this.handler = handler;
         this.batchClaims = batchClaims;
+        this.batchCompletions = batchCompletions;
         this.claimWindow = claimWindow;
         this.retryPolicy = retryPolicy;
         this.waits = waits;
@@ -138,11 +141,15 @@ final class PollProcessor<K, V> {
      * {@code false} if its partition must wait (or stopped) at it.
      */
     private boolean processRecord(TopicPartition partition, ConsumerRecord<K, V> record, @Nullable Claim claim) {
-        Attempt attempt = handler.attempt(record, claim, deferred);
+        DeferredCompletions<K, V> completions = batchCompletions ? deferred : null;
+        Attempt attempt = handler.attempt(record, claim, completions);
         if (attempt.error instanceof IdempotentRecordHandler.DeferredKeyException) {
             // an earlier record of this poll with the same message key waits for its completion: complete first
             flushCompletions();
-            attempt = handler.attempt(record, claim, deferred);
+            attempt = handler.attempt(record, claim, completions);
+        }
+        if (attempt.kind != Attempt.Kind.FINISHED) {
+            flushCompletions(); // the records before this one are reported (and stored) first, in order
         }
         PartitionWaits.Retry retry = waits.retry(partition, record.offset());
         Throwable error = attempt.error;

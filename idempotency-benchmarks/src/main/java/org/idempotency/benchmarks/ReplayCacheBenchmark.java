@@ -6,6 +6,8 @@ import static org.idempotency.benchmarks.BenchData.ORDER;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.idempotency.api.spi.IdempotencyStore;
@@ -71,14 +73,13 @@ public class ReplayCacheBenchmark {
     private IdempotentOperation<Order> uncachedOperation;
     private RedissonClient client;
     private String prefix;
-    private RBucket<byte[]>[] buckets;
+    private final List<RBucket<byte[]>> buckets = new ArrayList<>();
     private HikariDataSource pool;
     private Jdbi jdbi;
     private String table;
     private String select;
 
     @Setup(Level.Trial)
-    @SuppressWarnings("unchecked")
     public void setUp() {
         IdempotencyStore idempotencyStore;
         String run = BenchData.runId();
@@ -110,13 +111,12 @@ public class ReplayCacheBenchmark {
         uncached = Idempotency.builder(idempotencyStore).purgeInterval(Duration.ZERO).build();
         cachedOperation = cached.operation("bench", Order.class);
         uncachedOperation = uncached.operation("bench", Order.class);
-        buckets = new RBucket[KEYS];
         for (int i = 0; i < KEYS; i++) {
             keys[i] = "replayed-" + i;
             uncachedOperation.execute(keys[i], HASH, () -> ORDER);
             if (client != null) {
-                buckets[i] = client.getBucket(((RedisIdempotencyStore) idempotencyStore)
-                        .redisKey(uncachedOperation.storedKey(keys[i])), ByteArrayCodec.INSTANCE);
+                buckets.add(client.getBucket(((RedisIdempotencyStore) idempotencyStore)
+                        .redisKey(uncachedOperation.storedKey(keys[i])), ByteArrayCodec.INSTANCE));
             }
         }
     }
@@ -153,7 +153,7 @@ public class ReplayCacheBenchmark {
     public Object floor() {
         int i = next();
         if (client != null) {
-            return buckets[i].get();
+            return buckets.get(i).get();
         }
         String key = uncachedOperation.storedKey(keys[i]);
         return jdbi.withHandle(h -> h.createQuery(select).bind("key", key).mapTo(byte[].class).one());

@@ -50,6 +50,9 @@ import org.redisson.config.Config;
  * the floor's throughput. {@code -p store=redis} or {@code -p store=postgresql}; the services are those of
  * {@link BenchData} ({@code IDEMPOTENCY_REDIS_URL}, {@code IDEMPOTENCY_POSTGRES_URL}). Keys and tables are the
  * run's own and removed at the end.
+ *
+ * <p>{@link #main} runs the same three cases outside JMH, interleaved in rounds, and takes the ratios per round
+ * (paired), so that load from other processes falls on all three alike.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -157,5 +160,56 @@ public class ReplayCacheBenchmark {
         }
         String key = uncachedOperation.storedKey(keys[i]);
         return jdbi.withHandle(h -> h.createQuery(select).bind("key", key).mapTo(byte[].class).one());
+    }
+
+    /**
+     * The three cases outside JMH, interleaved: each round times {@code calls} floor reads, uncached replays and
+     * cached replays, in a rotating order, and the ratios are taken per round. The first rounds warm up and are
+     * not counted. Arguments: store ({@code redis} or {@code postgresql}), rounds (default 20), warm-up rounds
+     * (default 5), calls per case and round (default 2,000).
+     */
+    public static void main(String[] args) {
+        ReplayCacheBenchmark benchmark = new ReplayCacheBenchmark();
+        benchmark.store = args.length > 0 ? args[0] : "redis";
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
+        int warmup = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        int calls = args.length > 3 ? Integer.parseInt(args[3]) : 2_000;
+        benchmark.setUp();
+        long checksum = 0;
+        List<double[]> measured = new ArrayList<>();
+        try {
+            for (int round = 0; round < warmup + rounds; round++) {
+                double[] micros = new double[3];
+                for (int i = 0; i < 3; i++) {
+                    int mode = (round + i) % 3;
+                    long start = System.nanoTime();
+                    for (int n = 0; n < calls; n++) {
+                        Object value = switch (mode) {
+                            case 0 -> benchmark.floor();
+                            case 1 -> benchmark.uncachedReplay();
+                            default -> benchmark.cachedReplay();
+                        };
+                        checksum += value == null ? 0 : 1;
+                    }
+                    micros[mode] = (System.nanoTime() - start) / 1e3 / calls;
+                }
+                System.out.printf("round %2d%s: floor %8.2f µs, uncached %8.2f µs (%.2fx), cached %8.3f µs (%.1fx)%n",
+                        round + 1, round < warmup ? " (warm-up)" : "", micros[0], micros[1], micros[0] / micros[1],
+                        micros[2], micros[0] / micros[2]);
+                if (round >= warmup) {
+                    measured.add(micros);
+                }
+            }
+        } finally {
+            benchmark.tearDown();
+        }
+        System.out.printf("%n%d rounds of %d calls each, store %s (mean ± 99.9%% confidence half-width; median)%n",
+                rounds, calls, benchmark.store);
+        PairedStats.report("floor, µs a call", measured, m -> m[0]);
+        PairedStats.report("uncached replay, µs a call", measured, m -> m[1]);
+        PairedStats.report("cached replay, µs a call", measured, m -> m[2]);
+        PairedStats.report("uncached replay / floor (throughput)", measured, m -> m[0] / m[1]);
+        PairedStats.report("cached replay / floor (throughput)", measured, m -> m[0] / m[2]);
+        System.out.println("(checksum " + checksum + ")");
     }
 }

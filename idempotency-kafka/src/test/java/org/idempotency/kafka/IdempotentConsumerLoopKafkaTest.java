@@ -377,6 +377,29 @@ class IdempotentConsumerLoopKafkaTest {
     }
 
     @Test
+    @DisplayName("with batchCompletions(false), each claim is completed on its own right after its record")
+    void completionsOneByOne() throws Exception {
+        String topic = broker.createTopic("single-complete", 1);
+        String group = KafkaTestBroker.group("single-complete");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            records.add(message(topic, 0, "s-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        FaultInjectingStore counting = FaultInjectingStore.wrap(store);
+
+        Idempotency idempotency = engine(counting);
+        start(IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> effects.record(id(record))).build()).topics(topic)
+                .batchCompletions(false).build());
+
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(effects.total()).isEqualTo(20);
+        assertThat(counting.calls(FaultInjectingStore.Operation.COMPLETE)).isEqualTo(20);
+        assertThat(counting.calls(FaultInjectingStore.Operation.COMPLETE_ALL)).isZero();
+    }
+
+    @Test
     @DisplayName("a batch completion that fails commits none of its records: they wait and are completed later")
     void failedBatchCompletionIsNotCommitted() throws Exception {
         String topic = broker.createTopic("batch-complete-fault", 1);

@@ -25,11 +25,13 @@ module org.idempotency.spring.boot {
     requires static jakarta.servlet;
     requires static spring.web;
     requires static transitive org.idempotency.kafka;
-    requires static kafka.clients;
     requires static tools.jackson.databind;
     requires static transitive spring.boot.actuator;
     requires static spring.boot.actuator.autoconfigure;
     requires static transitive spring.boot.health;
+    requires static transitive org.idempotency.micrometer;
+    requires static transitive micrometer.observation;
+    requires static transitive micrometer.core;
 
     exports org.idempotency.spring.boot;
     exports org.idempotency.spring.boot.actuate;

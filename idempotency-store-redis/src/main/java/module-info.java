@@ -11,6 +11,7 @@ module org.idempotency.redis {
     // client uses) and SnakeYAML (which Redisson's Config class loads). See docs/jpms.md.
     requires io.netty.resolver.dns;
     requires org.yaml.snakeyaml;
+    requires org.slf4j;
     requires static transitive org.jspecify;
 
     exports org.idempotency.redis;

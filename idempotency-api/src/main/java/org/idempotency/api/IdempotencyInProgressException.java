@@ -27,7 +27,8 @@ public final class IdempotencyInProgressException extends IdempotencyException {
     }
 
     /**
-     * A suggested delay before retrying (at most the time left on the owner's lease).
+     * A suggested delay before retrying. The engine gives the time left on the owner's lease as its own clock
+     * sees it, clamped to between 1 s and one lease (1 s when the lease is shorter than that).
      *
      * @return the delay
      */

@@ -30,7 +30,11 @@ public final class BeginOutcome<T> {
         return new BeginOutcome<>(null, Objects.requireNonNull(failure, "failure"));
     }
 
-    /** Whether an execution was begun (owned, replayed or unprotected); {@code false} if the key failed. */
+    /**
+     * Whether an execution was begun (owned, replayed or unprotected); {@code false} if the key failed.
+     *
+     * @return {@code true} if an execution was begun; {@code false} if the key failed
+     */
     public boolean isBegun() {
         return execution != null;
     }
@@ -38,6 +42,8 @@ public final class BeginOutcome<T> {
     /**
      * The execution, or the key's failure thrown as it is: the same exceptions {@link IdempotentOperation#begin}
      * documents.
+     *
+     * @return the execution begun for the key
      */
     public Execution<T> execution() {
         if (execution == null) {
@@ -46,7 +52,11 @@ public final class BeginOutcome<T> {
         return execution;
     }
 
-    /** The key's failure, or {@code null} if an execution was begun. */
+    /**
+     * The key's failure, or {@code null} if an execution was begun.
+     *
+     * @return the exception the key failed with, or {@code null}
+     */
     public @Nullable RuntimeException failure() {
         return failure;
     }

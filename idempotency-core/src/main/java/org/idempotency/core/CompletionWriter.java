@@ -14,6 +14,10 @@ public interface CompletionWriter {
     /**
      * Completes the record if {@code fencingToken} still owns it.
      *
+     * @param storedKey the key under which the store holds the record ({@code operation:key})
+     * @param fencingToken the token the caller owns the record by
+     * @param result the result to keep
+     * @param retention how long the completed record stays visible; positive
      * @return {@code true} if completed; {@code false} if the token no longer owns the record
      */
     boolean complete(String storedKey, long fencingToken, StoredResult result, Duration retention);

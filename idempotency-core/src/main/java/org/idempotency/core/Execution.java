@@ -141,42 +141,74 @@ public final class Execution<T> implements AutoCloseable {
         return observation;
     }
 
-    /** Whether this is a replay of a stored result (the work must not run). */
+    /**
+     * Whether this is a replay of a stored result (the work must not run).
+     *
+     * @return {@code true} if this execution replays a stored result
+     */
     public boolean isReplay() {
         return replay;
     }
 
-    /** Whether this caller owns the key and must run the work and finish the execution. */
+    /**
+     * Whether this caller owns the key and must run the work and finish the execution.
+     *
+     * @return {@code true} if this caller owns the key and runs the work
+     */
     public boolean isOwner() {
         return !replay;
     }
 
-    /** Whether the work runs without protection because the store failed and the engine fails open. */
+    /**
+     * Whether the work runs without protection because the store failed and the engine fails open.
+     *
+     * @return {@code true} if the work runs unprotected
+     */
     public boolean isUnprotected() {
         return !replay && lease == null;
     }
 
-    /** Whether this execution took over an expired lease of an earlier owner (which may have done part of the work). */
+    /**
+     * Whether this execution took over an expired lease of an earlier owner (which may have done part of the work).
+     *
+     * @return {@code true} if this execution took over an expired lease
+     */
     public boolean isTakeover() {
         return lease != null && lease.takeover;
     }
 
-    /** The fencing token of an owned execution; 0 for replays and unprotected executions. */
+    /**
+     * The fencing token of an owned execution; 0 for replays and unprotected executions.
+     *
+     * @return the fencing token, or 0 if this execution holds no lease
+     */
     public long fencingToken() {
         return lease == null ? 0 : lease.fencingToken;
     }
 
-    /** The caller's key. */
+    /**
+     * The caller's key.
+     *
+     * @return the key as the caller gave it, without the operation's name
+     */
     public String key() {
         return key;
     }
 
-    /** The key under which the store holds the record ({@code operation:key}). */
+    /**
+     * The key under which the store holds the record ({@code operation:key}).
+     *
+     * @return the stored key, {@code operation:key}
+     */
     public String storedKey() {
         return storedKey;
     }
 
-    /** The operation this execution belongs to. */
+    /**
+     * The operation this execution belongs to.
+     *
+     * @return the operation handle that began this execution
+     */
     public IdempotentOperation<T> operation() {
         return operation;
     }
@@ -184,6 +216,7 @@ public final class Execution<T> implements AutoCloseable {
     /**
      * The stored result of a replay, decoded into the declared type.
      *
+     * @return the result the first execution completed with, decoded into the operation's type
      * @throws IllegalStateException if this is not a replay
      */
     public T replayedResult() {
@@ -218,6 +251,8 @@ public final class Execution<T> implements AutoCloseable {
      *     return report;
      * }
      * }</pre>
+     *
+     * @return {@code true} if this execution may no longer own its key
      */
     public boolean isLeaseLost() {
         return lease != null && lease.isLost();
@@ -256,6 +291,8 @@ public final class Execution<T> implements AutoCloseable {
      * the last call that set it (the acquire or a confirmed renewal) was sent. Zero once the lease is lost or the
      * execution finished, and for replays and unprotected executions. Work that is about to start a step longer
      * than this can renew nothing itself: the engine renews in the background; this says how far it got.
+     *
+     * @return the lease known to be left; never negative
      */
     public Duration leaseRemaining() {
         if (lease == null || !lease.isOpen()) {

@@ -173,7 +173,12 @@ public final class Idempotency implements AutoCloseable {
         return operation;
     }
 
-    /** Starts configuring an engine over a store. */
+    /**
+     * Starts configuring an engine over a store.
+     *
+     * @param store the store the engine keeps its records in
+     * @return a builder with the defaults
+     */
     public static Builder builder(IdempotencyStore store) {
         return new Builder(store);
     }
@@ -183,6 +188,9 @@ public final class Idempotency implements AutoCloseable {
      * operations never share a key; the type is what replays decode into.
      *
      * @param name 1 to 64 characters of {@code A-Z a-z 0-9 . _ -}
+     * @param type the result type, which replays decode into
+     * @param <T> the result type
+     * @return a handle that runs the operation's work once per key
      * @throws org.idempotency.api.InvalidIdempotencyKeyException if the name breaks the rule
      */
     public <T> IdempotentOperation<T> operation(String name, Class<T> type) {
@@ -192,12 +200,22 @@ public final class Idempotency implements AutoCloseable {
     /**
      * A typed handle for an operation with a generic result, such as
      * {@code operation("list-orders", new TypeRef<List<Order>>() {})}.
+     *
+     * @param name 1 to 64 characters of {@code A-Z a-z 0-9 . _ -}
+     * @param type the generic result type, which replays decode into
+     * @param <T> the result type
+     * @return a handle that runs the operation's work once per key
      */
     public <T> IdempotentOperation<T> operation(String name, TypeRef<T> type) {
         return new IdempotentOperation<>(this, IdempotencyKeys.validateOperation(name), type);
     }
 
-    /** A handle for an operation without a result: use {@link IdempotentOperation#run}. */
+    /**
+     * A handle for an operation without a result: use {@link IdempotentOperation#run}.
+     *
+     * @param name 1 to 64 characters of {@code A-Z a-z 0-9 . _ -}
+     * @return a handle that runs the operation's work once per key
+     */
     public IdempotentOperation<Void> operation(String name) {
         return operation(name, Void.class);
     }
@@ -238,17 +256,29 @@ public final class Idempotency implements AutoCloseable {
         return replayCache == null ? Duration.ZERO : replayCache.maxAge();
     }
 
-    /** The store this engine runs over. */
+    /**
+     * The store this engine runs over.
+     *
+     * @return the store that holds this engine's records
+     */
     public IdempotencyStore store() {
         return store;
     }
 
-    /** The lease of new executions. */
+    /**
+     * The lease of new executions.
+     *
+     * @return the lease an owned execution starts with
+     */
     public Duration lease() {
         return lease;
     }
 
-    /** How long finished records are kept. */
+    /**
+     * How long finished records are kept.
+     *
+     * @return the retention of completed and failed records
+     */
     public Duration retention() {
         return retention;
     }
@@ -315,13 +345,21 @@ public final class Idempotency implements AutoCloseable {
          * How long an execution owns its key before another may take it over, if it is not renewed (default
          * 30 s). Renewal runs in the background while the work runs, so this bounds how long a crashed owner
          * blocks the key, not how long work may take.
+         *
+         * @param lease positive
+         * @return this builder
          */
         public Builder lease(Duration lease) {
             this.lease = positive("lease", lease);
             return this;
         }
 
-        /** How long completed and failed records are kept and replayed (default 24 h). */
+        /**
+         * How long completed and failed records are kept and replayed (default 24 h).
+         *
+         * @param retention positive
+         * @return this builder
+         */
         public Builder retention(Duration retention) {
             this.retention = positive("retention", retention);
             return this;
@@ -369,6 +407,9 @@ public final class Idempotency implements AutoCloseable {
          * How long a duplicate waits for a running execution to finish before answering "in progress"
          * (default zero: answer at once). While waiting it polls, replays the result when it appears, and
          * takes the work over if the owner's lease expires.
+         *
+         * @param maxWait zero (answer at once) or positive
+         * @return this builder
          */
         public Builder waitForInProgress(Duration maxWait) {
             Objects.requireNonNull(maxWait, "waitForInProgress must not be null");
@@ -379,7 +420,12 @@ public final class Idempotency implements AutoCloseable {
             return this;
         }
 
-        /** The first polling delay while waiting for a running execution; it doubles up to 10 times this. */
+        /**
+         * The first polling delay while waiting for a running execution; it doubles up to 10 times this.
+         *
+         * @param pollInterval positive
+         * @return this builder
+         */
         public Builder pollInterval(Duration pollInterval) {
             this.pollInterval = positive("pollInterval", pollInterval);
             return this;
@@ -389,6 +435,9 @@ public final class Idempotency implements AutoCloseable {
          * Which exceptions are permanent: they are recorded as FAILED and replayed to later callers (error type
          * and message only). Any other exception releases the key so a retry runs the work again (the
          * default for every exception).
+         *
+         * @param permanentFailure tests an exception; {@code true} records it as FAILED
+         * @return this builder
          */
         public Builder permanentFailure(Predicate<Throwable> permanentFailure) {
             this.permanentFailure = Objects.requireNonNull(permanentFailure, "permanentFailure must not be null");
@@ -398,6 +447,9 @@ public final class Idempotency implements AutoCloseable {
         /**
          * The largest encoded result kept (default 1 MiB). A larger result still closes the record, so the
          * work is not run again, but replays get {@link org.idempotency.api.IdempotencyResultNotKeptException}.
+         *
+         * @param maxResultBytes in bytes; positive
+         * @return this builder
          */
         public Builder maxResultBytes(int maxResultBytes) {
             if (maxResultBytes <= 0) {
@@ -411,13 +463,21 @@ public final class Idempotency implements AutoCloseable {
          * Whether to run the work unprotected when the store cannot be reached to acquire the key (default
          * false: fail closed with {@link org.idempotency.api.IdempotencyStoreException}). Each such run is
          * reported as an {@code UNPROTECTED} event and a WARN log line.
+         *
+         * @param failOpen {@code true} to run unprotected, {@code false} to fail closed
+         * @return this builder
          */
         public Builder failOpen(boolean failOpen) {
             this.failOpen = failOpen;
             return this;
         }
 
-        /** The result codec (default: {@link JacksonResultCodec#create()}). */
+        /**
+         * The result codec (default: {@link JacksonResultCodec#create()}).
+         *
+         * @param codec the codec that encodes results and decodes replays
+         * @return this builder
+         */
         public Builder codec(ResultCodec codec) {
             this.codec = Objects.requireNonNull(codec, "codec must not be null");
             return this;
@@ -445,7 +505,12 @@ public final class Idempotency implements AutoCloseable {
             return this;
         }
 
-        /** Adds a listener for every outcome. */
+        /**
+         * Adds a listener for every outcome.
+         *
+         * @param listener called with every outcome
+         * @return this builder
+         */
         public Builder listener(IdempotencyListener listener) {
             listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
             return this;
@@ -467,6 +532,9 @@ public final class Idempotency implements AutoCloseable {
         /**
          * How often expired records are purged, for stores that need it ({@link PurgeableIdempotencyStore},
          * default every minute); {@link Duration#ZERO} turns purging off.
+         *
+         * @param purgeInterval positive, or {@link Duration#ZERO} to turn purging off
+         * @return this builder
          */
         public Builder purgeInterval(Duration purgeInterval) {
             Objects.requireNonNull(purgeInterval, "purgeInterval must not be null");

@@ -27,6 +27,7 @@ public final class IdempotencyKeys {
     /**
      * Checks a key against the rules.
      *
+     * @param key the key to check
      * @return the key, unchanged
      * @throws InvalidIdempotencyKeyException naming the broken rule
      */
@@ -85,6 +86,7 @@ public final class IdempotencyKeys {
     /**
      * Checks an operation name: 1 to 64 characters of {@code A-Z a-z 0-9 . _ -}.
      *
+     * @param operation the name to check
      * @return the name, unchanged
      * @throws InvalidIdempotencyKeyException naming the broken rule
      */
@@ -111,6 +113,10 @@ public final class IdempotencyKeys {
     /**
      * The stored key for an operation and a key: {@code operation + ":" + key}. Both are validated; two
      * different (operation, key) pairs never give the same stored key.
+     *
+     * @param operation the operation name (validated like {@link #validateOperation})
+     * @param key the caller's idempotency key (validated like {@link #validate})
+     * @return the stored key, {@code operation:key}
      */
     public static String storedKey(String operation, String key) {
         return validateOperation(operation) + ':' + validate(key);

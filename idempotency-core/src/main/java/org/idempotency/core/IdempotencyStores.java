@@ -34,13 +34,24 @@ public final class IdempotencyStores {
     private IdempotencyStores() {
     }
 
-    /** Builds the store named by the settings, discovering providers with the context class loader. */
+    /**
+     * Builds the store named by the settings, discovering providers with the context class loader.
+     *
+     * @param settings the store's settings; {@link ProviderSettings#STORE} chooses the provider
+     * @return a new store from the chosen provider
+     */
     public static IdempotencyStore fromSettings(ProviderSettings settings) {
         ClassLoader loader = Thread.currentThread().getContextClassLoader();
         return fromSettings(settings, loader != null ? loader : IdempotencyStores.class.getClassLoader());
     }
 
-    /** Builds the store named by the settings, discovering providers with the given class loader. */
+    /**
+     * Builds the store named by the settings, discovering providers with the given class loader.
+     *
+     * @param settings the store's settings; {@link ProviderSettings#STORE} chooses the provider
+     * @param loader the class loader providers are discovered with
+     * @return a new store from the chosen provider
+     */
     public static IdempotencyStore fromSettings(ProviderSettings settings, ClassLoader loader) {
         Discovery discovery = discover(ServiceLoader.load(IdempotencyStoreProvider.class, loader));
         IdempotencyStoreProvider provider = discovery.choose(settings.get(ProviderSettings.STORE).orElse(null));
@@ -48,7 +59,12 @@ public final class IdempotencyStores {
         return provider.create(settings);
     }
 
-    /** The names of the providers found by the given class loader, sorted. */
+    /**
+     * The names of the providers found by the given class loader, sorted.
+     *
+     * @param loader the class loader providers are discovered with
+     * @return the provider names, sorted; empty if none is found
+     */
     public static List<String> availableProviders(ClassLoader loader) {
         return List.copyOf(new TreeSet<>(discover(ServiceLoader.load(IdempotencyStoreProvider.class, loader))
                 .byName.keySet()));

@@ -82,17 +82,29 @@ public final class IdempotentOperation<T> {
         return bytes;
     }
 
-    /** The operation name, which namespaces its keys. */
+    /**
+     * The operation name, which namespaces its keys.
+     *
+     * @return the operation's name
+     */
     public String name() {
         return name;
     }
 
-    /** The declared result type. */
+    /**
+     * The declared result type.
+     *
+     * @return the type that replays decode into
+     */
     public TypeRef<T> type() {
         return type;
     }
 
-    /** The engine this operation runs on. */
+    /**
+     * The engine this operation runs on.
+     *
+     * @return the engine that created this operation
+     */
     public Idempotency engine() {
         return engine;
     }
@@ -135,6 +147,13 @@ public final class IdempotentOperation<T> {
 
     /**
      * Like {@link #execute}, for work that throws checked exceptions: the work's exception is rethrown as is.
+     *
+     * @param key the caller's idempotency key (validated like {@link #execute}'s)
+     * @param requestHash a hash of the request, or {@code null} to skip the reuse check
+     * @param work the work; its exception is rethrown as is after the key is released (or, for permanent
+     *     failures, recorded)
+     * @return the work's result, or the stored result on a replay
+     * @throws Exception what the work throws, or one of the exceptions {@link #execute} documents
      */
     public T call(String key, @Nullable String requestHash, Callable<? extends T> work) throws Exception {
         Objects.requireNonNull(work, "work must not be null");
@@ -156,7 +175,14 @@ public final class IdempotentOperation<T> {
         return result;
     }
 
-    /** Like {@link #execute}, for work without a result: runs it once per key; repeats do nothing. */
+    /**
+     * Like {@link #execute}, for work without a result: runs it once per key; repeats do nothing.
+     *
+     * @param key the caller's idempotency key (validated like {@link #execute}'s)
+     * @param requestHash a hash of the request, or {@code null} to skip the reuse check
+     * @param work the work; its exception is rethrown unchanged after the key is released (or, for permanent
+     *     failures, recorded)
+     */
     public void run(String key, @Nullable String requestHash, Runnable work) {
         Objects.requireNonNull(work, "work must not be null");
         execute(key, requestHash, () -> {
@@ -170,6 +196,10 @@ public final class IdempotentOperation<T> {
      * handlers, transactional completion). Either returns a replay, or an owned {@link Execution} whose lease
      * is renewed until it is completed, failed or released.
      *
+     * @param key the caller's idempotency key (validated like {@link #execute}'s)
+     * @param requestHash a hash of the request, or {@code null} to skip the reuse check
+     * @return the execution: a replay, an owned execution the caller must finish, or an unprotected one if the
+     *     store failed and the engine fails open
      * @throws IdempotencyKeyReusedException if the key holds a different request
      * @throws IdempotencyInProgressException if the key is held by a running execution
      * @throws IdempotencyReplayedFailureException if an earlier run failed permanently
@@ -514,7 +544,12 @@ public final class IdempotentOperation<T> {
         return new ForgetOutcome(ForgetOutcome.Result.REMOVED, storedKey, record.status(), otherNodes);
     }
 
-    /** Reads this operation's record for a key, for inspection. */
+    /**
+     * Reads this operation's record for a key, for inspection.
+     *
+     * @param key the caller's idempotency key
+     * @return the record, or empty if the store holds none for the key
+     */
     public Optional<IdempotencyRecord> find(String key) {
         String storedKey = storedKey(key);
         StoreCallObservation call = Observers.call(observer, StoreCall.FIND);
@@ -537,7 +572,12 @@ public final class IdempotentOperation<T> {
         return found;
     }
 
-    /** The key under which the store holds this operation's record for {@code key}. */
+    /**
+     * The key under which the store holds this operation's record for {@code key}.
+     *
+     * @param key the caller's idempotency key (validated)
+     * @return the stored key, {@code name:key}
+     */
     public String storedKey(String key) {
         return name + ':' + IdempotencyKeys.validate(key);
     }
@@ -586,13 +626,20 @@ public final class IdempotentOperation<T> {
         return Execution.unprotected(this, key, storedKey, observation);
     }
 
+    /**
+     * The time left on the owner's lease as this node's clock sees it, clamped to between 1 s (a sooner retry
+     * would find the same owner, and HTTP counts whole seconds) and one lease (the clocks may disagree); a lease
+     * shorter than 1 s gives 1 s.
+     */
     private Duration retryAfter(IdempotencyRecord record) {
         Instant leaseEnd = record.leaseExpiresAt();
         Duration left = leaseEnd == null ? engine.lease : Duration.between(Instant.now(), leaseEnd);
-        if (left.isNegative() || left.isZero()) {
-            return Duration.ofSeconds(1);
+        Duration floor = Duration.ofSeconds(1);
+        Duration ceiling = engine.lease.compareTo(floor) < 0 ? floor : engine.lease;
+        if (left.compareTo(floor) < 0) {
+            return floor;
         }
-        return left.compareTo(engine.lease) > 0 ? engine.lease : left;
+        return left.compareTo(ceiling) > 0 ? ceiling : left;
     }
 
     /**
@@ -603,6 +650,13 @@ public final class IdempotentOperation<T> {
      * @param requestHash a hash of the request, or {@code null}
      */
     public record Request(String key, @Nullable String requestHash) {
+        /**
+         * Checks that the key is present.
+         *
+         * @param key the caller's idempotency key
+         * @param requestHash a hash of the request, or {@code null}
+         * @throws NullPointerException if {@code key} is {@code null}
+         */
         public Request {
             Objects.requireNonNull(key, "key must not be null");
         }

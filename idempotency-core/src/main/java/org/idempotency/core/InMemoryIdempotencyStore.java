@@ -65,7 +65,12 @@ public final class InMemoryIdempotencyStore
         return new InMemoryIdempotencyStore(new MonotonicClock());
     }
 
-    /** A store on the given clock (a fixed or manually advanced one in tests). */
+    /**
+     * A store on the given clock (a fixed or manually advanced one in tests).
+     *
+     * @param clock the clock that decides leases and expiry
+     * @return a new, empty store
+     */
     public static InMemoryIdempotencyStore withClock(InstantSource clock) {
         return new InMemoryIdempotencyStore(clock);
     }
@@ -209,7 +214,11 @@ public final class InMemoryIdempotencyStore
         return clock;
     }
 
-    /** How many records are held, expired ones not yet purged included. For tests and metrics. */
+    /**
+     * How many records are held, expired ones not yet purged included. For tests and metrics.
+     *
+     * @return the number of records in the store
+     */
     public int size() {
         return records.size();
     }

@@ -46,7 +46,13 @@ public final class PurgeScheduler implements AutoCloseable {
         this.task = executor.scheduleWithFixedDelay(this::purgeOnce, nanos, nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** Purges every {@code interval} on a daemon thread of its own. */
+    /**
+     * Purges every {@code interval} on a daemon thread of its own.
+     *
+     * @param store the store to purge
+     * @param interval the delay between the end of one purge and the start of the next; positive
+     * @return the running scheduler; close it to stop purging
+     */
     public static PurgeScheduler start(PurgeableIdempotencyStore store, Duration interval) {
         return start(store, interval, Observers.NOOP);
     }
@@ -61,7 +67,14 @@ public final class PurgeScheduler implements AutoCloseable {
         return new PurgeScheduler(checked(store), checked(interval), executor, true, observer);
     }
 
-    /** Purges every {@code interval} on the given scheduler, which it does not shut down. */
+    /**
+     * Purges every {@code interval} on the given scheduler, which it does not shut down.
+     *
+     * @param store the store to purge
+     * @param interval the delay between the end of one purge and the start of the next; positive
+     * @param scheduler the scheduler the purges run on; still the caller's to shut down
+     * @return the running scheduler; close it to stop purging
+     */
     public static PurgeScheduler start(PurgeableIdempotencyStore store, Duration interval,
             ScheduledExecutorService scheduler) {
         return new PurgeScheduler(checked(store), checked(interval), Objects.requireNonNull(scheduler, "scheduler"),

@@ -3,11 +3,15 @@ package org.idempotency.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.idempotency.api.IdempotencyEvent;
+import org.idempotency.api.IdempotencyInProgressException;
 import org.idempotency.api.RecordStatus;
 import org.idempotency.api.ResultCodec;
 import org.idempotency.api.TypeRef;
@@ -179,5 +183,60 @@ class ExecutionTest {
         })).hasMessage("transaction rolled back");
         assertThat(execution.release()).isTrue();
         assertThat(store.find("manual:k")).isEmpty();
+    }
+
+    @Test
+    @DisplayName("an in-progress answer's retry hint is the lease left, clamped to between 1 s and one lease")
+    void retryHintClamped() {
+        Duration lease = Duration.ofSeconds(30);
+        // the store's clock is 29.7 s behind this node's: the owner's lease ends 300 ms from now as seen here
+        assertThat(retryHint(Instant.now().minus(Duration.ofMillis(29_700)), lease)).isEqualTo(Duration.ofSeconds(1));
+        // an hour ahead: the lease seems to end in an hour and 30 s; the hint is never more than one lease
+        assertThat(retryHint(Instant.now().plus(Duration.ofHours(1)), lease)).isEqualTo(lease);
+        assertThat(retryHint(Instant.now(), lease)).isBetween(Duration.ofSeconds(25), lease);
+        // a lease shorter than 1 s still gives 1 s
+        assertThat(retryHint(Instant.now(), Duration.ofMillis(500))).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    private static Duration retryHint(Instant storeNow, Duration lease) {
+        InMemoryIdempotencyStore skewed = InMemoryIdempotencyStore.withClock(InstantSource.fixed(storeNow));
+        try (Idempotency engine = Idempotency.builder(skewed).lease(lease).build()) {
+            IdempotentOperation<String> operation = engine.operation("hint", String.class);
+            try (Execution<String> owner = operation.begin("k", "h")) {
+                assertThat(owner.isOwner()).isTrue();
+                AtomicReference<Duration> hint = new AtomicReference<>();
+                assertThatThrownBy(() -> operation.begin("k", "h")).isInstanceOfSatisfying(
+                        IdempotencyInProgressException.class, e -> hint.set(e.retryAfter()));
+                return hint.get();
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("a listener that throws an Error is logged, on the caller's thread and on the renewal thread, and"
+            + " renewal goes on")
+    void listenerErrorsLogged() throws Exception {
+        List<IdempotencyEvent.Type> renewals = new CopyOnWriteArrayList<>();
+        try (CapturedLog log = new CapturedLog();
+                Idempotency engine = Idempotency.builder(store).lease(Duration.ofMillis(600)).listener(event -> {
+                    if (event.type() == IdempotencyEvent.Type.LEASE_RENEWED) {
+                        renewals.add(event.type());
+                    }
+                    throw new AssertionError("a listener that breaks on " + event.type());
+                }).build()) {
+            try (Execution<String> execution = engine.operation("noisy", String.class).begin("k", "h")) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (renewals.size() < 3 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(renewals).as("renewals after listeners that threw").hasSizeGreaterThanOrEqualTo(3);
+                assertThat(execution.isLeaseLost()).isFalse();
+                assertThat(execution.complete("done")).isTrue();
+            }
+            assertThat(log.text())
+                    .contains("failed on ACQUIRED event; ignored").contains("a listener that breaks on ACQUIRED")
+                    .contains("failed on LEASE_RENEWED event; ignored")
+                    .contains("a listener that breaks on LEASE_RENEWED");
+        }
     }
 }

@@ -46,8 +46,10 @@ public class IdempotentBeanPostProcessor extends AbstractBeanFactoryAwareAdvisin
     public static final String BEAN_NAME = "org.idempotency.spring.idempotentBeanPostProcessor";
 
     private transient MethodPlans plans;
+    /** Whether a call from a bean to its own {@link Idempotent} method fails the start, or is only logged. */
     private boolean failOnSelfInvocation = true;
     private final transient List<Runnable> deferredChecks = new ArrayList<>();
+    /** Whether the singletons are instantiated: plans of beans created from then on are prepared at once. */
     private volatile boolean started;
 
     /** A post-processor with class-based proxies, failing on self-invocations. */

@@ -147,6 +147,7 @@ public final class TransactionalOperation<T> {
      *
      * @param execution an owned, unfinished execution of this operation
      * @param work the work, given the transaction's handle; it must neither commit nor roll back
+     * @param <X> the type of the work's own exception
      * @return the work's result
      * @throws X the work's own exception, unchanged, after the rollback and the release of the key
      * @throws IllegalArgumentException if the execution is a replay, or belongs to another operation

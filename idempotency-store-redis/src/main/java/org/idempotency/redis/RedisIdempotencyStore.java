@@ -15,6 +15,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.idempotency.api.IdempotencyConfigurationException;
 import org.idempotency.api.IdempotencyException;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.IdempotencyStoreException;
@@ -28,19 +29,22 @@ import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
 import org.idempotency.api.spi.CompleteRequest;
 import org.idempotency.api.spi.ForgettingIdempotencyStore;
 import org.idempotency.api.spi.OwnedKey;
+import org.idempotency.redis.internal.EvictionPolicies;
 import org.idempotency.redis.internal.KeyPrefixes;
 import org.idempotency.redis.internal.RecordFormat;
 import org.idempotency.redis.internal.RedisScripts;
 import org.idempotency.redis.internal.Replies;
 import org.jspecify.annotations.Nullable;
 import org.redisson.api.BatchOptions;
+import org.redisson.api.BatchResult;
 import org.redisson.api.RBatch;
 import org.redisson.api.RFuture;
 import org.redisson.api.RScript;
-import org.redisson.api.RScriptAsync;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.RedisNoScriptException;
 import org.redisson.client.codec.ByteArrayCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Redis store, on Redisson. Every operation is one Lua script, run with {@code EVALSHA} through
@@ -85,6 +89,17 @@ import org.redisson.client.codec.ByteArrayCodec;
  * random prefix per store and a counter), stored in the record, so that a re-sent call gets the answer of
  * its first attempt instead of being refused by its own effect. Requires Redis 7 or later.
  *
+ * <p><b>Replication.</b> Redis replicates asynchronously: a master acknowledges a write before its replicas have
+ * it, so a claim or a completion it acknowledged and then lost in a failover is gone, and the work can run again.
+ * With {@link Builder#replicaAcknowledgement(int, Duration)} each call waits, on the same connection, until that
+ * many replicas of the key's master have the write ({@code WAIT}, through Redisson's {@link BatchOptions#sync});
+ * fewer within the timeout is an {@link IdempotencyStoreException} saying that the change may exist on the master
+ * only. Off by default.
+ *
+ * <p><b>Eviction.</b> Records carry an expiry, so a server whose {@code maxmemory-policy} is not
+ * {@code noeviction} may delete them early under memory pressure. {@link Builder#build()} reads the policy of every
+ * node and warns, or refuses (see {@link EvictionPolicyCheck}).
+ *
  * <p><b>Interrupts.</b> A call on an interrupted thread (or interrupted while it waits) still waits for the
  * reply, within the client's timeout, and reports what Redis did: a key it took is returned as acquired, a
  * record it completed as completed. The interrupt stays set for the caller to act on. (Redisson's blocking
@@ -112,11 +127,15 @@ public final class RedisIdempotencyStore
     private static final long MAX_MILLIS = Duration.ofDays(36_500).toMillis();
     private static final byte[] EMPTY = {};
     private static final byte[] TWO_ABSENT = {'-', '-'};
+    private static final Logger LOG = LoggerFactory.getLogger(RedisIdempotencyStore.class);
 
     private final RedissonClient client;
     private final RScript script;
     private final String keyPrefix;
     private final boolean closeClient;
+    /** Replicas that must acknowledge each call's write ({@code WAIT}), 0 for none; and how long to wait. */
+    private final int waitReplicas;
+    private final Duration waitTimeout;
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Call ids: 128 random bits drawn once for this store, then a counter; no random number per call. */
     private final byte[] callIdPrefix;
@@ -134,6 +153,8 @@ public final class RedisIdempotencyStore
         this.script = client.getScript(ByteArrayCodec.INSTANCE);
         this.keyPrefix = builder.keyPrefix;
         this.closeClient = builder.closeClient;
+        this.waitReplicas = builder.waitReplicas;
+        this.waitTimeout = builder.waitTimeout;
         this.callIdPrefix = (HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong())
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + "-")
                 .getBytes(StandardCharsets.US_ASCII);
@@ -286,8 +307,11 @@ public final class RedisIdempotencyStore
     /**
      * Runs one script per key in one pipeline ({@link BatchOptions.ExecutionMode#IN_MEMORY}: one write and one
      * round trip per Redis node) and returns the replies in key order. Keys that met NOSCRIPT did not run: the
-     * script is loaded and they run again, in another pipeline; on the last of {@link #SCRIPT_ATTEMPTS}, NOSCRIPT is
-     * a fault like any other.
+     * script is loaded and they run again. Keys left without an answer ran or did not: they run again with the same
+     * arguments, which is safe because every changing call carries its call id and a script answers a repeat of a
+     * call it already made with that call's answer. (Redisson leaves some commands of a pipeline unanswered when a
+     * command before them fails after a cluster redirect, {@code ASK} during a slot migration.) Repeats go in a
+     * batch per key. On the last of {@link #SCRIPT_ATTEMPTS}, NOSCRIPT or no answer is a fault like any other.
      */
     private List<Object> pipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
             Object[][] args, String action) {
@@ -297,56 +321,112 @@ public final class RedisIdempotencyStore
             pending.add(i);
         }
         for (int attempt = 1; !pending.isEmpty(); attempt++) {
-            List<Integer> notLoaded = runPipeline(lua, type, keys, args, pending, replies,
-                    attempt == SCRIPT_ATTEMPTS, action);
-            if (!notLoaded.isEmpty()) {
+            Rerun rerun = runPipeline(lua, type, keys, args, pending, replies, attempt, action);
+            if (rerun.notLoaded()) {
+                String firstKey = keys.get(rerun.keys().get(0));
                 try {
-                    await(script.scriptLoadAsync(lua.text()));
+                    loadScript(lua, redisKey(firstKey));
                 } catch (RuntimeException e) {
                     throw new IdempotencyStoreException("Redis failed to load the " + lua.name() + " script",
-                            keys.get(notLoaded.get(0)), unwrap(e));
+                            firstKey, unwrap(e));
                 }
             }
-            pending = notLoaded;
+            pending = rerun.keys();
         }
         return Arrays.asList(replies);
     }
 
-    /** One pipeline of the pending keys; returns those that met NOSCRIPT (unless this is the last attempt). */
-    private List<Integer> runPipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
-            Object[][] args, List<Integer> pending, Object[] replies, boolean last, String action) {
-        RBatch batch = client.createBatch(BatchOptions.defaults().executionMode(BatchOptions.ExecutionMode.IN_MEMORY));
-        RScriptAsync batchScript = batch.getScript(ByteArrayCodec.INSTANCE);
+    /** The keys of a pipeline to run again, and whether one of them met NOSCRIPT. */
+    private record Rerun(List<Integer> keys, boolean notLoaded) {
+    }
+
+    /**
+     * One pipeline of the pending keys; returns those to run again: they met NOSCRIPT or got no answer (unless this
+     * is the last attempt). A batch per key with replica acknowledgement ({@code EVALSHA} then {@code WAIT} on one
+     * connection, all sent at once: Redisson reports one count of acknowledging replicas per batch, summed over its
+     * nodes, and only a batch on one node tells that node's count), and for repeats.
+     */
+    private Rerun runPipeline(RedisScripts.Script lua, RScript.ReturnType type, List<String> keys,
+            Object[][] args, List<Integer> pending, Object[] replies, int attempt, String action) {
+        boolean last = attempt == SCRIPT_ATTEMPTS;
+        boolean perKey = waitReplicas > 0 || attempt > 1;
+        List<RBatch> batches = new ArrayList<>();
+        int[] batchOf = new int[pending.size()];
         List<RFuture<Object>> futures = new ArrayList<>(pending.size());
-        for (int i : pending) {
+        for (int n = 0; n < pending.size(); n++) {
+            if (batches.isEmpty() || perKey) {
+                batches.add(client.createBatch(batchOptions()));
+            }
+            batchOf[n] = batches.size() - 1;
+            int i = pending.get(n);
             String redisKey = redisKey(keys.get(i));
-            futures.add(batchScript.evalShaAsync(redisKey, RScript.Mode.READ_WRITE, lua.sha(), type,
-                    List.of(redisKey), args[i]));
+            futures.add(batches.get(batchOf[n]).getScript(ByteArrayCodec.INSTANCE).evalShaAsync(redisKey,
+                    RScript.Mode.READ_WRITE, lua.sha(), type, List.of(redisKey), args[i]));
         }
-        RuntimeException batchError = null;
-        try {
-            await(batch.executeAsync());
-        } catch (RuntimeException e) {
-            batchError = e;
+        List<CompletableFuture<BatchResult<?>>> executions = new ArrayList<>(batches.size());
+        for (RBatch batch : batches) {
+            executions.add(batch.executeAsync().toCompletableFuture());
         }
-        List<Integer> noScript = new ArrayList<>();
+        CompletableFuture.allOf(executions.toArray(CompletableFuture[]::new)).handle((done, error) -> null).join();
+        List<Integer> rerun = new ArrayList<>();
+        boolean noScript = false;
+        Throwable unexplained = null;
         for (int n = 0; n < futures.size(); n++) {
             int i = pending.get(n);
             CompletableFuture<Object> future = futures.get(n).toCompletableFuture();
+            CompletableFuture<BatchResult<?>> execution = executions.get(batchOf[n]);
+            Throwable batchError = execution.handle((result, error) -> error).join();
+            if (!future.isDone()) {
+                // the batch ended without answering this command: it may or may not have run
+                if (last) {
+                    throw new IdempotencyStoreException("Redis failed to " + action + ": no answer for this key"
+                            + " after " + attempt + " attempts; it may have been changed", keys.get(i),
+                            batchError == null ? null : unwrap(batchError));
+                }
+                rerun.add(i);
+                continue;
+            }
             Throwable failure = future.handle((reply, error) -> error).join();
-            if (failure == null) {
+            if (failure == null && batchError == null) {
                 replies[i] = future.join();
-            } else if (unwrap(failure) instanceof RedisNoScriptException && !last) {
-                noScript.add(i);
-            } else {
+                if (waitReplicas > 0) {
+                    requireAcknowledged(execution.join().getSyncedSlaves(), keys.get(i), action);
+                }
+            } else if (failure != null && unwrap(failure) instanceof RedisNoScriptException && !last) {
+                rerun.add(i);
+                noScript = true;
+            } else if (failure != null) {
                 throw new IdempotencyStoreException("Redis failed to " + action, keys.get(i),
                         unwrap(batchError != null ? batchError : failure));
+            } else {
+                unexplained = batchError;
+                replies[i] = future.join();
             }
         }
-        if (noScript.isEmpty() && batchError != null) {
-            throw new IdempotencyStoreException("Redis failed to " + action, null, unwrap(batchError));
+        if (rerun.isEmpty() && unexplained != null) {
+            throw new IdempotencyStoreException("Redis failed to " + action, null, unwrap(unexplained));
         }
-        return noScript;
+        return new Rerun(rerun, noScript);
+    }
+
+    private BatchOptions batchOptions() {
+        BatchOptions options = BatchOptions.defaults().executionMode(BatchOptions.ExecutionMode.IN_MEMORY);
+        return waitReplicas > 0 ? options.sync(waitReplicas, waitTimeout) : options;
+    }
+
+    /**
+     * A write that fewer replicas than required acknowledged in time is a fault: the master has it, but a failover
+     * now could lose it.
+     */
+    private void requireAcknowledged(int acknowledged, String key, String action) {
+        if (acknowledged < waitReplicas) {
+            throw new IdempotencyStoreException("Redis ran the call to " + action.split(";", 2)[0]
+                    + " on the master, but only " + acknowledged
+                    + " of the " + waitReplicas + " replicas required (replicaAcknowledgement) confirmed it within "
+                    + waitTimeout.toMillis() + " ms: the change exists on the master and may be lost if it fails"
+                    + " over before its replicas catch up; check the replicas' links (INFO replication), or require"
+                    + " fewer replicas", key, null);
+        }
     }
 
     @Override
@@ -414,14 +494,19 @@ public final class RedisIdempotencyStore
 
     @Override
     public String toString() {
-        return "RedisIdempotencyStore[keyPrefix=" + keyPrefix + "]";
+        return "RedisIdempotencyStore[keyPrefix=" + keyPrefix
+                + (waitReplicas == 0 ? "" : ", replicaAcknowledgement=" + waitReplicas + " within " + waitTimeout) + "]";
     }
 
     /**
      * Runs a script by its digest; on NOSCRIPT loads it on the key's node and runs it again (a few times, in
      * case the script cache is flushed again meanwhile).
      */
+    @SuppressWarnings("unchecked")
     private <R> R eval(RedisScripts.Script lua, String action, String key, RScript.ReturnType type, Object... args) {
+        if (waitReplicas > 0 && lua != RedisScripts.FIND) {
+            return (R) pipeline(lua, type, List.of(key), new Object[][] {args}, action).get(0);
+        }
         String redisKey = redisKey(key);
         List<Object> keys = List.of(redisKey);
         try {
@@ -433,11 +518,25 @@ public final class RedisIdempotencyStore
                     if (!(unwrap(e) instanceof RedisNoScriptException) || attempt == SCRIPT_ATTEMPTS) {
                         throw e;
                     }
-                    await(script.scriptLoadAsync(redisKey, lua.text()));
+                    loadScript(lua, redisKey);
                 }
             }
         } catch (RuntimeException e) {
             throw new IdempotencyStoreException("Redis failed to " + action, key, unwrap(e));
+        }
+    }
+
+    /**
+     * Loads a script that a node did not have. On every master, because the node that answered NOSCRIPT need not
+     * be the one the client maps the key to: during a slot migration, Redis redirects a script whose key has
+     * already moved to the importing node ({@code ASK}). When a master cannot be reached (a failover under way),
+     * loads it at least on the key's node.
+     */
+    private void loadScript(RedisScripts.Script lua, String redisKey) {
+        try {
+            await(script.scriptLoadAsync(lua.text()));
+        } catch (CompletionException e) {
+            await(script.scriptLoadAsync(redisKey, lua.text()));
         }
     }
 
@@ -531,6 +630,9 @@ public final class RedisIdempotencyStore
         private final RedissonClient client;
         private String keyPrefix = DEFAULT_KEY_PREFIX;
         private boolean closeClient;
+        private int waitReplicas;
+        private Duration waitTimeout = Duration.ZERO;
+        private EvictionPolicyCheck evictionPolicyCheck = EvictionPolicyCheck.WARN;
 
         private Builder(RedissonClient client) {
             this.client = Objects.requireNonNull(client, "client must not be null");
@@ -568,12 +670,88 @@ public final class RedisIdempotencyStore
         }
 
         /**
-         * Builds the store. Connects to nothing by itself: scripts are loaded on first use.
+         * Makes every changing call wait until {@code replicas} replicas of the key's master have its write
+         * ({@code WAIT replicas timeout} on the same connection, after the script), so that a claim or a completion
+         * the store acknowledged survives the master's failover to one of them. Fewer acknowledgements within the
+         * timeout are an {@link IdempotencyStoreException} (the change is on the master and may be lost), which the
+         * engine handles like any store fault. Costs a round trip to the replicas per call, and a batch sends one
+         * {@code EVALSHA} and {@code WAIT} per key (together). Off by default ({@code replicas} 0): a master's
+         * acknowledgement alone ends a call, and a failover within the replication lag (usually below a
+         * millisecond, unbounded when a replica falls behind) can lose it. {@code WAIT} makes a write durable on
+         * the replicas only as far as Redis replication goes: it is not a consensus protocol (see docs/redis.md).
+         *
+         * @param replicas how many replicas must acknowledge, 0 to turn the wait off
+         * @param timeout how long a call waits for them, positive, at most {@link Integer#MAX_VALUE} ms
+         * @return this builder
+         * @throws IllegalArgumentException naming the value out of range
+         */
+        public Builder replicaAcknowledgement(int replicas, Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout must not be null");
+            if (replicas < 0) {
+                throw new IllegalArgumentException("replicaAcknowledgement: replicas must be 0 (off) or more, was "
+                        + replicas);
+            }
+            if (replicas > 0 && (timeout.isNegative() || timeout.isZero()
+                    || timeout.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) > 0)) {
+                throw new IllegalArgumentException("replicaAcknowledgement: timeout must be from 1 ms to "
+                        + Integer.MAX_VALUE + " ms (WAIT with 0 would wait forever), was " + timeout);
+            }
+            this.waitReplicas = replicas;
+            this.waitTimeout = replicas == 0 ? Duration.ZERO : Duration.ofMillis(Math.max(1, timeout.toMillis()));
+            return this;
+        }
+
+        /**
+         * What {@link #build()} does when a Redis node's {@code maxmemory-policy} can evict the store's records
+         * (default {@link EvictionPolicyCheck#WARN}).
+         *
+         * @param check warn, refuse or do not look
+         * @return this builder
+         */
+        public Builder evictionPolicyCheck(EvictionPolicyCheck check) {
+            this.evictionPolicyCheck = Objects.requireNonNull(check, "evictionPolicyCheck must not be null");
+            return this;
+        }
+
+        /**
+         * Builds the store. Unless {@link #evictionPolicyCheck} is {@link EvictionPolicyCheck#OFF}, asks every node
+         * of the client for its {@code maxmemory-policy} first (one {@code CONFIG GET} per node) and warns about, or
+         * refuses, a policy that can evict records; a node that cannot be asked is logged as not checked. Scripts
+         * are loaded on first use.
          *
          * @return the store
+         * @throws IdempotencyConfigurationException with {@link EvictionPolicyCheck#REFUSE}, when a node can evict
          */
         public RedisIdempotencyStore build() {
+            if (evictionPolicyCheck != EvictionPolicyCheck.OFF) {
+                checkEvictionPolicies();
+            }
             return new RedisIdempotencyStore(this);
+        }
+
+        private void checkEvictionPolicies() {
+            List<String> evicting = new ArrayList<>();
+            for (EvictionPolicies.NodePolicy node : EvictionPolicies.read(client)) {
+                if (node.problem() != null) {
+                    LOG.warn("Could not check whether Redis at {} may evict idempotency records (prefix {}): {};"
+                            + " make sure its maxmemory-policy is noeviction", node.node(), keyPrefix, node.problem());
+                } else if (node.evicts()) {
+                    evicting.add(node.node() + " (maxmemory-policy " + node.policy() + ")");
+                }
+            }
+            if (evicting.isEmpty()) {
+                return;
+            }
+            String message = "Redis at " + String.join(", ", evicting) + " may evict idempotency records (prefix "
+                    + keyPrefix + ") when memory runs short: every record has an expiry, and any maxmemory-policy"
+                    + " but noeviction evicts such keys, after which the work of an evicted key runs again. Set"
+                    + " maxmemory-policy noeviction on the server";
+            if (evictionPolicyCheck == EvictionPolicyCheck.REFUSE) {
+                throw new IdempotencyConfigurationException(message + ", or build the store with"
+                        + " evictionPolicyCheck(WARN) or (OFF) to accept the risk");
+            }
+            LOG.warn("{}, or build the store with evictionPolicyCheck(REFUSE) to refuse such a server, or (OFF)"
+                    + " not to check", message);
         }
     }
 }

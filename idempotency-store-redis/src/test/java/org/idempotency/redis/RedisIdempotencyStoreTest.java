@@ -437,6 +437,29 @@ class RedisIdempotencyStoreTest {
         }
 
         @Test
+        @DisplayName("refuses a negative replica count and a timeout that is not from 1 ms to 24 days, naming the value")
+        void badReplicaAcknowledgement() {
+            RedisIdempotencyStore.Builder builder = RedisIdempotencyStore.builder(client);
+            assertThatThrownBy(() -> builder.replicaAcknowledgement(-1, Duration.ofSeconds(1)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("was -1");
+            assertThatThrownBy(() -> builder.replicaAcknowledgement(1, Duration.ZERO))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("WAIT with 0 would wait forever")
+                    .hasMessageContaining("was PT0S");
+            assertThatThrownBy(() -> builder.replicaAcknowledgement(1, Duration.ofMillis(-5)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("was PT-0.005S");
+            assertThatThrownBy(() -> builder.replicaAcknowledgement(1, Duration.ofDays(30)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("was PT720H");
+            assertThatThrownBy(() -> builder.replicaAcknowledgement(1, null))
+                    .isInstanceOf(NullPointerException.class).hasMessageContaining("timeout");
+            assertThatThrownBy(() -> builder.evictionPolicyCheck(null))
+                    .isInstanceOf(NullPointerException.class).hasMessageContaining("evictionPolicyCheck");
+            assertThat(builder.replicaAcknowledgement(0, Duration.ZERO).build().toString())
+                    .doesNotContain("replicaAcknowledgement");
+            assertThat(builder.replicaAcknowledgement(2, Duration.ofMillis(1500)).build().toString())
+                    .contains("replicaAcknowledgement=2 within PT1.5S");
+        }
+
+        @Test
         @DisplayName("refuses bad key prefixes, naming the rule")
         void badPrefixes() {
             RedisIdempotencyStore.Builder builder = RedisIdempotencyStore.builder(client);

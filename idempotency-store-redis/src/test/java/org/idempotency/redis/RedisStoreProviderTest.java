@@ -60,6 +60,61 @@ class RedisStoreProviderTest {
     }
 
     @Test
+    @DisplayName("builds a store on a Redis Cluster from its nodes, waiting for replicas when told to")
+    void clusterWithReplicaAcknowledgement() throws Exception {
+        TestRedisCluster.awaitHealthy();
+        String prefix = TestRedis.uniquePrefix("provider-cluster");
+        IdempotencyStore store = fromSettings(Map.of(
+                "idempotency.redis.nodes", String.join(",", TestRedisCluster.nodes()),
+                "idempotency.redis.key-prefix", prefix,
+                "idempotency.redis.wait-replicas", "1",
+                "idempotency.redis.wait-timeout", "2s",
+                "idempotency.redis.eviction-policy-check", "refuse"));
+        try {
+            assertThat(store.toString()).contains("replicaAcknowledgement=1 within PT2S");
+            long token = ((AcquireResult.Acquired) store.acquire("op:k", "h", Duration.ofSeconds(10))).fencingToken();
+            assertThat(store.complete("op:k", token, StoredResult.of(new byte[] {1}), Duration.ofMinutes(1))).isTrue();
+        } finally {
+            RedissonClient cleaner = TestRedisCluster.newClient();
+            TestRedis.deleteKeys(cleaner, prefix);
+            cleaner.shutdown();
+            ((AutoCloseable) store).close();
+        }
+        IdempotencyStore two = fromSettings(Map.of(
+                "idempotency.redis.nodes", String.join(",", TestRedisCluster.nodes()),
+                "idempotency.redis.key-prefix", prefix,
+                "idempotency.redis.wait-replicas", "2",
+                "idempotency.redis.wait-timeout", "50ms"));
+        try {
+            assertThatThrownBy(() -> two.acquire("op:k2", "h", Duration.ofSeconds(10)))
+                    .isInstanceOf(IdempotencyStoreException.class).hasMessageContaining("1 of the 2 replicas");
+        } finally {
+            ((AutoCloseable) two).close();
+        }
+    }
+
+    @Test
+    @DisplayName("refuses a server that can evict records when eviction-policy-check is refuse")
+    void evictionPolicyRefused() {
+        try (RedisAdmin admin = RedisAdmin.connect(6392)) {
+            admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+            try {
+                assertThatThrownBy(() -> fromSettings(Map.of(
+                        "idempotency.redis.address", "redis://127.0.0.1:6392",
+                        "idempotency.redis.eviction-policy-check", "REFUSE")))
+                        .isInstanceOf(IdempotencyConfigurationException.class)
+                        .hasMessageContaining("127.0.0.1:6392 (maxmemory-policy allkeys-lru)");
+                IdempotencyStore off = fromSettings(Map.of(
+                        "idempotency.redis.address", "redis://127.0.0.1:6392",
+                        "idempotency.redis.eviction-policy-check", "off"));
+                ((RedisIdempotencyStore) off).close();
+            } finally {
+                admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction");
+            }
+        }
+    }
+
+    @Test
     @DisplayName("refuses an address with an unknown scheme, naming the setting and the accepted forms")
     void unknownScheme() {
         assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "http://127.0.0.1:6379")))
@@ -117,6 +172,23 @@ class RedisStoreProviderTest {
                 .isInstanceOf(IdempotencyConfigurationException.class)
                 .hasMessageContaining("'idempotency.redis.key-prefix' = 'payments:idempotency:'")
                 .hasMessageContaining("ending with ':' and containing no other ':'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.wait-replicas", "-1")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.wait-replicas' = '-1'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.wait-replicas", "1", "idempotency.redis.wait-timeout", "0s")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.wait-timeout' = '0s'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.wait-timeout", "1s")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.wait-timeout' needs 'idempotency.redis.wait-replicas'");
+        assertThatThrownBy(() -> fromSettings(Map.of("idempotency.redis.address", "redis://a:1",
+                "idempotency.redis.eviction-policy-check", "maybe")))
+                .isInstanceOf(IdempotencyConfigurationException.class)
+                .hasMessageContaining("'idempotency.redis.eviction-policy-check' = 'maybe'")
+                .hasMessageContaining("warn, refuse or off");
     }
 
     @Test

@@ -368,15 +368,18 @@ public abstract class IdempotencyExecutionContract {
     class Duplicates {
 
         @Test
-        @SentenceFragment("gets an in-progress error with a retry hint")
+        @SentenceFragment("gets an in-progress error with a retry hint of between 1 s and one lease")
         void inProgressError() throws Exception {
-            IdempotentOperation<String> op = engine().operation(newOperation(), String.class);
+            Idempotency engine = engine();
+            IdempotentOperation<String> op = engine.operation(newOperation(), String.class);
             String key = newKey();
+            Duration ceiling = engine.lease().compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1)
+                    : engine.lease();
             try (Blocked blocked = block(op, key, "h")) {
                 assertThatThrownBy(() -> execute(op, key, "h", () -> "dup"))
                         .isInstanceOfSatisfying(IdempotencyInProgressException.class, e -> {
                             assertThat(e.httpStatus()).isEqualTo(409);
-                            assertThat(e.retryAfter()).isPositive();
+                            assertThat(e.retryAfter()).isBetween(Duration.ofSeconds(1), ceiling);
                         });
                 blocked.release();
                 assertThat(blocked.result()).isEqualTo("blocked-result");
@@ -587,12 +590,12 @@ public abstract class IdempotencyExecutionContract {
         @Test
         @SentenceFragment("a purge slower than the lease holds up no renewal: duplicates cannot take the work over")
         void slowPurgeDoesNotStarveRenewal() throws Exception {
-            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400))
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(1000))
                     .purgeInterval(Duration.ofMillis(20))).operation(newOperation(), String.class);
             store.delay(FaultInjectingStore.Operation.PURGE, Duration.ofMillis(2500));
             String key = newKey();
 
-            assertHeldWhileRunning(op, key, Duration.ofMillis(1500));
+            assertHeldWhileRunning(op, key, Duration.ofMillis(2000));
 
             assertThat(store.calls(FaultInjectingStore.Operation.PURGE)).as("a purge was running").isPositive();
         }
@@ -600,28 +603,89 @@ public abstract class IdempotencyExecutionContract {
         @Test
         @SentenceFragment("one slow renewal call holds up no other execution's lease")
         void slowRenewalDelaysNoOther() throws Exception {
-            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)))
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(1000)))
                     .operation(newOperation(), String.class);
             String slowKey = newKey();
             String slowStored = op.storedKey(slowKey);
             store.delay(FaultInjectingStore.Operation.EXTEND, Duration.ofSeconds(3), slowStored::equals);
             try (Blocked slow = block(op, slowKey, "h")) {
-                assertHeldWhileRunning(op, newKey(), Duration.ofMillis(1500));
+                assertHeldWhileRunning(op, newKey(), Duration.ofMillis(2000));
                 slow.release();
             }
         }
 
         @Test
+        @SentenceFragment("renewals answered late but within the renewal budget (lease minus interval) keep the lease")
+        void lateRenewalsWithinBudgetKeepTheLease() throws Exception {
+            // L = 1.5 s and I = 0.5 s: a budget of 1 s. Every renewal answers after 0.6 s, past the renewal
+            // timeout (I/2), so each is also tried again beside itself.
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(1500))
+                    .renewInterval(Duration.ofMillis(500))).operation(newOperation(), String.class);
+            store.delay(FaultInjectingStore.Operation.EXTEND, Duration.ofMillis(600));
+
+            assertHeldWhileRunning(op, newKey(), Duration.ofMillis(3000));
+        }
+
+        @Test
+        @SentenceFragment("renewals that never answer: the lease is reported lost by the time it ends, not later")
+        void unansweredRenewalsLoseTheLeaseInTime() throws Exception {
+            Duration lease = Duration.ofMillis(1000);
+            IdempotentOperation<String> op = engine(b -> b.lease(lease)).operation(newOperation(), String.class);
+            store.delay(FaultInjectingStore.Operation.EXTEND, Duration.ofSeconds(10));
+            String key = newKey();
+            long begun = System.nanoTime();
+            try (Execution<String> execution = op.begin(key, "h")) {
+                assertThat(execution.isOwner()).isTrue();
+                while (!execution.isLeaseLost()) {
+                    assertThat(Duration.ofNanos(System.nanoTime() - begun))
+                            .as("the lease is seen lost soon after it ends").isLessThan(lease.multipliedBy(3));
+                    sleepQuietly(10);
+                }
+                assertThat(Duration.ofNanos(System.nanoTime() - begun)).as("not before the budget ran out")
+                        .isGreaterThanOrEqualTo(lease.multipliedBy(2).dividedBy(3));
+            }
+            assertThat(eventTypes(key)).contains(IdempotencyEvent.Type.LEASE_LOST);
+        }
+
+        @Test
+        @SentenceFragment("many leases due together are renewed in batches, one store call for several")
+        void leasesDueTogetherRenewedInBatches() throws Exception {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(600)))
+                    .operation(newOperation(), String.class);
+            List<String> keys = new ArrayList<>();
+            List<Blocked> running = new ArrayList<>();
+            try {
+                for (int i = 0; i < 4; i++) {
+                    String key = newKey();
+                    keys.add(key);
+                    running.add(block(op, key, "h"));
+                }
+                sleepQuietly(1200);
+            } finally {
+                for (Blocked blocked : running) {
+                    blocked.release();
+                    blocked.close();
+                }
+            }
+            for (String key : keys) {
+                assertThat(eventsOf(key, IdempotencyEvent.Type.LEASE_RENEWED)).as("renewals of %s", key).isNotEmpty();
+                assertThat(eventTypes(key)).doesNotContain(IdempotencyEvent.Type.LEASE_LOST);
+            }
+            // a batch of one goes through extend: every extendAll call carried two leases or more
+            assertThat(store.calls(FaultInjectingStore.Operation.EXTEND_ALL)).as("batch renewals").isPositive();
+        }
+
+        @Test
         @SentenceFragment("a listener that throws an Error stops no renewal, for this execution or the next")
         void listenerErrorDoesNotKillRenewal() throws Exception {
-            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(400)).listener(event -> {
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(800)).listener(event -> {
                 if (event.type() == IdempotencyEvent.Type.LEASE_RENEWED) {
                     throw new AssertionError("a listener that breaks");
                 }
             })).operation(newOperation(), String.class);
 
-            assertHeldWhileRunning(op, newKey(), Duration.ofMillis(1200));
-            assertHeldWhileRunning(op, newKey(), Duration.ofMillis(1200));
+            assertHeldWhileRunning(op, newKey(), Duration.ofMillis(1600));
+            assertHeldWhileRunning(op, newKey(), Duration.ofMillis(1600));
         }
 
         @Test
@@ -799,12 +863,21 @@ public abstract class IdempotencyExecutionContract {
     public static final class NoCreator {
         private final String value;
 
-        /** Not usable by Jackson: no parameter names, no annotation. */
+        /**
+         * Not usable by Jackson: no parameter names, no annotation.
+         *
+         * @param value the text to repeat
+         * @param copies how many times to repeat it
+         */
         public NoCreator(String value, int copies) {
             this.value = value.repeat(copies);
         }
 
-        /** The value. */
+        /**
+         * The value.
+         *
+         * @return the value repeated as many times as the constructor said
+         */
         public String getValue() {
             return value;
         }
@@ -835,6 +908,12 @@ public abstract class IdempotencyExecutionContract {
      * @param text the text; "unencodable" cannot be read back
      */
     public record Fragile(String text) {
+        /**
+         * The text, as the codec reads it when encoding: fails for {@code "unencodable"}.
+         *
+         * @return the text
+         * @throws IllegalStateException if the text is {@code "unencodable"}
+         */
         @Override
         public String text() {
             if (text.equals("unencodable")) {

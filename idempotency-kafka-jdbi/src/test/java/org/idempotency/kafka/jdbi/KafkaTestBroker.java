@@ -52,16 +52,28 @@ final class KafkaTestBroker implements AutoCloseable {
     private static @Nullable KafkaTestBroker shared;
 
     /**
-     * The broker shared by every test class of this JVM, started on first use and stopped when the JVM exits:
-     * tests use topics and groups of their own, so they never see each other's records.
+     * The broker shared by every test class of this JVM, started on first use and stopped by
+     * {@link StopSharedBroker} once every test has run: tests use topics and groups of their own, so they never
+     * see each other's records.
      */
     static synchronized KafkaTestBroker shared() throws Exception {
         if (shared == null) {
-            KafkaTestBroker broker = start();
-            Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "kafka-test-broker-stop"));
-            shared = broker;
+            shared = start();
         }
         return shared;
+    }
+
+    /**
+     * Stops the shared broker, if one was started. It must stop before the JVM begins to exit: Kafka's test
+     * kit deletes the broker's log directories in a shutdown hook of its own, and a broker still running
+     * when they vanish takes its log directory offline and halts the JVM with a non-zero exit code.
+     */
+    static synchronized void stopShared() {
+        if (shared != null) {
+            KafkaTestBroker broker = shared;
+            shared = null;
+            broker.close();
+        }
     }
 
     static KafkaTestBroker start() throws Exception {

@@ -39,9 +39,6 @@ public class IdempotencyKafkaAutoConfiguration {
     public IdempotentConsumerLoops idempotentConsumerLoops(ListableBeanFactory beans, IdempotencyProperties properties) {
         Map<String, IdempotentConsumerLoop<?, ?>> loops = new LinkedHashMap<>();
         beans.getBeansOfType(IdempotentConsumerLoop.class).forEach((name, loop) -> loops.put(name, loop));
-        if (!loops.isEmpty()) {
-            IdempotentConsumerLoops.checkKafkaClients(IdempotencyKafkaAutoConfiguration.class.getClassLoader());
-        }
         return new IdempotentConsumerLoops(loops, properties.getKafka().getShutdownTimeout());
     }
 }

@@ -15,22 +15,38 @@ import org.jspecify.annotations.Nullable;
  */
 public record ExpressionRoot(Method method, Object[] args, @Nullable Object target, Class<?> targetClass) {
 
-    /** The invoked method, for {@code #root.method}. */
+    /**
+     * The invoked method, for {@code #root.method}.
+     *
+     * @return the invoked method
+     */
     public Method getMethod() {
         return method;
     }
 
-    /** The arguments, for {@code #root.args}. */
+    /**
+     * The arguments, for {@code #root.args}.
+     *
+     * @return the invoked method's arguments, in order
+     */
     public Object[] getArgs() {
         return args;
     }
 
-    /** The bean, for {@code #root.target}. */
+    /**
+     * The bean, for {@code #root.target}.
+     *
+     * @return the bean the method was invoked on, or {@code null} if there is none
+     */
     public @Nullable Object getTarget() {
         return target;
     }
 
-    /** The bean's class, for {@code #root.targetClass}. */
+    /**
+     * The bean's class, for {@code #root.targetClass}.
+     *
+     * @return the bean's user class
+     */
     public Class<?> getTargetClass() {
         return targetClass;
     }

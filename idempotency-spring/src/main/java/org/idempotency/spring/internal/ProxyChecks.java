@@ -101,12 +101,20 @@ public final class ProxyChecks {
         return Map.copyOf(found);
     }
 
-    /** The user class of the bean. */
+    /**
+     * The user class of the bean.
+     *
+     * @return the bean's own class, never a generated proxy class
+     */
     public Class<?> targetClass() {
         return targetClass;
     }
 
-    /** The bean's annotated methods. */
+    /**
+     * The bean's annotated methods.
+     *
+     * @return each annotated method with its merged {@link Idempotent} annotation
+     */
     public Map<Method, Idempotent> annotatedMethods() {
         return annotated;
     }

@@ -9,7 +9,9 @@ public final class IdempotencyKeyHeaderException extends RuntimeException {
 
     private static final long serialVersionUID = 1L;
 
+    /** The stable machine-readable name of the problem, see {@link #code()}. */
     private final String code;
+    /** The short summary of the problem, see {@link #title()}. */
     private final String title;
 
     private IdempotencyKeyHeaderException(String code, String title, String detail) {

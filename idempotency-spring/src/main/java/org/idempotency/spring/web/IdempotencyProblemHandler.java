@@ -29,7 +29,8 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
  * another request {@code 422} ({@code idempotency-key-reused}), a request still in progress {@code 409} with
  * {@code Retry-After} ({@code request-in-progress}), a response not kept {@code 409}, a replayed permanent
  * failure {@code 422}, a lost lease {@code 409}, the store unreachable {@code 503}
- * ({@code idempotency-unavailable}), a missing or malformed {@code Idempotency-Key} header {@code 400}. Every
+ * ({@code idempotency-unavailable}, with a {@code Retry-After} of five seconds, the filter's default), a missing or
+ * malformed {@code Idempotency-Key} header {@code 400}. Every
  * problem carries the extension member {@code code}; {@code type} is {@code about:blank}, or the configured
  * base followed by the code.
  *
@@ -42,6 +43,8 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
 public class IdempotencyProblemHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(IdempotencyProblemHandler.class);
+    /** The {@code Retry-After} of a {@code 503}: a store that cannot be reached is rarely back within a second. */
+    static final long UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
     private final @Nullable String problemTypeBase;
 
@@ -120,11 +123,12 @@ public class IdempotencyProblemHandler {
         if (e instanceof IdempotencyStoreException) {
             return problem(503, "idempotency-unavailable", "Idempotency check unavailable",
                     "The request was not processed because its idempotency key could not be checked; retry later"
-                            + " with the same key.", null);
+                            + " with the same key.", UNAVAILABLE_RETRY_AFTER_SECONDS);
         }
         LOG.warn("Idempotency failure answered with {}: {}", e.httpStatus(), e.getMessage());
         return problem(e.httpStatus(), "idempotency-error", "Idempotency error",
-                "The request could not be processed idempotently; retry later with the same key.", null);
+                "The request could not be processed idempotently; retry later with the same key.",
+                e.httpStatus() == 503 ? UNAVAILABLE_RETRY_AFTER_SECONDS : null);
     }
 
     private ResponseEntity<ProblemDetail> problem(int status, String code, String title, String detail,

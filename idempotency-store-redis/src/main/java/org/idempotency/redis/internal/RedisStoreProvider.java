@@ -13,6 +13,7 @@ import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.api.spi.IdempotencyStoreProvider;
 import org.idempotency.api.spi.ProviderSettings;
+import org.idempotency.redis.EvictionPolicyCheck;
 import org.idempotency.redis.RedisIdempotencyStore;
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
@@ -31,7 +32,12 @@ import org.redisson.config.Config;
  *   <li>{@code retry-attempts}: how often Redisson tries again to connect or to send a command before it
  *       gives up (default 4, Redisson's); each store call carries an id, so a call sent twice has one effect;</li>
  *   <li>{@code key-prefix}: the prefix of every key (default {@code idempotency:}); it ends with its only
- *       {@code ':'} (see {@link RedisIdempotencyStore.Builder#keyPrefix}).</li>
+ *       {@code ':'} (see {@link RedisIdempotencyStore.Builder#keyPrefix});</li>
+ *   <li>{@code wait-replicas} and {@code wait-timeout}: how many replicas must acknowledge each write, and how
+ *       long a call waits for them (default 0, off, and 1 s; see
+ *       {@link RedisIdempotencyStore.Builder#replicaAcknowledgement});</li>
+ *   <li>{@code eviction-policy-check}: {@code warn} (default), {@code refuse} or {@code off}, about a server whose
+ *       {@code maxmemory-policy} can evict records (see {@link org.idempotency.redis.EvictionPolicyCheck}).</li>
  * </ul>
  * Unknown settings under {@code idempotency.redis.} are refused, so a misspelt one is not silently ignored.
  * The client connects while the store is built, so an unreachable server fails then, naming the address:
@@ -52,8 +58,11 @@ public final class RedisStoreProvider implements IdempotencyStoreProvider {
     static final String TIMEOUT = PREFIX + "timeout";
     static final String RETRY_ATTEMPTS = PREFIX + "retry-attempts";
     static final String KEY_PREFIX = PREFIX + "key-prefix";
-    private static final Set<String> KNOWN =
-            Set.of(ADDRESS, NODES, USERNAME, PASSWORD, DATABASE, CONNECT_TIMEOUT, TIMEOUT, RETRY_ATTEMPTS, KEY_PREFIX);
+    static final String WAIT_REPLICAS = PREFIX + "wait-replicas";
+    static final String WAIT_TIMEOUT = PREFIX + "wait-timeout";
+    static final String EVICTION_POLICY_CHECK = PREFIX + "eviction-policy-check";
+    private static final Set<String> KNOWN = Set.of(ADDRESS, NODES, USERNAME, PASSWORD, DATABASE, CONNECT_TIMEOUT,
+            TIMEOUT, RETRY_ATTEMPTS, KEY_PREFIX, WAIT_REPLICAS, WAIT_TIMEOUT, EVICTION_POLICY_CHECK);
     private static final String ADDRESS_FORM = "redis://host:port, or rediss://host:port for TLS";
 
     public RedisStoreProvider() {
@@ -91,6 +100,13 @@ public final class RedisStoreProvider implements IdempotencyStoreProvider {
         int timeout = millis(settings, TIMEOUT, Duration.ofSeconds(3));
         int retryAttempts = settings.integer(RETRY_ATTEMPTS, 4, 0, 100);
         String keyPrefix = settings.get(KEY_PREFIX).orElse(RedisIdempotencyStore.DEFAULT_KEY_PREFIX);
+        int waitReplicas = settings.integer(WAIT_REPLICAS, 0, 0, 1000);
+        if (waitReplicas == 0 && settings.get(WAIT_TIMEOUT).isPresent()) {
+            throw new IdempotencyConfigurationException("Setting '" + WAIT_TIMEOUT + "' needs '" + WAIT_REPLICAS
+                    + "' of 1 or more (how many replicas must acknowledge each write); without it nothing waits");
+        }
+        int waitTimeout = millis(settings, WAIT_TIMEOUT, Duration.ofSeconds(1));
+        EvictionPolicyCheck evictionCheck = evictionPolicyCheck(settings);
         try {
             KeyPrefixes.check(keyPrefix);
         } catch (IllegalArgumentException e) {
@@ -127,7 +143,27 @@ public final class RedisStoreProvider implements IdempotencyStoreProvider {
                     + connectTimeout + " ms, " + retryAttempts + " retries); check that the server runs and the"
                     + " address is right", null, e);
         }
-        return RedisIdempotencyStore.builder(client).keyPrefix(keyPrefix).closeClientOnClose(true).build();
+        try {
+            return RedisIdempotencyStore.builder(client)
+                    .keyPrefix(keyPrefix)
+                    .replicaAcknowledgement(waitReplicas, Duration.ofMillis(waitTimeout))
+                    .evictionPolicyCheck(evictionCheck)
+                    .closeClientOnClose(true)
+                    .build();
+        } catch (RuntimeException e) {
+            client.shutdown();
+            throw e;
+        }
+    }
+
+    private static EvictionPolicyCheck evictionPolicyCheck(ProviderSettings settings) {
+        String value = settings.get(EVICTION_POLICY_CHECK).orElse("warn");
+        for (EvictionPolicyCheck check : EvictionPolicyCheck.values()) {
+            if (check.name().equalsIgnoreCase(value.trim())) {
+                return check;
+            }
+        }
+        throw settings.malformed(EVICTION_POLICY_CHECK, value, "warn, refuse or off");
     }
 
     private static String checkAddress(ProviderSettings settings, String name, String value) {

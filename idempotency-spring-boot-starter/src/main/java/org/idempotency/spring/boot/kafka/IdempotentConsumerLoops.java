@@ -9,7 +9,6 @@ import org.idempotency.kafka.IdempotentConsumerLoop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
-import org.springframework.util.ClassUtils;
 
 /**
  * Runs the application's {@link IdempotentConsumerLoop} beans while the application runs: each on a thread of its
@@ -17,16 +16,14 @@ import org.springframework.util.ClassUtils;
  * finished, finished records are committed, the consumer is closed). A loop that fails is logged; the others go
  * on.
  *
- * <p>The Kafka module closes consumers with {@code CloseOptions}, an API of kafka-clients 4.1 and later; with an
- * older kafka-clients (Spring Boot 3.5 manages 3.9) the start fails and says which version to set, rather than
- * failing when the first loop stops.
+ * <p>The Kafka module runs on kafka-clients 3.9 and newer, so on the version Spring Boot 3.5 manages too; building a
+ * loop on an older one fails with a message naming the version needed.
  *
  * <p>Thread-safe.
  */
 public class IdempotentConsumerLoops implements SmartLifecycle {
 
     private static final Logger LOG = LoggerFactory.getLogger(IdempotentConsumerLoops.class);
-    static final String CLOSE_OPTIONS = "org.apache.kafka.clients.consumer.CloseOptions";
 
     private final Map<String, IdempotentConsumerLoop<?, ?>> loops;
     private final Duration shutdownTimeout;
@@ -42,26 +39,6 @@ public class IdempotentConsumerLoops implements SmartLifecycle {
     public IdempotentConsumerLoops(Map<String, IdempotentConsumerLoop<?, ?>> loops, Duration shutdownTimeout) {
         this.loops = Map.copyOf(loops);
         this.shutdownTimeout = Objects.requireNonNull(shutdownTimeout, "shutdownTimeout must not be null");
-    }
-
-    /**
-     * Fails if the kafka-clients on the class path is older than the Kafka module needs.
-     *
-     * @param classLoader the application's class loader
-     * @throws IllegalStateException naming the version found and the one to use
-     */
-    public static void checkKafkaClients(ClassLoader classLoader) {
-        if (!ClassUtils.isPresent(CLOSE_OPTIONS, classLoader)) {
-            String version;
-            try {
-                version = org.apache.kafka.common.utils.AppInfoParser.getVersion();
-            } catch (RuntimeException | LinkageError e) {
-                version = "unknown";
-            }
-            throw new IllegalStateException("idempotency-kafka needs kafka-clients 4.1 or newer (it closes consumers"
-                    + " with CloseOptions); the class path has kafka-clients " + version + ". Spring Boot 3.5 manages"
-                    + " kafka-clients 3.9: set the build property kafka.version to a 4.x version (4.3.1 is tested).");
-        }
     }
 
     @Override

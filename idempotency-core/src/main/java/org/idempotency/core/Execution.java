@@ -2,14 +2,17 @@ package org.idempotency.core;
 
 import java.lang.ref.Cleaner;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyLeaseLostException;
+import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.IdempotencyResultNotKeptException;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.StoredFailure;
 import org.idempotency.api.StoredResult;
+import org.idempotency.api.spi.CompleteRequest;
 import org.idempotency.core.IdempotencyObserver.ExecutionObservation;
 import org.idempotency.core.IdempotencyObserver.StoreCall;
 import org.idempotency.core.IdempotencyObserver.StoreCallObservation;
@@ -64,6 +67,8 @@ public final class Execution<T> implements AutoCloseable {
     private final Idempotency engine;
     private final String key;
     private final String storedKey;
+    /** The caller's request hash, kept for this node's replay cache; {@code null} if none was given. */
+    private final @Nullable String requestHash;
     private final boolean replay;
     private final @Nullable T replayed;
     private final long startNanos;
@@ -74,13 +79,17 @@ public final class Execution<T> implements AutoCloseable {
     private final ExecutionObservation observation;
     /** Whether an unprotected execution's observation was ended; {@code null} for other executions. */
     private final @Nullable AtomicBoolean unprotectedEnded;
+    /** The encoded result of a completion in a {@link CompletionBatch}, between its two halves. */
+    private @Nullable Encoded batched;
 
-    private Execution(IdempotentOperation<T> operation, String key, String storedKey, boolean replay,
-            @Nullable T replayed, long startNanos, @Nullable Lease lease, ExecutionObservation observation) {
+    private Execution(IdempotentOperation<T> operation, String key, String storedKey, @Nullable String requestHash,
+            boolean replay, @Nullable T replayed, long startNanos, @Nullable Lease lease,
+            ExecutionObservation observation) {
         this.operation = operation;
         this.engine = operation.engine();
         this.key = key;
         this.storedKey = storedKey;
+        this.requestHash = requestHash;
         this.replay = replay;
         this.replayed = replayed;
         this.startNanos = startNanos;
@@ -92,12 +101,13 @@ public final class Execution<T> implements AutoCloseable {
 
     static <T> Execution<T> replayed(IdempotentOperation<T> operation, String key, String storedKey,
             @Nullable T value, long startNanos) {
-        return new Execution<>(operation, key, storedKey, true, value, startNanos, null, Observers.NOOP);
+        return new Execution<>(operation, key, storedKey, null, true, value, startNanos, null, Observers.NOOP);
     }
 
     static <T> Execution<T> unprotected(IdempotentOperation<T> operation, String key, String storedKey,
             ExecutionObservation observation) {
-        return new Execution<>(operation, key, storedKey, false, null, System.nanoTime(), null, observation);
+        return new Execution<>(operation, key, storedKey, null, false, null, System.nanoTime(), null,
+                observation);
     }
 
     /**
@@ -105,13 +115,14 @@ public final class Execution<T> implements AutoCloseable {
      *
      * @param sentNanos when the acquire call that returned the token was sent: the lease is counted from then
      */
-    static <T> Execution<T> owned(IdempotentOperation<T> operation, String key, String storedKey, long token,
-            boolean takeover, long startNanos, long sentNanos, ExecutionObservation observation) {
+    static <T> Execution<T> owned(IdempotentOperation<T> operation, String key, String storedKey,
+            @Nullable String requestHash, long token, boolean takeover, long startNanos, long sentNanos,
+            ExecutionObservation observation) {
         Idempotency engine = operation.engine();
         Lease lease = new Lease(engine, operation.name(), key, storedKey, token, takeover, startNanos, sentNanos,
                 observation);
-        Execution<T> execution = new Execution<>(operation, key, storedKey, false, null, startNanos, lease,
-                observation);
+        Execution<T> execution = new Execution<>(operation, key, storedKey, requestHash, false, null, startNanos,
+                lease, observation);
         engine.emit(takeover ? IdempotencyEvent.Type.TAKEOVER : IdempotencyEvent.Type.ACQUIRED, operation.name(),
                 key, token, startNanos, null);
         Observers.event(observation, takeover ? IdempotencyEvent.Type.TAKEOVER : IdempotencyEvent.Type.ACQUIRED);
@@ -362,6 +373,7 @@ public final class Execution<T> implements AutoCloseable {
         Lease owned = lease;
         StoredResult stored = encoded.result();
         boolean completed;
+        long sent = 0; // zero: written through the caller's writer, never cached
         StoreCallObservation call = Observers.call(observation, StoreCall.COMPLETE);
         if (writer != null) {
             try {
@@ -376,6 +388,7 @@ public final class Execution<T> implements AutoCloseable {
                 throw e;
             }
         } else {
+            sent = System.nanoTime();
             try {
                 completed = engine.store.complete(storedKey, owned.fencingToken, stored, engine.retention);
             } catch (RuntimeException e) {
@@ -389,12 +402,73 @@ public final class Execution<T> implements AutoCloseable {
             }
         }
         Observers.end(call, Observers.owned(completed), 1);
+        return completed(encoded, completed, sent);
+    }
+
+    /** Whether an owned execution was finished (completed, failed, released, abandoned or closed). */
+    boolean isFinished() {
+        return lease != null && lease.state() == Lease.FINISHED;
+    }
+
+    /**
+     * The first half of a completion in a {@link CompletionBatch}: finishes the execution and encodes the result.
+     *
+     * @return what to send to the store, or {@code null} for an unprotected execution (whose completion does
+     *     nothing and answers {@code false})
+     * @throws IllegalStateException if the execution is a replay or already finished
+     */
+    @Nullable CompleteRequest prepareBatchCompletion(@Nullable T result, int statusCode) {
+        finish("complete");
+        if (lease == null) {
+            endUnprotected(null);
+            return null;
+        }
+        Encoded encoded = encode(result, statusCode);
+        batched = encoded;
+        return new CompleteRequest(storedKey, lease.fencingToken, encoded.result());
+    }
+
+    /**
+     * The second half of a batch completion, once the store answered for this execution: events, log lines, the
+     * replay cache, exactly as a single completion.
+     *
+     * @param sentNanos when the batch call was sent
+     * @return {@code completed}
+     */
+    boolean batchCompleted(boolean completed, long sentNanos) {
+        return completed(Objects.requireNonNull(batched), completed, sentNanos);
+    }
+
+    /** The second half of a batch completion whose store call threw: reported as for a single completion. */
+    void batchStoreFailed(RuntimeException cause) {
+        Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, storeFailed("complete", cause));
+    }
+
+    /** The second half of a batch completion whose store call threw an {@link Error}. */
+    void batchError(Error error) {
+        Observers.end(observation, IdempotencyEvent.Type.STORE_ERROR, error);
+    }
+
+    /** The {@link Error} that stopped a batch-completed result from being encoded, to rethrow; or {@code null}. */
+    @Nullable Error batchEncodingError() {
+        Encoded encoded = batched;
+        return encoded != null && encoded.notKeptBecause() instanceof Error error ? error : null;
+    }
+
+    /** What follows the store's answer to a completion, single or batched. */
+    private boolean completed(Encoded encoded, boolean completed, long sentNanos) {
+        Lease owned = lease;
+        StoredResult stored = encoded.result();
         if (!completed) {
             leaseLost("complete");
             return false;
         }
         IdempotencyEvent.Type outcome = stored.kept() ? IdempotencyEvent.Type.COMPLETED
                 : IdempotencyEvent.Type.RESULT_NOT_KEPT;
+        if (sentNanos != 0 && caches()) {
+            cacheFinished(IdempotencyRecord.completed(storedKey, requestHash, owned.fencingToken, stored,
+                    Instant.now().plus(engine.retention)), sentNanos);
+        }
         engine.emit(outcome, operation.name(), key, owned.fencingToken, startNanos, encoded.notKeptBecause());
         Observers.end(observation, outcome, encoded.notKeptBecause());
         Idempotency.LOG.debug("Completed: operation={} key={} token={}", operation.name(), key, owned.fencingToken);
@@ -418,8 +492,10 @@ public final class Execution<T> implements AutoCloseable {
         }
         boolean failed;
         StoreCallObservation call = Observers.call(observation, StoreCall.FAIL);
+        StoredFailure failure = StoredFailure.of(error);
+        long sent = System.nanoTime();
         try {
-            failed = engine.store.fail(storedKey, lease.fencingToken, StoredFailure.of(error), engine.retention);
+            failed = engine.store.fail(storedKey, lease.fencingToken, failure, engine.retention);
         } catch (RuntimeException e) {
             Observers.error(call, e);
             IdempotencyStoreException storeError = storeFailed("record a failure", e);
@@ -435,6 +511,10 @@ public final class Execution<T> implements AutoCloseable {
         if (!failed) {
             leaseLost("fail");
             return false;
+        }
+        if (caches()) {
+            cacheFinished(IdempotencyRecord.failed(storedKey, requestHash, lease.fencingToken, failure,
+                    Instant.now().plus(engine.retention)), sent);
         }
         engine.emit(IdempotencyEvent.Type.FAILURE_RECORDED, operation.name(), key, lease.fencingToken, startNanos,
                 error);
@@ -539,6 +619,20 @@ public final class Execution<T> implements AutoCloseable {
         }
         Idempotency.LOG.debug("Released: operation={} key={} token={}", operation.name(), key, lease.fencingToken);
         return true;
+    }
+
+    /**
+     * Keeps a record this execution finished in the engine's replay cache, if it has one. A takeover's record keeps
+     * the earlier owner's request hash, which this execution does not know, so it is not cached (the next replay
+     * reads it from the store, and caches it then).
+     */
+    private void cacheFinished(IdempotencyRecord record, long sentNanos) {
+        Objects.requireNonNull(engine.replayCache).putFinished(record, sentNanos, engine.retention);
+    }
+
+    /** Whether a record this execution finished goes into the replay cache. */
+    private boolean caches() {
+        return engine.replayCache != null && lease != null && !lease.takeover;
     }
 
     /** Marks the execution finished, or throws if it cannot be; returns the lease's previous state. */

@@ -80,6 +80,8 @@ public final class Idempotency implements AutoCloseable {
     final IdempotencyListener[] listeners;
     final IdempotencyObserver observer;
     final LeaseRenewer renewer;
+    /** This node's cache of finished records; {@code null} unless configured. */
+    final @Nullable ReplayCache replayCache;
     private final @Nullable PurgeScheduler purger;
     private final List<Class<?>> resultTypes;
     private volatile @Nullable IdempotentOperation<Object> untyped;
@@ -108,6 +110,8 @@ public final class Idempotency implements AutoCloseable {
         if (!resultTypes.isEmpty()) {
             untyped(); // a listed type the codec cannot handle is refused now
         }
+        this.replayCache = b.replayCacheEntries == 0 ? null : new ReplayCache(b.replayCacheEntries,
+                b.replayCacheBytes, b.replayCacheMaxAge, b.replayCacheClockSkew, System::nanoTime);
         this.renewer = new LeaseRenewer(this);
         Duration purgeInterval = b.purgeInterval;
         this.purger = store instanceof PurgeableIdempotencyStore purgeable && !purgeInterval.isZero()
@@ -217,6 +221,42 @@ public final class Idempotency implements AutoCloseable {
     }
 
     /**
+     * Starts a batch of completions: owned executions (from {@link IdempotentOperation#beginAll} or
+     * {@link IdempotentOperation#begin}) completed together, in one store round trip where the store allows it.
+     *
+     * @return an empty batch, for one caller thread
+     * @see CompletionBatch
+     */
+    public CompletionBatch completionBatch() {
+        return new CompletionBatch(this);
+    }
+
+    /**
+     * Forgets a key of an operation, for administrators: as {@link IdempotentOperation#forget}.
+     *
+     * @param operation the operation name
+     * @param key the caller's key
+     * @return what was removed, and how long other nodes may still replay it
+     * @throws UnsupportedOperationException if the store cannot forget keys
+     * @throws org.idempotency.api.InvalidIdempotencyKeyException if the operation name or key breaks a rule
+     * @throws org.idempotency.api.IdempotencyStoreException if the store fails
+     */
+    public ForgetOutcome forget(String operation, String key) {
+        return operation(operation).forget(key);
+    }
+
+    /**
+     * How long another node's replay cache may still answer for a key after it was forgotten here (or anywhere):
+     * the configured maximum age of cache entries ({@link Builder#replayCacheMaxAge}), or zero without a cache.
+     * Every node of a service should use the same setting.
+     *
+     * @return the bound, zero if this engine has no replay cache
+     */
+    public Duration replayCacheMaxAge() {
+        return replayCache == null ? Duration.ZERO : replayCache.maxAge();
+    }
+
+    /**
      * The store this engine runs over.
      *
      * @return the store that holds this engine's records
@@ -292,6 +332,10 @@ public final class Idempotency implements AutoCloseable {
         private @Nullable IdempotencyObserver observer;
         private final List<Class<?>> resultTypes = new ArrayList<>();
         private Duration purgeInterval = Duration.ofMinutes(1);
+        private int replayCacheEntries;
+        private long replayCacheBytes;
+        private Duration replayCacheMaxAge = Duration.ofMinutes(1);
+        private Duration replayCacheClockSkew = Duration.ofSeconds(1);
 
         private Builder(IdempotencyStore store) {
             this.store = Objects.requireNonNull(store, "store must not be null");
@@ -499,6 +543,65 @@ public final class Idempotency implements AutoCloseable {
                         + purgeInterval);
             }
             this.purgeInterval = purgeInterval;
+            return this;
+        }
+
+        /**
+         * Turns on this node's replay cache (off by default): a completed or failed record seen once here
+         * (completed by this node, or replayed from the store) is answered from memory until it expires, without a
+         * store call. The request-hash check still applies (a key reused with another request is refused from the
+         * cache too), a failure is replayed as {@link org.idempotency.api.IdempotencyReplayedFailureException},
+         * and listeners see the same events. An entry never outlives its record (see
+         * {@link #replayCacheClockSkew}) nor the {@link #replayCacheMaxAge maximum age}. Completions written
+         * through a {@link CompletionWriter} (in the caller's transaction, which may roll back) are not cached.
+         *
+         * <p>The trade-off: a key forgotten ({@link IdempotentOperation#forget}) on one node is still replayed by
+         * the other nodes' caches until their entries reach the maximum age.
+         *
+         * @param maxEntries the most records kept; positive
+         * @param maxBytes the most bytes kept (payloads, failure texts and keys, plus about
+         *     {@value ReplayCache#ENTRY_OVERHEAD_BYTES} bytes an entry); positive
+         * @return this builder
+         */
+        public Builder replayCache(int maxEntries, long maxBytes) {
+            if (maxEntries <= 0) {
+                throw new IllegalArgumentException("replayCache maxEntries must be positive, was " + maxEntries);
+            }
+            if (maxBytes <= 0) {
+                throw new IllegalArgumentException("replayCache maxBytes must be positive, was " + maxBytes);
+            }
+            this.replayCacheEntries = maxEntries;
+            this.replayCacheBytes = maxBytes;
+            return this;
+        }
+
+        /**
+         * The longest a replay-cache entry lives (default 1 min): the bound on how long another node may still
+         * replay a key forgotten elsewhere, or a record an administrator removed from the store by hand.
+         *
+         * @param maxAge positive
+         * @return this builder
+         */
+        public Builder replayCacheMaxAge(Duration maxAge) {
+            this.replayCacheMaxAge = positive("replayCacheMaxAge", maxAge);
+            return this;
+        }
+
+        /**
+         * How far the store's clock may be ahead of this node's wall clock (default 1 s). A record read from the
+         * store carries its end by the store's clock; the cache keeps it until that end, by this node's clock,
+         * less this margin, so an entry never outlives its record while the clocks differ by less. Records read
+         * within this margin of their end are not cached.
+         *
+         * @param clockSkew zero or positive
+         * @return this builder
+         */
+        public Builder replayCacheClockSkew(Duration clockSkew) {
+            Objects.requireNonNull(clockSkew, "replayCacheClockSkew must not be null");
+            if (clockSkew.isNegative()) {
+                throw new IllegalArgumentException("replayCacheClockSkew must be zero or positive, was " + clockSkew);
+            }
+            this.replayCacheClockSkew = clockSkew;
             return this;
         }
 

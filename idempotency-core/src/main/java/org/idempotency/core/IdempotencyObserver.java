@@ -169,6 +169,10 @@ public interface IdempotencyObserver {
         EXTEND_ALL,
         /** {@link IdempotencyStore#find}. */
         FIND,
+        /** {@link org.idempotency.api.spi.BatchCompletingIdempotencyStore#completeAll}. */
+        COMPLETE_ALL,
+        /** {@link org.idempotency.api.spi.ForgettingIdempotencyStore#forget}. */
+        FORGET,
         /** {@link org.idempotency.api.spi.PurgeableIdempotencyStore#purgeExpired}. */
         PURGE
     }

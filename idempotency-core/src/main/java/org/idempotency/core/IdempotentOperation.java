@@ -27,6 +27,7 @@ import org.idempotency.api.TypeRef;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.ForgettingIdempotencyStore;
 import org.idempotency.core.IdempotencyObserver.ExecutionObservation;
 import org.idempotency.core.IdempotencyObserver.OperationObserver;
 import org.idempotency.core.IdempotencyObserver.Scope;
@@ -209,6 +210,10 @@ public final class IdempotentOperation<T> {
         String storedKey = storedKey(key);
         long start = System.nanoTime();
         ExecutionObservation observation = Observers.start(observer);
+        Execution<T> cached = fromCache(key, storedKey, requestHash, start, observation);
+        if (cached != null) {
+            return cached;
+        }
         long deadline = 0;
         long pollNanos = 0;
         IdempotencyRecord holder = null;
@@ -237,7 +242,8 @@ public final class IdempotentOperation<T> {
                 }
             }
             if (acquired != null) {
-                Execution<T> settled = settle(key, storedKey, requestHash, acquired, start, sent, observation);
+                Execution<T> settled = settle(key, storedKey, requestHash, acquired, start, sent, observation,
+                        true);
                 if (settled != null) {
                     return settled;
                 }
@@ -311,9 +317,20 @@ public final class IdempotentOperation<T> {
                 outcomes.set(i, BeginOutcome.failed(e));
                 continue;
             }
+            ExecutionObservation observation = Observers.start(observer);
+            try {
+                Execution<T> cached = fromCache(request.key(), storedKey, request.requestHash(), start, observation);
+                if (cached != null) {
+                    outcomes.set(i, BeginOutcome.begun(cached));
+                    continue;
+                }
+            } catch (RuntimeException e) {
+                outcomes.set(i, BeginOutcome.failed(e));
+                continue;
+            }
             valid.add(i);
             toAcquire.add(new AcquireRequest(storedKey, request.requestHash()));
-            observations.add(Observers.start(observer));
+            observations.add(observation);
         }
         if (toAcquire.isEmpty()) {
             return outcomes;
@@ -373,12 +390,16 @@ public final class IdempotentOperation<T> {
      * recorded failure, and returns {@code null} for a key held by a running execution.
      */
     private @Nullable Execution<T> settle(String key, String storedKey, @Nullable String requestHash,
-            AcquireResult acquired, long start, long sent, ExecutionObservation observation) {
+            AcquireResult acquired, long start, long sent, ExecutionObservation observation, boolean fromStore) {
         if (acquired instanceof AcquireResult.Acquired owned) {
-            return Execution.owned(this, key, storedKey, owned.fencingToken(), owned.takeover(), start, sent,
-                    observation);
+            return Execution.owned(this, key, storedKey, requestHash, owned.fencingToken(), owned.takeover(), start,
+                    sent, observation);
         }
         IdempotencyRecord record = ((AcquireResult.Existing) acquired).record();
+        ReplayCache cache = engine.replayCache;
+        if (fromStore && cache != null) {
+            cache.putRead(record); // finished records only: they do not change until they expire
+        }
         if (!record.matchesRequest(requestHash)) {
             engine.emit(IdempotencyEvent.Type.KEY_REUSED, name, key, 0, start, null);
             Observers.end(observation, IdempotencyEvent.Type.KEY_REUSED, null);
@@ -426,12 +447,101 @@ public final class IdempotentOperation<T> {
     private Execution<T> settleWithoutWaiting(Request request, String storedKey, AcquireResult acquired,
             long start, long sent, ExecutionObservation observation) {
         Execution<T> settled = settle(request.key(), storedKey, request.requestHash(), acquired, start, sent,
-                observation);
+                observation, true);
         if (settled == null) {
             throw inProgress(request.key(), storedKey, ((AcquireResult.Existing) acquired).record(), start, false,
                     observation);
         }
         return settled;
+    }
+
+    /**
+     * Answers a begin from this node's replay cache, if it holds the key: a replay, or the exception a replay of
+     * the record throws (a reused key, a recorded failure, a result not kept), exactly as from the store.
+     *
+     * @return the replay, or {@code null} if the cache is off or does not hold the key
+     */
+    private @Nullable Execution<T> fromCache(String key, String storedKey, @Nullable String requestHash, long start,
+            ExecutionObservation observation) {
+        ReplayCache cache = engine.replayCache;
+        if (cache == null) {
+            return null;
+        }
+        IdempotencyRecord record = cache.get(storedKey);
+        if (record == null) {
+            return null;
+        }
+        return settle(key, storedKey, requestHash, new AcquireResult.Existing(record), start, start, observation,
+                false);
+    }
+
+    /**
+     * Forgets a key, for administrators: removes its record from the store whatever its state (in progress,
+     * completed or failed), so that the next begin of the key runs the work again, and drops it from this node's
+     * replay cache. The removal is conditional on the record's fencing token as read first: a record that changed
+     * meanwhile (taken over, re-created) is left alone and reported as {@link ForgetOutcome.Result#CHANGED}. A
+     * running owner of a removed in-progress record can no longer complete it (its token is stale).
+     *
+     * <p>Other nodes' replay caches are not reached: each may still replay the key until its entry reaches the
+     * maximum age ({@link Idempotency.Builder#replayCacheMaxAge}); the outcome says how long, and an INFO line
+     * reports it.
+     *
+     * @param key the caller's key
+     * @return what was removed, and how long other nodes may still replay it
+     * @throws UnsupportedOperationException if the store cannot forget keys (it does not implement
+     *     {@link ForgettingIdempotencyStore})
+     * @throws org.idempotency.api.InvalidIdempotencyKeyException if the key breaks a key rule
+     * @throws IdempotencyStoreException if the store fails (this node's cache entry is dropped all the same)
+     */
+    public ForgetOutcome forget(String key) {
+        String storedKey = storedKey(key);
+        if (!(engine.store instanceof ForgettingIdempotencyStore forgetting)) {
+            throw new UnsupportedOperationException("The idempotency store " + engine.store.getClass().getName()
+                    + " cannot forget keys: it does not implement ForgettingIdempotencyStore (key '"
+                    + IdempotencyException.safeKey(storedKey) + "')");
+        }
+        ReplayCache cache = engine.replayCache;
+        if (cache != null) {
+            cache.invalidate(storedKey);
+        }
+        Duration otherNodes = engine.replayCacheMaxAge();
+        Optional<IdempotencyRecord> found = find(key);
+        if (found.isEmpty()) {
+            Idempotency.LOG.info("Forget: operation={} key={} has no record in the store; other nodes' replay caches"
+                    + " may still replay it for up to {}", name, key, otherNodes);
+            return new ForgetOutcome(ForgetOutcome.Result.ABSENT, storedKey, null, otherNodes);
+        }
+        IdempotencyRecord record = found.get();
+        StoreCallObservation call = Observers.call(observer, StoreCall.FORGET);
+        boolean removed;
+        try {
+            removed = forgetting.forget(storedKey, record.fencingToken());
+        } catch (IdempotencyStoreException e) {
+            Observers.error(call, e);
+            throw e;
+        } catch (RuntimeException e) {
+            IdempotencyStoreException error =
+                    new IdempotencyStoreException("The idempotency store failed to forget a record", storedKey, e);
+            Observers.error(call, error);
+            throw error;
+        } catch (Error e) {
+            Observers.error(call, e);
+            throw e;
+        } finally {
+            if (cache != null) {
+                cache.invalidate(storedKey); // a replay racing the forget may have cached it again
+            }
+        }
+        Observers.end(call, Observers.owned(removed), 1);
+        if (!removed) {
+            Idempotency.LOG.info("Forget: operation={} key={} changed while being forgotten (token {} is no longer"
+                    + " current); the newer record was left alone", name, key, record.fencingToken());
+            return new ForgetOutcome(ForgetOutcome.Result.CHANGED, storedKey, null, otherNodes);
+        }
+        Idempotency.LOG.info("Forgot operation={} key={}: its {} record (token {}) was removed from the store; the"
+                + " next begin runs the work again; other nodes' replay caches may still replay it for up to {}", name,
+                key, record.status(), record.fencingToken(), otherNodes);
+        return new ForgetOutcome(ForgetOutcome.Result.REMOVED, storedKey, record.status(), otherNodes);
     }
 
     /**

@@ -20,7 +20,10 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.BatchCompletingIdempotencyStore;
 import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
+import org.idempotency.api.spi.CompleteRequest;
+import org.idempotency.api.spi.ForgettingIdempotencyStore;
 import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
 import org.jspecify.annotations.Nullable;
@@ -42,7 +45,8 @@ import org.jspecify.annotations.Nullable;
  * processes must agree.
  */
 public final class InMemoryIdempotencyStore
-        implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore, BatchExtendingIdempotencyStore {
+        implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore, BatchExtendingIdempotencyStore,
+        BatchCompletingIdempotencyStore, ForgettingIdempotencyStore {
 
     private final ConcurrentHashMap<String, IdempotencyRecord> records = new ConcurrentHashMap<>();
     private final AtomicLong tokens = new AtomicLong();
@@ -144,6 +148,32 @@ public final class InMemoryIdempotencyStore
             results.add(extend(owned.key(), owned.fencingToken(), lease));
         }
         return results;
+    }
+
+    /** Completes each record in turn; in memory there is no round trip to save. */
+    @Override
+    public List<Boolean> completeAll(List<CompleteRequest> completions, Duration retention) {
+        requireDistinct(completions, CompleteRequest::key, "completeAll");
+        List<Boolean> results = new ArrayList<>(completions.size());
+        for (CompleteRequest completion : completions) {
+            results.add(complete(completion.key(), completion.fencingToken(), completion.result(), retention));
+        }
+        return results;
+    }
+
+    /** Removes the visible record of the key owned by the token, whatever its status; tokens keep increasing. */
+    @Override
+    public boolean forget(String key, long fencingToken) {
+        Instant now = Instant.ofEpochMilli(clock.millis());
+        boolean[] removed = new boolean[1];
+        records.computeIfPresent(key, (k, existing) -> {
+            if (existing.fencingToken() != fencingToken || !now.isBefore(existing.expiresAt())) {
+                return existing;
+            }
+            removed[0] = true;
+            return null;
+        });
+        return removed[0];
     }
 
     private static <R> void requireDistinct(List<R> requests, Function<R, String> key, String operation) {

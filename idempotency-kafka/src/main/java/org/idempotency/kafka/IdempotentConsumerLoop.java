@@ -125,8 +125,8 @@ public final class IdempotentConsumerLoop<K, V> implements Runnable, AutoCloseab
                         builder.deadLetterTimeout, this::groupId);
         ClaimWindow claimWindow = new ClaimWindow(builder.maxClaimAhead,
                 builder.handler.operation().engine().lease());
-        this.processor = new PollProcessor<>(builder.handler, builder.batchClaims, claimWindow, retryPolicy, waits,
-                commits, deadLetters, builder.recordListener, stopRequested);
+        this.processor = new PollProcessor<>(builder.handler, builder.batchClaims, builder.batchCompletions,
+                claimWindow, retryPolicy, waits, commits, deadLetters, builder.recordListener, stopRequested);
         this.rebalanceListener = new LoopRebalanceListener(commits, waits, builder.rebalanceListener);
     }
 
@@ -340,6 +340,7 @@ public final class IdempotentConsumerLoop<K, V> implements Runnable, AutoCloseab
         private Duration deadLetterTimeout = Duration.ofSeconds(30);
         private Duration closeTimeout = Duration.ofSeconds(10);
         private boolean batchClaims = true;
+        private boolean batchCompletions = false;
         private int maxClaimAhead = 500;
         private @Nullable RecordListener<K, V> recordListener;
 
@@ -530,6 +531,23 @@ public final class IdempotentConsumerLoop<K, V> implements Runnable, AutoCloseab
          */
         public Builder<K, V> batchClaims(boolean batchClaims) {
             this.batchClaims = batchClaims;
+            return this;
+        }
+
+        /**
+         * Whether the claims of the records a plain {@link RecordHandler} processed are completed together (default
+         * false): one {@code completeAll} round trip per claim window and poll to a store with batch completion,
+         * instead of one per record, before the offsets are committed. The fencing token is still checked per
+         * record; a record whose completion was not stored (its claim lost, the store failing) is not committed
+         * and is looked at again. The price: a member that crashes repeats the effects of the records it processed
+         * since its last completion batch (at most one claim window), where completing each record repeats at
+         * most the record in flight. A {@link ClaimedRecordHandler} completes its own claims either way.
+         *
+         * @param batchCompletions whether to complete in batches
+         * @return this builder
+         */
+        public Builder<K, V> batchCompletions(boolean batchCompletions) {
+            this.batchCompletions = batchCompletions;
             return this;
         }
 

@@ -156,9 +156,19 @@ public final class IdempotentRecordHandler<K, V> {
      * @param claim the record's batch claim, or {@code null} to claim it now
      */
     Attempt attempt(ConsumerRecord<K, V> record, @Nullable Claim claim) {
+        return attempt(record, claim, null);
+    }
+
+    /**
+     * One attempt, as {@link #attempt(ConsumerRecord, Claim)}; with {@code deferred}, a record the plain handler
+     * processed is not completed here: its open execution comes back in {@link Attempt#deferred}, to be completed
+     * with the others of its batch, and a record whose key waits in {@code deferred} has them completed first.
+     */
+    Attempt attempt(ConsumerRecord<K, V> record, @Nullable Claim claim,
+            @Nullable DeferredCompletions<K, V> deferred) {
         Execution<Void> execution;
         try {
-            execution = begin(record, claim);
+            execution = begin(record, claim, deferred);
         } catch (IdempotencyKeyReusedException e) {
             return keyReused(record, e);
         } catch (IdempotencyResultNotKeptException | IdempotencyCodecException e) {
@@ -168,17 +178,30 @@ public final class IdempotentRecordHandler<K, V> {
         } catch (RuntimeException e) { // in progress, store fault, recorded failure, no identity
             return Interrupts.isInterrupt(e) ? Attempt.interrupted(e) : Attempt.claimFailed(e);
         }
+        Attempt attempt = null;
         try {
-            return run(record, execution);
+            attempt = run(record, execution, deferred != null);
+            return attempt;
         } finally {
-            execution.close(); // releases the key if nothing above finished it
+            if (attempt == null || attempt.deferred == null) {
+                execution.close(); // releases the key if nothing above finished it
+            }
         }
     }
 
-    private Execution<Void> begin(ConsumerRecord<K, V> record, @Nullable Claim claim) {
+    /** Begins a record's execution at its turn; completes the deferred records first if one holds its key. */
+    private Execution<Void> beginNow(Identity identity, @Nullable DeferredCompletions<K, V> deferred) {
+        if (deferred != null && deferred.holds(identity.key())) {
+            throw new DeferredKeyException();
+        }
+        return operation.begin(identity.key(), identity.hash());
+    }
+
+    private Execution<Void> begin(ConsumerRecord<K, V> record, @Nullable Claim claim,
+            @Nullable DeferredCompletions<K, V> deferred) {
         if (claim == null) {
             Identity identity = identify(record);
-            return operation.begin(identity.key(), identity.hash());
+            return beginNow(identity, deferred);
         }
         if (claim.failure != null) {
             throw claim.failure;
@@ -186,7 +209,7 @@ public final class IdempotentRecordHandler<K, V> {
         Identity identity = Objects.requireNonNull(claim.identity);
         BeginOutcome<Void> outcome = claim.take();
         if (outcome == null) { // a second delivery within the batch, begun at its turn
-            return operation.begin(identity.key(), identity.hash());
+            return beginNow(identity, deferred);
         }
         Execution<Void> execution = outcome.execution(); // or the key's failure, thrown
         if (execution.isOwner() && !execution.isUnprotected()
@@ -197,12 +220,24 @@ public final class IdempotentRecordHandler<K, V> {
                     RecordTexts.coordinates(record), IdempotencyException.safeKey(identity.key()),
                     execution.leaseRemaining().toMillis(), execution.isLeaseLost() ? " and is lost" : "");
             execution.close();
-            return operation.begin(identity.key(), identity.hash());
+            return beginNow(identity, deferred);
         }
         return execution;
     }
 
-    private Attempt run(ConsumerRecord<K, V> record, Execution<Void> execution) {
+    /**
+     * Thrown when a record's message key waits in the deferred completions: the record's claim would meet the
+     * earlier record's own claim. The loop completes the deferred records and tries the record again.
+     */
+    static final class DeferredKeyException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        DeferredKeyException() {
+            super("an earlier record of the same message key waits for its completion", null, false, false);
+        }
+    }
+
+    private Attempt run(ConsumerRecord<K, V> record, Execution<Void> execution, boolean defer) {
         if (execution.isReplay()) {
             LOG.debug("Duplicate delivery of record {} (key '{}'); already processed", RecordTexts.coordinates(record),
                     IdempotencyException.safeKey(execution.key()));
@@ -220,6 +255,9 @@ public final class IdempotentRecordHandler<K, V> {
             }
             execution.abandon(error);
             return Attempt.handlerFailed(error);
+        }
+        if (defer) {
+            return Attempt.processedDeferred(execution);
         }
         execution.complete(null);
         return Attempt.finished(RecordOutcome.PROCESSED);
@@ -337,15 +375,28 @@ public final class IdempotentRecordHandler<K, V> {
         final Kind kind;
         final @Nullable RecordOutcome outcome;
         final @Nullable Throwable error;
+        /** The open execution of a record processed with its completion deferred; else {@code null}. */
+        final @Nullable Execution<Void> deferred;
 
-        private Attempt(Kind kind, @Nullable RecordOutcome outcome, @Nullable Throwable error) {
+        private Attempt(Kind kind, @Nullable RecordOutcome outcome, @Nullable Throwable error,
+                @Nullable Execution<Void> deferred) {
             this.kind = kind;
             this.outcome = outcome;
             this.error = error;
+            this.deferred = deferred;
+        }
+
+        private Attempt(Kind kind, @Nullable RecordOutcome outcome, @Nullable Throwable error) {
+            this(kind, outcome, error, null);
         }
 
         static Attempt finished(RecordOutcome outcome) {
             return new Attempt(Kind.FINISHED, outcome, null);
+        }
+
+        /** The handler ran; the execution is still open, to be completed with others. */
+        static Attempt processedDeferred(Execution<Void> execution) {
+            return new Attempt(Kind.FINISHED, RecordOutcome.PROCESSED, null, execution);
         }
 
         static Attempt claimFailed(RuntimeException error) {

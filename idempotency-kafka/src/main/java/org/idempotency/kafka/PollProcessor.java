@@ -11,6 +11,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
+import org.idempotency.api.IdempotencyException;
+import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.kafka.IdempotentRecordHandler.Attempt;
 import org.idempotency.kafka.IdempotentRecordHandler.Claim;
 import org.idempotency.kafka.IdempotentRecordHandler.Claims;
@@ -28,8 +30,11 @@ import org.slf4j.LoggerFactory;
  * What {@link IdempotentConsumerLoop} does with the records of one poll: claims their keys ahead in windows,
  * runs each record through the handler, decides from the step that failed whether its partition waits, retries,
  * stops or dead-letters it ({@link RetryPolicy}), tells the {@link RecordListener}, and records the finished
- * records for the commit ({@link CommitTracker}) once their dead-letter sends are confirmed. Polling, committing
- * and the consumer's life are the loop's.
+ * records for the commit ({@link CommitTracker}) once their dead-letter sends are confirmed and their claims
+ * completed. The claims of the records a plain handler processed are completed together
+ * ({@link DeferredCompletions}): at the end of each claim window and of the poll, in one store round trip where
+ * the store allows it; a record whose completion was not stored is not committed, and its partition is rewound to
+ * it. Polling, committing and the consumer's life are the loop's.
  *
  * <p>Confined to the loop's thread.
  *
@@ -42,6 +47,7 @@ final class PollProcessor<K, V> {
 
     private final IdempotentRecordHandler<K, V> handler;
     private final boolean batchClaims;
+    private final boolean batchCompletions;
     private final ClaimWindow claimWindow;
     private final RetryPolicy retryPolicy;
     private final PartitionWaits waits;
@@ -50,13 +56,24 @@ final class PollProcessor<K, V> {
     private final @Nullable RecordListener<K, V> recordListener;
     /** Set by the loop to stop, and by this processor when the thread is interrupted. */
     private final AtomicBoolean stopRequested;
+    /** The processed records of the current poll whose claims are not completed yet. */
+    private final DeferredCompletions<K, V> deferred;
+    /** Per partition, the first record of the current poll that must be looked at again though processed. */
+    private final Map<TopicPartition, Setback<K, V>> setbacks = new HashMap<>();
 
-    PollProcessor(IdempotentRecordHandler<K, V> handler, boolean batchClaims, ClaimWindow claimWindow,
+    /** A record to rewind its partition to after the poll, and how to report it. */
+    private record Setback<K, V>(ConsumerRecord<K, V> record, int attempts, RecordEvent.Outcome outcome,
+            Throwable error, long delayNanos) {
+    }
+
+    PollProcessor(IdempotentRecordHandler<K, V> handler, boolean batchClaims, boolean batchCompletions,
+            ClaimWindow claimWindow,
             RetryPolicy retryPolicy, PartitionWaits waits, CommitTracker commits,
             @Nullable DeadLetterPublisher<K, V> deadLetters, @Nullable RecordListener<K, V> recordListener,
             AtomicBoolean stopRequested) {
         this.handler = handler;
         this.batchClaims = batchClaims;
+        this.batchCompletions = batchCompletions;
         this.claimWindow = claimWindow;
         this.retryPolicy = retryPolicy;
         this.waits = waits;
@@ -64,6 +81,7 @@ final class PollProcessor<K, V> {
         this.deadLetters = deadLetters;
         this.recordListener = recordListener;
         this.stopRequested = stopRequested;
+        this.deferred = new DeferredCompletions<>(handler.operation().engine());
     }
 
     /**
@@ -80,6 +98,7 @@ final class PollProcessor<K, V> {
             ordered.addAll(records.records(partition));
         }
         Map<TopicPartition, ConsumerRecord<K, V>> lastFinished = new LinkedHashMap<>();
+        setbacks.clear();
         Window window = new Window(ordered);
         try {
             int index = 0;
@@ -88,6 +107,10 @@ final class PollProcessor<K, V> {
                 for (; index < end; index++) {
                     if (stopRequested.get() || interruptedBetweenRecords()) {
                         return;
+                    }
+                    if (setbacks.containsKey(partition)) { // a completion of this partition was not stored
+                        window.discard(index, end);
+                        break;
                     }
                     ConsumerRecord<K, V> record = ordered.get(index);
                     if (!processRecord(partition, record, window.claimFor(index))) {
@@ -118,14 +141,27 @@ final class PollProcessor<K, V> {
      * {@code false} if its partition must wait (or stopped) at it.
      */
     private boolean processRecord(TopicPartition partition, ConsumerRecord<K, V> record, @Nullable Claim claim) {
-        Attempt attempt = handler.attempt(record, claim);
+        DeferredCompletions<K, V> completions = batchCompletions ? deferred : null;
+        Attempt attempt = handler.attempt(record, claim, completions);
+        if (attempt.error instanceof IdempotentRecordHandler.DeferredKeyException) {
+            // an earlier record of this poll with the same message key waits for its completion: complete first
+            flushCompletions();
+            attempt = handler.attempt(record, claim, completions);
+        }
+        if (attempt.kind != Attempt.Kind.FINISHED) {
+            flushCompletions(); // the records before this one are reported (and stored) first, in order
+        }
         PartitionWaits.Retry retry = waits.retry(partition, record.offset());
         Throwable error = attempt.error;
         switch (attempt.kind) {
             case FINISHED:
                 waits.passed(partition);
-                notify(record, finishedOutcome(Objects.requireNonNull(attempt.outcome)),
-                        retry.failures() + (attempt.handlerRan() ? 1 : 0), null);
+                int attempts = retry.failures() + (attempt.handlerRan() ? 1 : 0);
+                if (attempt.deferred != null) {
+                    deferred.add(record, attempt.deferred, attempts); // PROCESSED once its completion is stored
+                } else {
+                    notify(record, finishedOutcome(Objects.requireNonNull(attempt.outcome)), attempts, null);
+                }
                 return true;
             case INTERRUPTED:
                 return interrupted(partition, record, retry, Objects.requireNonNull(error));
@@ -216,33 +252,65 @@ final class PollProcessor<K, V> {
      * and the next failure goes to the dead-letter topic at once); its later records come back as duplicates.
      */
     private void finish(Map<TopicPartition, ConsumerRecord<K, V>> lastFinished) {
+        flushCompletions();
         if (deadLetters != null && deadLetters.hasPending()) {
-            Map<TopicPartition, DeadLetterPublisher.Pending<K, V>> failed = new HashMap<>();
             for (DeadLetterPublisher.Pending<K, V> send : deadLetters.awaitSent()) {
                 ConsumerRecord<K, V> record = send.record();
                 Throwable sendFailure = send.sendFailure();
                 if (sendFailure == null) {
                     notify(record, RecordEvent.Outcome.DEAD_LETTERED, send.attempts(), send.error());
                 } else {
-                    failed.putIfAbsent(new TopicPartition(record.topic(), record.partition()), send);
+                    setBack(new Setback<>(record, send.attempts(), RecordEvent.Outcome.RETRY_SCHEDULED, sendFailure,
+                            retryPolicy.maxBackoffNanos()));
                 }
             }
-            failed.forEach((partition, send) -> {
-                ConsumerRecord<K, V> record = send.record();
-                lastFinished.remove(partition);
-                commits.finished(partition, record.offset(), record.leaderEpoch());
-                waits.remember(partition, new PartitionWaits.Retry(record.offset(), send.attempts(), 0));
-                if (stopRequested.get() || Thread.currentThread().isInterrupted()) {
-                    stopRequested.set(true);
-                    waits.rewind(partition, record.offset());
-                } else {
-                    waits.retryLater(partition, record.offset(), retryPolicy.maxBackoffNanos());
-                }
-                notify(record, RecordEvent.Outcome.RETRY_SCHEDULED, send.attempts(), send.sendFailure());
-            });
         }
+        setbacks.forEach((partition, setback) -> {
+            ConsumerRecord<K, V> record = setback.record();
+            lastFinished.remove(partition);
+            commits.finished(partition, record.offset(), record.leaderEpoch());
+            waits.remember(partition, new PartitionWaits.Retry(record.offset(), setback.attempts(), 0));
+            if (stopRequested.get() || Thread.currentThread().isInterrupted()) {
+                stopRequested.set(true);
+                waits.rewind(partition, record.offset());
+            } else {
+                waits.retryLater(partition, record.offset(), setback.delayNanos());
+            }
+            notify(record, setback.outcome(), setback.attempts(), setback.error());
+        });
+        setbacks.clear();
         lastFinished.forEach((partition, record) ->
                 commits.finished(partition, record.offset() + 1, record.leaderEpoch()));
+    }
+
+    /**
+     * Completes the claims of the processed records in one batch: a stored one is {@code PROCESSED}; one not stored
+     * (its claim was lost, or the store failed) sets its partition back to it, so that it is not committed and is
+     * looked at again (its handler ran; the next attempt replays it if another member completed it meanwhile).
+     */
+    private void flushCompletions() {
+        for (DeferredCompletions.Flushed<K, V> flushed : deferred.flush()) {
+            ConsumerRecord<K, V> record = flushed.pending().record();
+            if (flushed.stored()) {
+                notify(record, RecordEvent.Outcome.PROCESSED, flushed.pending().attempts(), null);
+            } else {
+                LOG.warn("The completion of record {} (key '{}') was not stored (its claim was lost, or the store"
+                        + " failed; the engine reported which); it is not committed and is looked at again",
+                        RecordTexts.coordinates(record),
+                        IdempotencyException.safeKey(flushed.pending().execution().key()));
+                setBack(new Setback<>(record, flushed.pending().attempts(), RecordEvent.Outcome.WAITING,
+                        new IdempotencyStoreException("The completion of the record's claim was not stored",
+                                flushed.pending().execution().storedKey(), null),
+                        retryPolicy.waitNanos(RetryPolicy.ClaimTrouble.STORE_FAILED, 1)));
+            }
+        }
+    }
+
+    /** Keeps the earliest set-back record of each partition. */
+    private void setBack(Setback<K, V> setback) {
+        ConsumerRecord<K, V> record = setback.record();
+        setbacks.merge(new TopicPartition(record.topic(), record.partition()), setback,
+                (earlier, later) -> earlier.record().offset() <= later.record().offset() ? earlier : later);
     }
 
     private static RecordEvent.Outcome finishedOutcome(RecordOutcome outcome) {
@@ -295,6 +363,7 @@ final class PollProcessor<K, V> {
             }
             if (index >= end) {
                 close();
+                flushCompletions(); // the next window may hold a key of a processed record: complete those first
                 start = index;
                 end = index + claimWindow.next(records.size() - index);
                 reached = 0;

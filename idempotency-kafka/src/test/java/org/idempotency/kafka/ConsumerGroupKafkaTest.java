@@ -57,6 +57,11 @@ class ConsumerGroupKafkaTest {
 
     private IdempotentConsumerLoop<String, String> member(Idempotency idempotency, String group, String topic,
             RecordHandler<String, String> work, Map<String, Object> consumerConfig) {
+        return member(idempotency, group, topic, work, consumerConfig, true);
+    }
+
+    private IdempotentConsumerLoop<String, String> member(Idempotency idempotency, String group, String topic,
+            RecordHandler<String, String> work, Map<String, Object> consumerConfig, boolean batchCompletions) {
         IdempotentRecordHandler<String, String> handler = IdempotentRecordHandler
                 .builder(idempotency, "group-test", work)
                 .messageKey(MessageKeyStrategy.header(IdempotentConsumerLoopKafkaTest.HEADER))
@@ -67,6 +72,7 @@ class ConsumerGroupKafkaTest {
                 .pollTimeout(Duration.ofMillis(100))
                 .backoff(Duration.ofMillis(50), Duration.ofMillis(500))
                 .maxInProgressDelay(Duration.ofMillis(200))
+                .batchCompletions(batchCompletions)
                 .build();
         resources.add(loop);
         threads.submit(loop);
@@ -74,7 +80,54 @@ class ConsumerGroupKafkaTest {
     }
 
     @Test
-    @DisplayName("a member dies mid-batch without committing; the member taking over repeats no effect, loses none")
+    @DisplayName("a member completing in batches dies mid-window; the member taking over loses no effect and repeats"
+            + " only those of the records processed since the last completion batch")
+    void memberWithBatchCompletionsDiesMidWindow() throws Exception {
+        String topic = broker.createTopic("dies-batched", 1);
+        String group = KafkaTestBroker.group("dies-batched");
+        int count = 120;
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            records.add(message(topic, 0, "b-" + i, "payload-" + i));
+        }
+        broker.send(records);
+
+        Idempotency dyingEngine = Idempotency.builder(store).lease(Duration.ofSeconds(2)).build();
+        resources.add(dyingEngine);
+        CountDownLatch died = new CountDownLatch(1);
+        CountDownLatch wakeTheDead = new CountDownLatch(1);
+        AtomicInteger started = new AtomicInteger();
+        IdempotentConsumerLoop<String, String> dying = member(dyingEngine, group, topic, record -> {
+            if (started.incrementAndGet() == 70) { // in the middle of the second poll of 40
+                dyingEngine.close();
+                died.countDown();
+                wakeTheDead.await(WAIT.toSeconds(), TimeUnit.SECONDS);
+                throw new IllegalStateException("this member was dead");
+            }
+            effects.record(id(record));
+        }, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 40, ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 3000));
+        assertThat(died.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+
+        Idempotency survivingEngine = Idempotency.builder(store).build();
+        resources.add(survivingEngine);
+        member(survivingEngine, group, topic, record -> effects.record(id(record)), Map.of());
+
+        Await.until(WAIT, () -> effects.distinct() == count, () -> effects.distinct() + " of " + count + " effects");
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(effects.distinct()).isEqualTo(count);
+        assertThat(effects.repeated().size()).as("effects repeated: at most the records of the dead member's"
+                + " window not completed yet").isLessThanOrEqualTo(40);
+        assertThat(effects.repeated().keySet()).as("only records of the second poll")
+                .allSatisfy(id -> assertThat(Integer.parseInt(id.substring(2))).isBetween(40, 79));
+
+        dying.wakeup();
+        wakeTheDead.countDown();
+        assertThat(dying.awaitTermination(Duration.ofSeconds(60))).isTrue();
+    }
+
+    @Test
+    @DisplayName("a member completing each record dies mid-batch without committing; the member taking over repeats"
+            + " no effect, loses none")
     void memberDiesMidBatch() throws Exception {
         String topic = broker.createTopic("dies", 2);
         String group = KafkaTestBroker.group("dies");
@@ -99,7 +152,8 @@ class ConsumerGroupKafkaTest {
                 throw new IllegalStateException("this member was dead");
             }
             effects.record(id(record));
-        }, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 40, ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 3000));
+        }, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 40, ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 3000),
+                false);
         assertThat(died.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
         int effectsBeforeDeath = effects.total();
         assertThat(broker.committed(group, topic).values().stream().mapToLong(Long::longValue).sum())

@@ -31,6 +31,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyInProgressException;
+import org.idempotency.api.RecordStatus;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.core.Execution;
 import org.idempotency.core.Idempotency;
@@ -347,6 +348,86 @@ class IdempotentConsumerLoopKafkaTest {
         wokenUp.wakeup();
         running.get(20, TimeUnit.SECONDS);
         assertThat(wokenUp.awaitTermination(Duration.ZERO)).isTrue();
+    }
+
+    @Test
+    @DisplayName("the claims of processed records are completed together: one completeAll per window, none alone")
+    void completionsInBatches() throws Exception {
+        String topic = broker.createTopic("batch-complete", 1);
+        String group = KafkaTestBroker.group("batch-complete");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            records.add(message(topic, 0, "c-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        FaultInjectingStore counting = FaultInjectingStore.wrap(store);
+
+        Idempotency idempotency = engine(counting);
+        start(IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> effects.record(id(record))).build())
+                .topics(topic).batchCompletions(true).build());
+
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(effects.total()).isEqualTo(60);
+        assertThat(counting.calls(FaultInjectingStore.Operation.COMPLETE)).as("records completed").isEqualTo(60);
+        assertThat(counting.calls(FaultInjectingStore.Operation.COMPLETE_ALL)).as("completion round trips")
+                .isBetween(1L, 12L);
+        for (int i = 0; i < 60; i++) {
+            assertThat(store.find(OPERATION + ":c-" + i).orElseThrow().status()).isEqualTo(RecordStatus.COMPLETED);
+        }
+    }
+
+    @Test
+    @DisplayName("with batchCompletions(false), each claim is completed on its own right after its record")
+    void completionsOneByOne() throws Exception {
+        String topic = broker.createTopic("single-complete", 1);
+        String group = KafkaTestBroker.group("single-complete");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            records.add(message(topic, 0, "s-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        FaultInjectingStore counting = FaultInjectingStore.wrap(store);
+
+        Idempotency idempotency = engine(counting);
+        start(IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> effects.record(id(record))).build()).topics(topic)
+                .batchCompletions(false).build());
+
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(effects.total()).isEqualTo(20);
+        assertThat(counting.calls(FaultInjectingStore.Operation.COMPLETE)).isEqualTo(20);
+        assertThat(counting.calls(FaultInjectingStore.Operation.COMPLETE_ALL)).isZero();
+    }
+
+    @Test
+    @DisplayName("a batch completion that fails commits none of its records: they wait and are completed later")
+    void failedBatchCompletionIsNotCommitted() throws Exception {
+        String topic = broker.createTopic("batch-complete-fault", 1);
+        String group = KafkaTestBroker.group("batch-complete-fault");
+        List<ProducerRecord<String, String>> records = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            records.add(message(topic, 0, "cf-" + i, "payload-" + i));
+        }
+        broker.send(records);
+        FaultInjectingStore faulty = FaultInjectingStore.wrap(store)
+                .failNext(FaultInjectingStore.Operation.COMPLETE_ALL, 1);
+        List<RecordEvent.Outcome> outcomes = new CopyOnWriteArrayList<>();
+
+        Idempotency idempotency = Idempotency.builder(faulty).lease(Duration.ofMillis(600)).build();
+        resources.add(idempotency);
+        start(IdempotentConsumerLoop.builder(broker.consumer(group),
+                handler(idempotency, record -> effects.record(id(record))).build())
+                .topics(topic).backoff(Duration.ofMillis(20), Duration.ofMillis(100))
+                .batchCompletions(true).recordListener(event -> outcomes.add(event.outcome())).build());
+
+        broker.awaitFullyCommitted(group, topic, 1, WAIT);
+        assertThat(outcomes).as("the failed batch's records waited first").contains(RecordEvent.Outcome.WAITING);
+        for (int i = 0; i < 5; i++) {
+            assertThat(store.find(OPERATION + ":cf-" + i).orElseThrow().status()).as("cf-" + i)
+                    .isEqualTo(RecordStatus.COMPLETED);
+            assertThat(effects.of("cf-" + i)).as("cf-" + i + ": at least once").isPositive();
+        }
     }
 
     @Test

@@ -57,7 +57,7 @@ public class DefaultIdempotencyStoreCallConvention implements IdempotencyStoreCa
      *
      * @param call what is called
      * @return {@code acquire}, {@code acquire-all}, {@code complete}, {@code fail}, {@code release}, {@code extend},
-     *     {@code extend-all}, {@code find} or {@code purge}
+     *     {@code extend-all}, {@code find}, {@code complete-all}, {@code forget} or {@code purge}
      */
     public static String call(StoreCall call) {
         return switch (call) {
@@ -69,6 +69,8 @@ public class DefaultIdempotencyStoreCallConvention implements IdempotencyStoreCa
             case EXTEND -> "extend";
             case EXTEND_ALL -> "extend-all";
             case FIND -> "find";
+            case COMPLETE_ALL -> "complete-all";
+            case FORGET -> "forget";
             case PURGE -> "purge";
         };
     }

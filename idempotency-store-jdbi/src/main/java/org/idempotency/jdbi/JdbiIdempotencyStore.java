@@ -20,7 +20,10 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.BatchCompletingIdempotencyStore;
 import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
+import org.idempotency.api.spi.CompleteRequest;
+import org.idempotency.api.spi.ForgettingIdempotencyStore;
 import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
 import org.idempotency.core.IdempotentOperation;
@@ -33,6 +36,7 @@ import org.idempotency.jdbi.internal.StoredText;
 import org.idempotency.jdbi.internal.TableName;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.argument.Argument;
 import org.jdbi.v3.core.statement.ColonPrefixSqlParser;
 import org.jdbi.v3.core.statement.SqlParser;
 import org.jdbi.v3.core.statement.SqlStatement;
@@ -99,7 +103,7 @@ import org.slf4j.LoggerFactory;
  * as the pool that the {@code jdbi} provider builds from settings.
  */
 public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore,
-        BatchExtendingIdempotencyStore, AutoCloseable {
+        BatchExtendingIdempotencyStore, BatchCompletingIdempotencyStore, ForgettingIdempotencyStore, AutoCloseable {
 
     /** The table name used when none is configured, and the one the schema script is written for. */
     public static final String DEFAULT_TABLE = PostgresDialect.SCRIPT_TABLE;
@@ -128,6 +132,10 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
     private final SqlDatabase database;
     private final SqlDialect dialect;
     private final SqlDialect.Statements sql;
+    /** The dialect's batch completion, or {@code null} to complete record by record. */
+    private final @Nullable String completeAllSql;
+    /** The dialect's forget statement, or {@code null} if it cannot forget. */
+    private final @Nullable String forgetSql;
     private final Duration lockTimeout;
     private final int purgeBatchSize;
     private final List<AutoCloseable> owned;
@@ -140,6 +148,8 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
         this.dialect = builder.database.dialect();
         this.lockTimeout = builder.lockTimeout;
         this.sql = dialect.statements(table, lockTimeout.toMillis());
+        this.completeAllSql = dialect.completeAll(table, lockTimeout.toMillis());
+        this.forgetSql = dialect.forget(table, lockTimeout.toMillis());
         this.purgeBatchSize = builder.purgeBatchSize;
         this.owned = List.copyOf(builder.owned);
     }
@@ -571,6 +581,101 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
             }
         }
         return List.of(renewed);
+    }
+
+    /**
+     * Completes many records with one statement where the dialect has one (PostgreSQL): each outcome is what
+     * {@link #complete} would have returned, with the fencing token checked per record. Like {@link #extendAll},
+     * the statement locks the owned rows in key order and waits for no lock: a row that another transaction holds
+     * is completed again with {@link #complete}, whose wait is bounded by {@link #lockTimeout()}. A dialect without
+     * the statement completes record by record.
+     *
+     * @throws IdempotencyStoreException if the statement fails (nothing was completed), or a locked row stays
+     *     locked for longer than the lock timeout (the other records are completed then)
+     */
+    @Override
+    public List<Boolean> completeAll(List<CompleteRequest> completions, Duration retention) {
+        Objects.requireNonNull(completions, "completions must not be null");
+        Set<String> distinct = new HashSet<>();
+        for (CompleteRequest completion : completions) {
+            Objects.requireNonNull(completion, "completions must not contain null");
+            if (!distinct.add(completion.key())) {
+                throw new IllegalArgumentException("completeAll needs distinct keys; '"
+                        + IdempotencyException.safeKey(completion.key()) + "' appears twice");
+            }
+        }
+        if (completions.isEmpty()) {
+            return List.of();
+        }
+        String statement = completeAllSql;
+        if (statement == null) {
+            List<Boolean> results = new ArrayList<>(completions.size());
+            for (CompleteRequest completion : completions) {
+                results.add(complete(completion.key(), completion.fencingToken(), completion.result(), retention));
+            }
+            return List.copyOf(results);
+        }
+        long retentionMicros = micros(retention);
+        int size = completions.size();
+        String[] storedKeys = new String[size];
+        Long[] tokens = new Long[size];
+        Integer[] statusCodes = new Integer[size];
+        byte[][] responses = new byte[size][];
+        for (int i = 0; i < size; i++) {
+            CompleteRequest completion = completions.get(i);
+            storedKeys[i] = completion.key();
+            tokens[i] = completion.fencingToken();
+            statusCodes[i] = completion.result().statusCode();
+            responses[i] = completion.result().payload();
+        }
+        List<boolean[]> rows = run("complete a batch of records", storedKeys[0], jdbi,
+                handle -> prepare(handle.createQuery(statement))
+                        .bindArray("keys", String.class, (Object[]) storedKeys)
+                        .bindArray("tokens", Long.class, (Object[]) tokens)
+                        .bindArray("status_codes", Integer.class, (Object[]) statusCodes)
+                        // a bytea[] from the byte[][] itself: the driver encodes nested byte arrays, Jdbi's arrays not
+                        .bind("responses", (Argument) (position, sqlStatement, context) -> sqlStatement.setArray(
+                                position, sqlStatement.getConnection().createArrayOf("bytea", responses)))
+                        .bind("retention_us", retentionMicros)
+                        .map((rs, ctx) -> new boolean[] {rs.getBoolean(2), rs.getBoolean(3)})
+                        .list());
+        if (rows.size() != size) {
+            throw new IdempotencyStoreException("The batch completion statement returned " + rows.size()
+                    + " rows for " + size + " records", storedKeys[0], null);
+        }
+        Boolean[] completed = new Boolean[size];
+        for (int i = 0; i < size; i++) {
+            boolean wasCompleted = rows.get(i)[0];
+            boolean wasOwned = rows.get(i)[1];
+            if (wasCompleted || !wasOwned) {
+                completed[i] = wasCompleted;
+            } else {
+                // owned, but locked by another transaction (or changed meanwhile): ask again, waiting boundedly
+                CompleteRequest completion = completions.get(i);
+                completed[i] = complete(completion.key(), completion.fencingToken(), completion.result(), retention);
+            }
+        }
+        return List.of(completed);
+    }
+
+    /**
+     * Makes the record of the token invisible, whatever its state, with one conditional statement; the key's next
+     * acquire replaces it with a new, larger token.
+     *
+     * @throws UnsupportedOperationException if the store's dialect cannot forget records
+     */
+    @Override
+    public boolean forget(String key, long fencingToken) {
+        Objects.requireNonNull(key, "key must not be null");
+        String statement = forgetSql;
+        if (statement == null) {
+            throw new UnsupportedOperationException("The " + dialect.name() + " dialect of the idempotency store"
+                    + " cannot forget records (key '" + IdempotencyException.safeKey(key) + "')");
+        }
+        return run("forget a record", key, jdbi, handle -> prepare(handle.createUpdate(statement))
+                .bind("key", key)
+                .bind("token", fencingToken)
+                .execute() == 1);
     }
 
     @Override

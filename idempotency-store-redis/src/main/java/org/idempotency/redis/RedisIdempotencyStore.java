@@ -24,7 +24,10 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.BatchCompletingIdempotencyStore;
 import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
+import org.idempotency.api.spi.CompleteRequest;
+import org.idempotency.api.spi.ForgettingIdempotencyStore;
 import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.redis.internal.EvictionPolicies;
 import org.idempotency.redis.internal.KeyPrefixes;
@@ -48,8 +51,8 @@ import org.slf4j.LoggerFactory;
  * Redisson's {@link RScript}, that touches exactly one key ({@code keyPrefix + storedKey}), so the store runs
  * unchanged on Redis Cluster. Scripts are loaded on first use; a {@code NOSCRIPT} reply (after a restart, a
  * failover or a {@code SCRIPT FLUSH}) is answered by loading the script again and repeating the call, which is
- * safe because a script that was not found did not run. The batch operations, {@link #acquireAll} and
- * {@link #extendAll}, send one script per key in one pipeline: one round trip per Redis node.
+ * safe because a script that was not found did not run. The batch operations, {@link #acquireAll},
+ * {@link #extendAll} and {@link #completeAll}, send one script per key in one pipeline: one round trip per Redis node.
  *
  * <p><b>Records.</b> A record is one Redis string per key, written together with its native expiry
  * ({@code SET ... PXAT}) at the end of its visibility: one lease after the end of the lease for work in
@@ -107,7 +110,8 @@ import org.slf4j.LoggerFactory;
  * closes it in {@link #close()}). Thread-safe.
  */
 public final class RedisIdempotencyStore
-        implements BatchAcquiringIdempotencyStore, BatchExtendingIdempotencyStore, AutoCloseable {
+        implements BatchAcquiringIdempotencyStore, BatchExtendingIdempotencyStore, BatchCompletingIdempotencyStore,
+        ForgettingIdempotencyStore, AutoCloseable {
 
     /** The key prefix unless another is set: records live at {@code idempotency:<operation>:<key>}. */
     public static final String DEFAULT_KEY_PREFIX = "idempotency:";
@@ -243,6 +247,51 @@ public final class RedisIdempotencyStore
             results.add(Replies.changed(storedKeys.get(i), replies.get(i)));
         }
         return List.copyOf(results);
+    }
+
+    /**
+     * Completes many records with one pipeline of the complete script, one per key (Redisson's {@link RBatch}: one
+     * round trip per Redis node). Each key's outcome is that of {@link #complete}, fencing included.
+     */
+    @Override
+    public List<Boolean> completeAll(List<CompleteRequest> completions, Duration retention) {
+        Objects.requireNonNull(completions, "completions");
+        DurationArgs retentionArgs = retentionArgs(retention);
+        List<String> storedKeys = new ArrayList<>(completions.size());
+        for (CompleteRequest completion : completions) {
+            storedKeys.add(completion.key());
+        }
+        requireDistinct(storedKeys);
+        Object[][] args = new Object[completions.size()][];
+        for (int i = 0; i < args.length; i++) {
+            CompleteRequest completion = completions.get(i);
+            StoredResult result = completion.result();
+            byte[] payload = result.payload();
+            byte[] code = result.statusCode() == 0 ? RecordFormat.ABSENT : RecordFormat.field(result.statusCode());
+            byte[] tail = join(RecordFormat.ABSENT, code, TWO_ABSENT,
+                    payload == null ? RecordFormat.ABSENT : RecordFormat.field(payload));
+            args[i] = new Object[] {RecordFormat.field(completion.fencingToken()), retentionArgs.plain(),
+                    retentionArgs.fields(), callIdField(), tail};
+        }
+        List<Object> replies = pipeline(RedisScripts.COMPLETE, RScript.ReturnType.LONG, storedKeys, args,
+                "complete a batch of " + completions.size() + " records; some may have been completed");
+        List<Boolean> results = new ArrayList<>(completions.size());
+        for (int i = 0; i < completions.size(); i++) {
+            results.add(Replies.changed(storedKeys.get(i), replies.get(i)));
+        }
+        return List.copyOf(results);
+    }
+
+    /**
+     * Removes the record of the token, whatever its state, leaving a tombstone that keeps the token for a lease (at
+     * least a second), as a release does, so the key's tokens keep increasing.
+     */
+    @Override
+    public boolean forget(String key, long fencingToken) {
+        Objects.requireNonNull(key, "key");
+        Object reply = eval(RedisScripts.FORGET, "forget a record", key, RScript.ReturnType.LONG,
+                RecordFormat.field(fencingToken), callIdField());
+        return Replies.changed(key, reply);
     }
 
     private static void requireDistinct(List<String> keys) {

@@ -20,7 +20,10 @@ import org.idempotency.api.StoredResult;
 import org.idempotency.api.spi.AcquireRequest;
 import org.idempotency.api.spi.AcquireResult;
 import org.idempotency.api.spi.BatchAcquiringIdempotencyStore;
+import org.idempotency.api.spi.BatchCompletingIdempotencyStore;
 import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
+import org.idempotency.api.spi.CompleteRequest;
+import org.idempotency.api.spi.ForgettingIdempotencyStore;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.api.spi.OwnedKey;
 import org.idempotency.api.spi.PurgeableIdempotencyStore;
@@ -42,17 +45,21 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p>The wrapper offers every optional ability of the SPI ({@link PurgeableIdempotencyStore},
- * {@link BatchAcquiringIdempotencyStore}, {@link BatchExtendingIdempotencyStore}): it passes each call to the
+ * {@link BatchAcquiringIdempotencyStore}, {@link BatchExtendingIdempotencyStore},
+ * {@link BatchCompletingIdempotencyStore}, {@link ForgettingIdempotencyStore}): it passes each call to the
  * wrapped store's own implementation when it has one, and otherwise performs a batch key by key through the
- * wrapped store's single-key methods (the same outcomes) and purges nothing. Faults and delays set on a
+ * wrapped store's single-key methods (the same outcomes), purges nothing, and refuses to forget
+ * ({@link UnsupportedOperationException}). Faults and delays set on a
  * single-key operation apply to its batch form too, once per batch: {@code failAlways(EXTEND)} stops every
  * renewal, whether the engine renews one lease or many in one call, and {@code calls(EXTEND)} counts the keys
- * of batches too. Those set on a batch operation ({@code ACQUIRE_ALL}, {@code EXTEND_ALL}) apply to it alone.
+ * of batches too. Those set on a batch operation ({@code ACQUIRE_ALL}, {@code EXTEND_ALL}, {@code COMPLETE_ALL})
+ * apply to it alone.
  *
  * <p>Thread-safe.
  */
 public final class FaultInjectingStore
-        implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore, BatchExtendingIdempotencyStore {
+        implements PurgeableIdempotencyStore, BatchAcquiringIdempotencyStore, BatchExtendingIdempotencyStore,
+        BatchCompletingIdempotencyStore, ForgettingIdempotencyStore {
 
     /** The store operations that can be made to fail or be delayed. */
     public enum Operation {
@@ -73,7 +80,11 @@ public final class FaultInjectingStore
         /** {@link BatchExtendingIdempotencyStore#extendAll}. */
         EXTEND_ALL,
         /** {@link PurgeableIdempotencyStore#purgeExpired}. */
-        PURGE
+        PURGE,
+        /** {@link BatchCompletingIdempotencyStore#completeAll}. */
+        COMPLETE_ALL,
+        /** {@link ForgettingIdempotencyStore#forget}. */
+        FORGET
     }
 
     private record Delay(Duration duration, Predicate<String> keys) {
@@ -331,6 +342,37 @@ public final class FaultInjectingStore
             results.add(delegate.extend(owned.key(), owned.fencingToken(), lease));
         }
         return results;
+    }
+
+    @Override
+    public List<Boolean> completeAll(List<CompleteRequest> completions, Duration retention) {
+        beforeBatch(Operation.COMPLETE_ALL, Operation.COMPLETE,
+                completions.stream().map(CompleteRequest::key).toList());
+        if (delegate instanceof BatchCompletingIdempotencyStore batch) {
+            return batch.completeAll(completions, retention);
+        }
+        requireDistinct(completions.stream().map(CompleteRequest::key).toList(), "completeAll");
+        List<Boolean> results = new ArrayList<>(completions.size());
+        for (CompleteRequest completion : completions) {
+            results.add(delegate.complete(completion.key(), completion.fencingToken(), completion.result(),
+                    retention));
+        }
+        return results;
+    }
+
+    /**
+     * Passes the call to the wrapped store.
+     *
+     * @throws UnsupportedOperationException if the wrapped store cannot forget keys
+     */
+    @Override
+    public boolean forget(String key, long fencingToken) {
+        before(Operation.FORGET, key);
+        if (delegate instanceof ForgettingIdempotencyStore forgetting) {
+            return forgetting.forget(key, fencingToken);
+        }
+        throw new UnsupportedOperationException("The wrapped store " + delegate.getClass().getName()
+                + " cannot forget keys");
     }
 
     @Override

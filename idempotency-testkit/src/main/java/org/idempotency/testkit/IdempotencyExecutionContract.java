@@ -617,13 +617,13 @@ public abstract class IdempotencyExecutionContract {
         @Test
         @SentenceFragment("renewals answered late but within the renewal budget (lease minus interval) keep the lease")
         void lateRenewalsWithinBudgetKeepTheLease() throws Exception {
-            // L = 1.5 s and I = 0.5 s: a budget of 1 s. Every renewal answers after 0.6 s, past the renewal
-            // timeout (I/2), so each is also tried again beside itself.
-            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(1500))
+            // L = 2 s and I = 0.5 s: a budget of 1.5 s. Every renewal answers after 0.6 s (plus the store's own
+            // time), past the renewal timeout (I/2), so each is also tried again beside itself.
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(2000))
                     .renewInterval(Duration.ofMillis(500))).operation(newOperation(), String.class);
             store.delay(FaultInjectingStore.Operation.EXTEND, Duration.ofMillis(600));
 
-            assertHeldWhileRunning(op, newKey(), Duration.ofMillis(3000));
+            assertHeldWhileRunning(op, newKey(), Duration.ofMillis(4000));
         }
 
         @Test
@@ -650,7 +650,7 @@ public abstract class IdempotencyExecutionContract {
         @Test
         @SentenceFragment("many leases due together are renewed in batches, one store call for several")
         void leasesDueTogetherRenewedInBatches() throws Exception {
-            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(600)))
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(1500)))
                     .operation(newOperation(), String.class);
             List<String> keys = new ArrayList<>();
             List<Blocked> running = new ArrayList<>();
@@ -660,7 +660,7 @@ public abstract class IdempotencyExecutionContract {
                     keys.add(key);
                     running.add(block(op, key, "h"));
                 }
-                sleepQuietly(1200);
+                sleepQuietly(2000);
             } finally {
                 for (Blocked blocked : running) {
                     blocked.release();

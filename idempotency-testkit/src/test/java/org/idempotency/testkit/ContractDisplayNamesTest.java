@@ -23,6 +23,8 @@ class ContractDisplayNamesTest {
             InMemoryStoreContractTest.class.getName(),
             InMemoryBatchAcquireContractTest.class.getName(),
             InMemoryBatchExtendContractTest.class.getName(),
+            InMemoryBatchCompleteContractTest.class.getName(),
+            InMemoryForgetContractTest.class.getName(),
             InMemoryExecutionContractTest.class.getName(),
             "com.example.store.LockedMapStoreContractTest",
             "com.example.store.LockedMapStoreExecutionTest");

@@ -10,8 +10,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Where idempotency records live. This interface is the whole contract a store implements; the test kit's
- * {@code IdempotencyStoreContract} checks every rule below with at least one case (and {@code BatchAcquireContract}
- * and {@code BatchExtendContract} those of the optional abilities).
+ * {@code IdempotencyStoreContract} checks every rule below with at least one case (and {@code BatchAcquireContract},
+ * {@code BatchExtendContract}, {@code BatchCompleteContract} and {@code ForgetContract} those of the optional
+ * abilities).
  *
  * <h2>Rules every implementation keeps</h2>
  * <ul>

@@ -179,6 +179,16 @@ public final class MariaDbDialect implements SqlDialect {
                 expires_at = {released_at}
             """ + OWNED;
 
+    /* Makes the key's visible row invisible whatever its status; the key's sequence goes on, so tokens keep growing. */
+    private static final String FORGET = """
+            {lock_bound}UPDATE {table}
+            SET lease_expires_at = CASE WHEN status = 'IN_PROGRESS' THEN {released_at} ELSE lease_expires_at END,
+                expires_at = {released_at}
+            WHERE idempotency_key = :key
+              AND fencing_token = :token
+              AND expires_at > UTC_TIMESTAMP(6)
+            """;
+
     private static final String EXTEND = """
             {lock_bound}UPDATE {table}
             SET lease_expires_at = {lease_end},
@@ -229,15 +239,25 @@ public final class MariaDbDialect implements SqlDialect {
 
     @Override
     public Statements statements(TableName table, long lockTimeoutMillis) {
-        if (lockTimeoutMillis < 1) {
-            throw new IllegalArgumentException("lockTimeoutMillis must be positive, was " + lockTimeoutMillis);
-        }
-        long seconds = (lockTimeoutMillis + 999) / 1000;
-        String bound = "SET STATEMENT innodb_lock_wait_timeout = " + seconds + " FOR ";
+        String bound = lockBound(lockTimeoutMillis);
         return new Statements(render(ACQUIRE, table, bound), null, render(COMPLETE, table, bound),
                 render(FAIL, table, bound), render(RELEASE, table, bound), render(EXTEND, table, bound), null,
                 render(FIND, table, bound), render(INSPECT, table, bound), render(PURGE_BATCH, table, bound), null,
                 schemaExists(table), null);
+    }
+
+    @Override
+    public String forget(TableName table, long lockTimeoutMillis) {
+        return render(FORGET, table, lockBound(lockTimeoutMillis));
+    }
+
+    /** The statement prefix bounding its lock waits: whole seconds, rounded up. */
+    private static String lockBound(long lockTimeoutMillis) {
+        if (lockTimeoutMillis < 1) {
+            throw new IllegalArgumentException("lockTimeoutMillis must be positive, was " + lockTimeoutMillis);
+        }
+        long seconds = (lockTimeoutMillis + 999) / 1000;
+        return "SET STATEMENT innodb_lock_wait_timeout = " + seconds + " FOR ";
     }
 
     /** Whether the table, its sequence and its index exist (in the table's database, else the current one). */

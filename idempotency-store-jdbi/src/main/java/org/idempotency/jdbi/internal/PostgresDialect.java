@@ -254,6 +254,69 @@ public final class PostgresDialect implements SqlDialect {
             """;
 
     /*
+     * Completes many records in one statement, like EXTEND_ALL: the owned rows are locked in key order, skipping
+     * those another transaction holds, and completed, each with its own result; the fencing token is checked per
+     * row. For each key it answers whether it was completed, and whether its row was owned in the statement's
+     * snapshot (owned but not completed: locked or changed meanwhile; the store asks again with COMPLETE).
+     */
+    private static final String COMPLETE_ALL = """
+            WITH request AS (
+                SELECT k.idempotency_key, k.fencing_token, k.status_code, k.response, k.ord
+                FROM unnest(CAST(:keys AS text[]), CAST(:tokens AS bigint[]), CAST(:status_codes AS integer[]),
+                            CAST(:responses AS bytea[]))
+                     WITH ORDINALITY AS k (idempotency_key, fencing_token, status_code, response, ord)
+            ),
+            owned AS (
+                SELECT r.idempotency_key
+                FROM {table} AS r
+                JOIN request AS q ON q.idempotency_key = r.idempotency_key AND q.fencing_token = r.fencing_token
+                WHERE r.status = 'IN_PROGRESS'
+                  AND r.expires_at > statement_timestamp()
+                ORDER BY r.idempotency_key
+                FOR UPDATE OF r SKIP LOCKED
+            ),
+            completed AS (
+                UPDATE {table} AS r
+                SET status = 'COMPLETED',
+                    lease_expires_at = NULL,
+                    expires_at = statement_timestamp() + CAST(:retention_us AS bigint) * INTERVAL '1 microsecond',
+                    status_code = q.status_code,
+                    response = q.response
+                FROM owned
+                JOIN request AS q ON q.idempotency_key = owned.idempotency_key
+                WHERE r.idempotency_key = owned.idempotency_key
+                  AND r.fencing_token = q.fencing_token
+                  AND r.status = 'IN_PROGRESS'
+                  AND r.expires_at > statement_timestamp()
+                RETURNING r.idempotency_key
+            )
+            SELECT q.ord,
+                   completed.idempotency_key IS NOT NULL AS completed,
+                   EXISTS (SELECT 1 FROM {table} AS c
+                           WHERE c.idempotency_key = q.idempotency_key
+                             AND c.fencing_token = q.fencing_token
+                             AND c.status = 'IN_PROGRESS'
+                             AND c.expires_at > statement_timestamp()) AS was_owned
+            FROM request AS q
+            LEFT JOIN completed ON completed.idempotency_key = q.idempotency_key
+            ORDER BY q.ord
+            """;
+
+    /*
+     * Forget expires the visible row holding the token, whatever its status, at the same fixed past instant as
+     * RELEASE (and for the same reason); the next acquire replaces it under its row lock with a new token.
+     */
+    private static final String FORGET = """
+            UPDATE {table}
+            SET lease_expires_at = CASE WHEN status = 'IN_PROGRESS' THEN TIMESTAMPTZ 'epoch' ELSE lease_expires_at END,
+                expires_at = TIMESTAMPTZ 'epoch'
+            WHERE idempotency_key = CAST(:key AS text)
+              AND fencing_token = CAST(:token AS bigint)
+              AND expires_at > statement_timestamp()
+              AND {lock_bound}
+            """;
+
+    /*
      * The row of a key whatever its visibility, without a lock: what an acquire answers when it could not lock
      * the row in time. The last columns say whether the row is visible, and the statement's time.
      */
@@ -306,6 +369,23 @@ public final class PostgresDialect implements SqlDialect {
                 render(EXTEND, table, bound), render(EXTEND_ALL, table, bound), render(FIND, table, bound),
                 render(INSPECT, table, bound), render(PURGE_BATCH, table, bound), SCHEMA_LOCK,
                 schemaExists(table), "SET LOCAL lock_timeout = '" + lockTimeoutMillis + "ms'");
+    }
+
+    @Override
+    public String completeAll(TableName table, long lockTimeoutMillis) {
+        return render(COMPLETE_ALL, table, lockBound(lockTimeoutMillis));
+    }
+
+    @Override
+    public String forget(TableName table, long lockTimeoutMillis) {
+        return render(FORGET, table, lockBound(lockTimeoutMillis));
+    }
+
+    private static String lockBound(long lockTimeoutMillis) {
+        if (lockTimeoutMillis < 1) {
+            throw new IllegalArgumentException("lockTimeoutMillis must be positive, was " + lockTimeoutMillis);
+        }
+        return LOCK_BOUND.replace("{lock_timeout_ms}", Long.toString(lockTimeoutMillis));
     }
 
     /** Whether the table, its sequence and its index exist (the index in the table's schema). */

@@ -104,6 +104,38 @@ public interface SqlDialect {
     String describe(SQLException error);
 
     /**
+     * The statement completing many owned records at once, or {@code null} if the dialect has none (the default):
+     * the store then completes each record with {@code complete}. {@code completeAll(:keys, :tokens,
+     * :status_codes, :responses, :retention_us)} takes a text, a bigint, an integer and a bytea array of equal
+     * length and returns one row per element, in order: {@code ord}, whether its record was completed, and whether
+     * its row was owned (visible, in progress, holding the token) when the statement began. It waits for no lock:
+     * a row owned but locked by another transaction is neither completed nor answered, and the store asks about
+     * it with {@code complete}.
+     *
+     * @param table the table
+     * @param lockTimeoutMillis the longest a statement waits for a row lock, in milliseconds; positive
+     * @return the statement, or {@code null} to complete record by record
+     */
+    default @Nullable String completeAll(TableName table, long lockTimeoutMillis) {
+        return null;
+    }
+
+    /**
+     * The statement forgetting a record, or {@code null} if the dialect has none (the default: the store then
+     * refuses to forget). {@code forget(:key, :token)} makes the visible row of the key that holds the token
+     * invisible, whatever its status, without resetting the key's tokens (the next acquire replaces the row under
+     * its lock with a new token); the update count says whether it did. Its lock wait is bounded like the other
+     * statements'.
+     *
+     * @param table the table
+     * @param lockTimeoutMillis the longest a statement waits for a row lock, in milliseconds; positive
+     * @return the statement, or {@code null} if records cannot be forgotten
+     */
+    default @Nullable String forget(TableName table, long lockTimeoutMillis) {
+        return null;
+    }
+
+    /**
      * The SQL of each store operation for one table.
      *
      * @param acquire claims one key, or returns the record that holds it

@@ -215,8 +215,36 @@ public final class RedisScripts {
             return {}
             """, "#!lua flags=no-writes");
 
+    /**
+     * Forget: like release, but for a record in any state (in progress, completed or failed) owned by the token:
+     * replaces it by a tombstone that keeps only the token, for one lease (at least a second), so that a new
+     * record of the key continues above it. ARGV: the token field, the op field. Returns 1 if removed, 0 if there
+     * is no record of that token.
+     */
+    public static final Script FORGET = script("forget", """
+            local v = redis.call('GET', key)
+            if not v then
+              return 0
+            end
+            local s = string.byte(v, 1)
+            local r = decode(v, 6)
+            if r[1] ~= ARGV[1] then
+              return 0
+            end
+            if s == 82 then
+              return r[6] == ARGV[2] and 1 or 0
+            end
+            local keep = '1000'
+            if r[3] ~= '-' then
+              keep = string.format('%.0f', math.max(tonumber(val(r[3])), 1000))
+            end
+            redis.call('SET', key, 'R' .. r[1] .. field(clock()) .. '-' .. field(keep) .. '-' .. ARGV[2] .. '-----',
+              'PX', keep)
+            return 1
+            """);
+
     /** Every script, for loading and inspection. */
-    public static final List<Script> ALL = List.of(ACQUIRE, COMPLETE, FAIL, RELEASE, EXTEND, FIND);
+    public static final List<Script> ALL = List.of(ACQUIRE, COMPLETE, FAIL, RELEASE, EXTEND, FIND, FORGET);
 
     private RedisScripts() {
     }

@@ -1,0 +1,27 @@
+package org.idempotency.jdbi;
+
+import org.idempotency.api.spi.ForgettingIdempotencyStore;
+import org.idempotency.testkit.ForgetContract;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/** The forget contract against PostgreSQL, on a table of this class's own. */
+class PostgresForgetContractTest extends ForgetContract {
+
+    private static TestTable table;
+
+    @BeforeAll
+    static void createTable() {
+        table = TestTable.create("forget_contract", 8);
+    }
+
+    @AfterAll
+    static void dropTable() {
+        table.close();
+    }
+
+    @Override
+    protected ForgettingIdempotencyStore createStore() {
+        return table.store();
+    }
+}

@@ -2,9 +2,11 @@ package org.idempotency.benchmarks;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -16,8 +18,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.results.BenchmarkResult;
+import org.openjdk.jmh.results.IterationResult;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
@@ -28,9 +33,11 @@ import org.openjdk.jmh.util.Statistics;
 
 /**
  * Runs every store benchmark ({@link InMemoryBenchmark}, {@link RedisBenchmark}, {@link PostgresBenchmark}) with
- * 1 and 8 threads, then the allocation run (JMH's GC profiler), and writes one Markdown report: for each case,
- * ours next to its floor (and the seed design's flow or Camel's repository where they overlap), with ops/s,
- * p50 and p99 latency and the throughput ratio to the floor. The report is printed and written to a file.
+ * 1 and 8 threads, the Redis and PostgreSQL ones on loopback and through a {@link LatencyProxy} adding 200 µs
+ * each way, then the allocation run (JMH's GC profiler), and writes one Markdown report: for each case, ours
+ * next to its floor (and the seed design's flow or Camel's repository where they overlap), with ops/s, p50 and
+ * p99 latency and the throughput ratio to the floor, then the targets, each next to its measured ratio and that
+ * ratio's interval. The report is printed and written to a file.
  *
  * <pre>
  * java -cp benchmarks.jar org.idempotency.benchmarks.BenchmarkReport [options]
@@ -39,6 +46,7 @@ import org.openjdk.jmh.util.Statistics;
  *   --include REGEX       which benchmarks (matched against Class.method), default all of the three stores
  *   --warmup N --iterations N --seconds N   per benchmark: warm-up and measured iterations, seconds each
  *   --pg-synchronous-commit on|off           PostgreSQL's synchronous_commit for the run (default off)
+ *   --networks loopback,200us                the Redis and PostgreSQL networks (a delay each way, or loopback)
  *   --no-allocation       skip the allocation run
  * </pre>
  *
@@ -91,6 +99,7 @@ public final class BenchmarkReport {
         int seconds = 1;
         String synchronousCommit = "off";
         boolean allocation = true;
+        List<String> networks = List.of("loopback", "200us");
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -102,9 +111,10 @@ public final class BenchmarkReport {
                 case "--seconds" -> seconds = positive(value(args, ++i, arg), arg, 1);
                 case "--pg-synchronous-commit" -> synchronousCommit = value(args, ++i, arg);
                 case "--no-allocation" -> allocation = false;
+                case "--networks" -> networks = parseNetworks(value(args, ++i, arg));
                 default -> throw new IllegalArgumentException("unknown option " + arg
                         + "; options: --out, --threads, --include, --warmup, --iterations, --seconds,"
-                        + " --pg-synchronous-commit, --no-allocation");
+                        + " --pg-synchronous-commit, --networks, --no-allocation");
             }
         }
         if (!synchronousCommit.equals("on") && !synchronousCommit.equals("off")) {
@@ -113,12 +123,23 @@ public final class BenchmarkReport {
 
         String loadBefore = loadAverage();
         Instant started = Instant.now();
+        List<String> proxyNotes = new ArrayList<>();
+        for (String network : networks) {
+            Duration delay = LatencyProxy.delayOf(network);
+            if (!delay.isZero()) {
+                InetSocketAddress redis = BenchData.redisSocket();
+                proxyNotes.add("Through the proxy of `network=" + network + "`, "
+                        + LatencyProxy.measurePing(redis.getHostString(), redis.getPort(), delay, 5_000)
+                                .describe(delay) + ".");
+            }
+        }
         List<Row> rows = new ArrayList<>();
         for (int threads : threadCounts) {
             ChainedOptionsBuilder options = options(include, threads, warmup, iterations, seconds)
                     .mode(Mode.Throughput)
                     .mode(Mode.SampleTime)
-                    .param("synchronousCommit", synchronousCommit);
+                    .param("synchronousCommit", synchronousCommit)
+                    .param("network", networks.toArray(String[]::new));
             Map<String, RunResult> throughput = new HashMap<>();
             List<RunResult> samples = new ArrayList<>();
             for (RunResult result : new Runner(options.build()).run()) {
@@ -138,22 +159,46 @@ public final class BenchmarkReport {
         Map<String, Double> allocated = new TreeMap<>();
         if (allocation) {
             Collection<RunResult> results = new Runner(options(ALLOCATION, 1, warmup, iterations, seconds)
+                    .param("network", "loopback")
                     .addProfiler(GCProfiler.class)
                     .build()).run();
             for (RunResult result : results) {
-                result.getSecondaryResults().forEach((label, secondary) -> {
-                    if (label.endsWith("gc.alloc.rate.norm")) {
-                        allocated.put(Row.shortName(result), secondary.getScore());
-                    }
-                });
+                double bytes = medianAllocation(result);
+                if (!Double.isNaN(bytes)) {
+                    allocated.put(Row.shortName(result), bytes);
+                }
             }
         }
-        String report = render(rows, allocated, started, loadBefore, loadAverage(), threadCounts, warmup,
-                iterations, seconds, synchronousCommit);
+        String report = render(rows, allocated, started, loadBefore, loadAverage(), threadCounts, networks,
+                proxyNotes, warmup, iterations, seconds, synchronousCommit);
         Files.writeString(out, report, StandardCharsets.UTF_8);
         System.out.println();
         System.out.println(report);
         System.out.println("Written to " + out.toAbsolutePath());
+    }
+
+    /**
+     * The median over the measured iterations of the bytes allocated per call. Not the mean: JMH runs a trial's
+     * tear-down inside its last iteration, and the Redis and PostgreSQL tear-downs delete every key or table the run
+     * wrote, which adds kilobytes per call to that one iteration.
+     */
+    private static double medianAllocation(RunResult result) {
+        List<Double> perIteration = new ArrayList<>();
+        for (BenchmarkResult benchmark : result.getBenchmarkResults()) {
+            for (IterationResult iteration : benchmark.getIterationResults()) {
+                iteration.getSecondaryResults().forEach((label, secondary) -> {
+                    if (label.endsWith("gc.alloc.rate.norm")) {
+                        perIteration.add(secondary.getScore());
+                    }
+                });
+            }
+        }
+        if (perIteration.isEmpty()) {
+            return Double.NaN;
+        }
+        perIteration.sort(null);
+        int n = perIteration.size();
+        return n % 2 == 1 ? perIteration.get(n / 2) : (perIteration.get(n / 2 - 1) + perIteration.get(n / 2)) / 2;
     }
 
     private static ChainedOptionsBuilder options(String include, int threads, int warmup, int iterations,
@@ -170,11 +215,12 @@ public final class BenchmarkReport {
     }
 
     /** One benchmark at one thread count: its throughput run and its sample-time run. */
-    record Row(String store, String scenario, String variant, int threads, double opsPerSecond,
+    record Row(String store, String scenario, String variant, String network, int threads, double opsPerSecond,
             double opsError, double p50Micros, double p99Micros) {
 
         static Row of(RunResult throughput, RunResult sample, int threads) {
-            String name = shortName(throughput);
+            String[] parts = throughput.getParams().getBenchmark().split("\\.");
+            String name = parts[parts.length - 2] + "." + parts[parts.length - 1];
             String store = name.substring(0, name.indexOf('.')).replace("Benchmark", "");
             String method = name.substring(name.indexOf('.') + 1);
             String variant = "ours";
@@ -189,22 +235,26 @@ public final class BenchmarkReport {
                     / throughput.getParams().getTimeUnit().toNanos(1);
             double microsPerUnit = sample.getParams().getTimeUnit().toNanos(1) / 1000.0;
             Statistics stats = sample.getPrimaryResult().getStatistics();
-            return new Row(store, method, variant, threads,
+            String network = throughput.getParams().getParam("network");
+            return new Row(store, method, variant, network == null ? "loopback" : network, threads,
                     throughput.getPrimaryResult().getScore() * unitsPerSecond,
                     throughput.getPrimaryResult().getScoreError() * unitsPerSecond,
                     stats.getPercentile(50) * microsPerUnit, stats.getPercentile(99) * microsPerUnit);
         }
 
+        /** {@code Class.method}, and the network unless it is loopback. */
         static String shortName(RunResult result) {
             String full = result.getParams().getBenchmark();
             String[] parts = full.split("\\.");
-            return parts[parts.length - 2] + "." + parts[parts.length - 1];
+            String network = result.getParams().getParam("network");
+            return parts[parts.length - 2] + "." + parts[parts.length - 1]
+                    + (network == null || network.equals("loopback") ? "" : " (" + network + ")");
         }
     }
 
     private static String render(List<Row> rows, Map<String, Double> allocated, Instant started,
-            String loadBefore, String loadAfter, List<Integer> threadCounts, int warmup, int iterations,
-            int seconds, String synchronousCommit) {
+            String loadBefore, String loadAfter, List<Integer> threadCounts, List<String> networks,
+            List<String> proxyNotes, int warmup, int iterations, int seconds, String synchronousCommit) {
         StringBuilder md = new StringBuilder();
         md.append("Measured ").append(started.truncatedTo(ChronoUnit.MINUTES))
                 .append(" on ").append(Runtime.getRuntime().availableProcessors()).append(" cores (")
@@ -213,50 +263,142 @@ public final class BenchmarkReport {
                 .append(" after; per benchmark ").append(warmup).append(" warm-up and ").append(iterations)
                 .append(" measured iterations of ").append(seconds)
                 .append(" s, one fork, in throughput and in sample-time mode, threads ")
-                .append(threadCounts).append("; PostgreSQL synchronous_commit=").append(synchronousCommit)
-                .append(".\n\n");
-        md.append("| store | case | threads | variant | ops/s | p50 (µs) | p99 (µs) | ratio to floor |\n");
-        md.append("|---|---|---|---|---|---|---|---|\n");
+                .append(threadCounts).append(", networks ").append(networks)
+                .append("; PostgreSQL synchronous_commit=").append(synchronousCommit).append(".\n\n");
+        for (String note : proxyNotes) {
+            md.append(note).append("\n\n");
+        }
+        md.append("| store | network | case | threads | variant | ops/s | p50 (µs) | p99 (µs) | ratio to floor |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|\n");
         for (String store : List.of("InMemory", "Redis", "Postgres")) {
-            for (Map.Entry<String, String> scenario : CASES.entrySet()) {
-                for (int threads : threadCounts) {
-                    List<Row> group = rows.stream().filter(r -> r.store().equals(store)
-                            && r.scenario().equals(scenario.getKey()) && r.threads() == threads).toList();
-                    if (group.isEmpty()) {
-                        continue;
-                    }
-                    boolean peer = scenario.getKey().startsWith("claim");
-                    String reference = peer ? "camel" : "floor";
-                    Row base = group.stream().filter(r -> r.variant().equals(reference)).findFirst().orElse(null);
-                    for (String variant : List.of("ours", "seed", "floor", "camel")) {
-                        for (Row row : group) {
-                            if (!row.variant().equals(variant)) {
-                                continue;
+            for (String network : networks) {
+                for (Map.Entry<String, String> scenario : CASES.entrySet()) {
+                    for (int threads : threadCounts) {
+                        List<Row> group = group(rows, store, network, scenario.getKey(), threads);
+                        if (group.isEmpty()) {
+                            continue;
+                        }
+                        Row base = reference(group, scenario.getKey());
+                        for (String variant : List.of("ours", "seed", "floor", "camel")) {
+                            for (Row row : group) {
+                                if (!row.variant().equals(variant)) {
+                                    continue;
+                                }
+                                md.append("| ").append(storeName(store))
+                                        .append(" | ").append(store.equals("InMemory") ? "" : network)
+                                        .append(" | ").append(scenario.getValue())
+                                        .append(" | ").append(threads)
+                                        .append(" | ").append(variantName(variant, store, scenario.getKey()))
+                                        .append(" | ").append(String.format(Locale.ROOT, "%,.0f", row.opsPerSecond()))
+                                        .append(Double.isNaN(row.opsError()) ? "" : String.format(Locale.ROOT,
+                                                " ± %,.0f", row.opsError()))
+                                        .append(" | ").append(micros(row.p50Micros()))
+                                        .append(" | ").append(micros(row.p99Micros()))
+                                        .append(" | ").append(base == null ? "" : String.format(Locale.ROOT, "%.2f",
+                                                row.opsPerSecond() / base.opsPerSecond()))
+                                        .append(" |\n");
                             }
-                            md.append("| ").append(storeName(store)).append(" | ").append(scenario.getValue())
-                                    .append(" | ").append(threads).append(" | ").append(variantName(variant, store, scenario.getKey()))
-                                    .append(" | ").append(String.format(Locale.ROOT, "%,.0f", row.opsPerSecond()))
-                                    .append(Double.isNaN(row.opsError()) ? "" : String.format(Locale.ROOT,
-                                            " ± %,.0f", row.opsError()))
-                                    .append(" | ").append(micros(row.p50Micros()))
-                                    .append(" | ").append(micros(row.p99Micros()))
-                                    .append(" | ").append(base == null ? "" : String.format(Locale.ROOT, "%.2f",
-                                            row.opsPerSecond() / base.opsPerSecond()))
-                                    .append(" |\n");
                         }
                     }
                 }
             }
         }
-        md.append("\nRatio: the row's ops/s over the floor's (over Camel's for the \"vs Camel\" cases);"
-                + " above 1 is faster. ops/s: all threads together, from the throughput run (± its 99.9 % confidence"
-                + " half-width); p50 and p99: from the sample-time run, per call.\n");
+        md.append("\nRatio: the row's ops/s over the floor's (over Camel's for the \"vs Camel\" cases), on the same"
+                + " network and thread count; above 1 is faster. ops/s: all threads together, from the throughput"
+                + " run (± its 99.9 % confidence half-width); p50 and p99: from the sample-time run, per call.\n");
         if (!allocated.isEmpty()) {
-            md.append("\n| benchmark (1 thread) | bytes allocated per call |\n|---|---|\n");
+            md.append("\n| benchmark (1 thread, loopback) | bytes allocated per call (median of the iterations) |"
+                    + "\n|---|---|\n");
             allocated.forEach((name, bytes) -> md.append("| `").append(name).append("` | ")
                     .append(String.format(Locale.ROOT, "%,.0f", bytes)).append(" |\n"));
         }
+        targets(md, rows, allocated);
         return md.toString();
+    }
+
+    private static List<Row> group(List<Row> rows, String store, String network, String scenario, int threads) {
+        return rows.stream().filter(r -> r.store().equals(store) && r.network().equals(network)
+                && r.scenario().equals(scenario) && r.threads() == threads).toList();
+    }
+
+    private static @Nullable Row reference(List<Row> group, String scenario) {
+        String reference = scenario.startsWith("claim") ? "camel" : "floor";
+        return group.stream().filter(r -> r.variant().equals(reference)).findFirst().orElse(null);
+    }
+
+    /**
+     * A throughput target: {@code store}'s {@code scenario} on {@code network} with one thread, ours over
+     * {@code against} (the floor, or the seed design's flow), at least {@code min}.
+     */
+    private record Target(String store, String network, String scenario, String against, double min,
+            String description) {
+    }
+
+    /** The targets of the issue this suite answers: ratios of throughput, one thread. */
+    private static final List<Target> TARGETS = List.of(
+            new Target("Redis", "loopback", "firstCall", "floor", 0.85, "Redis first call ≥ 0.85× the floor"),
+            new Target("Redis", "loopback", "replay", "floor", 0.85, "Redis replay ≥ 0.85× the floor"),
+            new Target("Redis", "200us", "firstCall", "seed", 1.3,
+                    "Redis first call ≥ 1.3× the seed design's flow, 200 µs each way"),
+            new Target("Postgres", "loopback", "firstCall", "floor", 0.8, "PostgreSQL first call ≥ 0.8× the floor"),
+            new Target("Postgres", "loopback", "replay", "floor", 0.9, "PostgreSQL replay ≥ 0.9× the floor"),
+            new Target("Postgres", "200us", "firstCall", "floor", 0.9,
+                    "PostgreSQL first call ≥ 0.9× the floor, 200 µs each way"),
+            new Target("Postgres", "200us", "replay", "floor", 0.9,
+                    "PostgreSQL replay ≥ 0.9× the floor, 200 µs each way"));
+
+    /**
+     * The allocation target: a Redis first call allocates at most the floor's bytes plus half the gap measured
+     * before (10,632 against 5,498 bytes per call).
+     */
+    private static final double REDIS_ALLOCATION_GAP = (10_632 - 5_498) / 2.0;
+
+    /**
+     * The targets table: each target, the measured ratio with its interval, and whether it is met. The interval
+     * is the ratio's 99.9 % confidence half-width propagated from the two throughput results' (relative errors
+     * added in quadrature). "Met" needs the ratio at or above the target; when the interval reaches across the
+     * target the verdict says so.
+     */
+    private static void targets(StringBuilder md, List<Row> rows, Map<String, Double> allocated) {
+        StringBuilder table = new StringBuilder();
+        for (Target target : TARGETS) {
+            List<Row> group = group(rows, target.store(), target.network(), target.scenario(), 1);
+            Row ours = group.stream().filter(r -> r.variant().equals("ours")).findFirst().orElse(null);
+            Row against = group.stream().filter(r -> r.variant().equals(target.against())).findFirst().orElse(null);
+            if (ours == null || against == null) {
+                continue;
+            }
+            double ratio = ours.opsPerSecond() / against.opsPerSecond();
+            double error = ratio * Math.hypot(ours.opsError() / ours.opsPerSecond(),
+                    against.opsError() / against.opsPerSecond());
+            table.append("| ").append(target.description())
+                    .append(String.format(Locale.ROOT, " | %.2f ± %.2f | ", ratio, error))
+                    .append(verdict(ratio, error, target.min()))
+                    .append(String.format(Locale.ROOT, " | %.2f |\n", against.p50Micros() / ours.p50Micros()));
+        }
+        Double ours = allocated.get("RedisBenchmark.firstCall");
+        Double floor = allocated.get("RedisBenchmark.firstCallFloor");
+        if (ours != null && floor != null) {
+            table.append(String.format(Locale.ROOT, "| Redis first call allocates ≤ the floor + %,.0f B (half the"
+                    + " gap of 10,632 to 5,498) | %,.0f B, the floor %,.0f B: floor + %,.0f B | %s | |\n",
+                    REDIS_ALLOCATION_GAP, ours, floor, ours - floor,
+                    ours - floor <= REDIS_ALLOCATION_GAP ? "met" : "not met"));
+        }
+        if (table.length() > 0) {
+            md.append("\n| target (1 thread) | measured ratio ± interval | | ratio of the p50s |\n|---|---|---|---|\n")
+                    .append(table)
+                    .append("\nInterval: the ratio's 99.9 % confidence half-width, from the two throughput results'"
+                            + " (relative errors added in quadrature). Ratio of the p50s: the same comparison from the"
+                            + " sample-time run's medians (the other's p50 over ours), which a burst of load on the"
+                            + " machine moves less than a mean.\n");
+        }
+    }
+
+    private static String verdict(double ratio, double error, double min) {
+        if (ratio >= min) {
+            return ratio - error >= min ? "met" : "met, within the interval";
+        }
+        return ratio + error >= min ? "not met, within the interval" : "not met";
     }
 
     private static String storeName(String store) {
@@ -302,6 +444,15 @@ public final class BenchmarkReport {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(option + " must be a whole number, was " + value, e);
         }
+    }
+
+    private static List<String> parseNetworks(String value) {
+        List<String> networks = new ArrayList<>();
+        for (String part : value.split(",")) {
+            LatencyProxy.delayOf(part.trim()); // validates
+            networks.add(part.trim());
+        }
+        return List.copyOf(networks);
     }
 
     private static List<Integer> parseThreads(String value) {

@@ -20,6 +20,7 @@ import org.idempotency.jdbi.JdbiIdempotencyStore;
 import org.idempotency.jdbi.TransactionalOperation;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -62,7 +63,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * so the writing cases measure mostly the disk; {@code off} compares the statements themselves.
  *
  * <p>The database comes from {@code IDEMPOTENCY_POSTGRES_URL} (a JDBC URL with credentials), else
- * {@code jdbc:postgresql://127.0.0.1:5432/test?user=postgres}.
+ * {@code jdbc:postgresql://127.0.0.1:5432/test?user=postgres}, reached directly or, with {@code network=200us},
+ * through a {@link LatencyProxy} adding 200 µs each way.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -75,6 +77,15 @@ public class PostgresBenchmark {
     /** The sessions' {@code synchronous_commit}: {@code on} (PostgreSQL's default) or {@code off}. */
     @Param({"on"})
     public String synchronousCommit;
+
+    /**
+     * Between client and server: {@code loopback} (direct), or a {@link LatencyProxy} adding a delay each way,
+     * such as {@code 200us} (a network within one region).
+     */
+    @Param({"loopback"})
+    public String network;
+
+    private @Nullable LatencyProxy proxy;
 
     private final AtomicLong sequence = new AtomicLong();
     private final ResultCodec.Typed<Order> codec = JacksonResultCodec.create().forType(TypeRef.of(Order.class));
@@ -96,8 +107,9 @@ public class PostgresBenchmark {
         if (!synchronousCommit.equals("on") && !synchronousCommit.equals("off")) {
             throw new IllegalArgumentException("synchronousCommit is on or off, was " + synchronousCommit);
         }
+        proxy = BenchData.postgresProxy(network);
         HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(BenchData.postgresUrl());
+        config.setJdbcUrl(BenchData.postgresUrl(proxy));
         config.setPoolName("idempotency-benchmark");
         config.setMaximumPoolSize(10);
         config.setConnectionInitSql("SET synchronous_commit = " + synchronousCommit);
@@ -149,6 +161,9 @@ public class PostgresBenchmark {
             }
         });
         pool.close();
+        if (proxy != null) {
+            proxy.close();
+        }
     }
 
     private String nextKey() {

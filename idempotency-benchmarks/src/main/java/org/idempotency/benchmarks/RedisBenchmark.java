@@ -14,6 +14,7 @@ import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotentOperation;
 import org.idempotency.core.JacksonResultCodec;
 import org.idempotency.redis.RedisIdempotencyStore;
+import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -21,6 +22,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -47,8 +49,9 @@ import org.redisson.config.Config;
  *       {@code SET XX PX} for the winner and a {@code GET} for the others.</li>
  * </ul>
  *
- * <p>The server is {@code IDEMPOTENCY_REDIS_URL}, else {@code redis://127.0.0.1:6379}. Every key lives under a
- * prefix of its own run, expires within a minute and is deleted at the end.
+ * <p>The server is {@code IDEMPOTENCY_REDIS_URL}, else {@code redis://127.0.0.1:6379}, reached directly or, with
+ * {@code network=200us}, through a {@link LatencyProxy} adding 200 µs each way. Every key lives under a prefix of
+ * its own run, expires within a minute and is deleted at the end.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -62,6 +65,13 @@ public class RedisBenchmark {
     private static final Duration RETENTION = Duration.ofMinutes(1);
     private static final byte[] PROCESSING = {'p'};
 
+    /**
+     * Between client and server: {@code loopback} (direct), or a {@link LatencyProxy} adding a delay each way,
+     * such as {@code 200us} (a network within one region).
+     */
+    @Param({"loopback"})
+    public String network;
+
     private final AtomicLong sequence = new AtomicLong();
     private RedissonClient client;
     private Idempotency idempotency;
@@ -69,11 +79,13 @@ public class RedisBenchmark {
     private byte[] encoded;
     private String prefix;
     private RBucket<byte[]> replayBucket;
+    private @Nullable LatencyProxy proxy;
 
     @Setup(Level.Trial)
     public void setUp() {
+        proxy = BenchData.redisProxy(network);
         Config config = new Config();
-        config.useSingleServer().setAddress(BenchData.redisAddress());
+        config.useSingleServer().setAddress(BenchData.redisAddress(proxy));
         client = Redisson.create(config);
         prefix = "idempotency-bench-" + BenchData.runId() + ":";
         RedisIdempotencyStore store = RedisIdempotencyStore.builder(client).keyPrefix(prefix).build();
@@ -90,6 +102,9 @@ public class RedisBenchmark {
         idempotency.close();
         client.getKeys().unlinkByPattern(prefix + "*");
         client.shutdown();
+        if (proxy != null) {
+            proxy.close();
+        }
     }
 
     private RBucket<byte[]> bucket(String key) {

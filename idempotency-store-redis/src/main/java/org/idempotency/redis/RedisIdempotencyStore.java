@@ -124,7 +124,8 @@ public final class RedisIdempotencyStore
      */
     private static final int SCRIPT_ATTEMPTS = 3;
     /** Leases and retentions beyond a century are held to a century, which keeps the arithmetic exact. */
-    private static final long MAX_MILLIS = Duration.ofDays(36_500).toMillis();
+    private static final Duration MAX_DURATION = Duration.ofDays(36_500);
+    private static final long MAX_MILLIS = MAX_DURATION.toMillis();
     private static final byte[] EMPTY = {};
     private static final byte[] TWO_ABSENT = {'-', '-'};
     private static final Logger LOG = LoggerFactory.getLogger(RedisIdempotencyStore.class);
@@ -434,11 +435,8 @@ public final class RedisIdempotencyStore
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(result, "result");
         DurationArgs retentionArgs = retentionArgs(retention);
-        byte[] payload = result.payload();
-        byte[] code = result.statusCode() == 0 ? RecordFormat.ABSENT : RecordFormat.field(result.statusCode());
         // the fields from takeover on: no takeover, the code, no error type or message, the payload
-        byte[] tail = join(RecordFormat.ABSENT, code, TWO_ABSENT,
-                payload == null ? RecordFormat.ABSENT : RecordFormat.field(payload));
+        byte[] tail = RecordFormat.completionTail(result.statusCode(), result.payload());
         Object reply = eval(RedisScripts.COMPLETE, "complete a record", key, RScript.ReturnType.LONG,
                 RecordFormat.field(fencingToken), retentionArgs.plain(), retentionArgs.fields(), callIdField(), tail);
         return Replies.changed(key, reply);
@@ -581,7 +579,7 @@ public final class RedisIdempotencyStore
 
     /** The field of an id for one changing call, so that a call re-sent after a lost reply is recognised. */
     private byte[] callIdField() {
-        return RecordFormat.field(join(callIdPrefix, number(calls.incrementAndGet())));
+        return RecordFormat.field(callIdPrefix, calls.incrementAndGet());
     }
 
     private static byte[] join(byte[]... parts) {
@@ -603,7 +601,7 @@ public final class RedisIdempotencyStore
         if (duration.isNegative() || duration.isZero()) {
             throw new IllegalArgumentException(name + " must be positive, was " + duration);
         }
-        if (duration.compareTo(Duration.ofMillis(MAX_MILLIS)) > 0) {
+        if (duration.compareTo(MAX_DURATION) > 0) {
             return MAX_MILLIS;
         }
         return Math.max(1, duration.toMillis());

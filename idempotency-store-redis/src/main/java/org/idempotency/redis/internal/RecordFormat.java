@@ -130,19 +130,49 @@ public final class RecordFormat {
         }
     }
 
+    /*
+     * The encoders below write each field straight into the array they return: one allocation per argument, no
+     * intermediate strings (a first call encodes a handful of fields; this is most of what the store allocates
+     * itself).
+     */
+
     /** A field holding {@code value}: its length in decimal, a colon, the bytes. */
     public static byte[] field(byte[] value) {
-        byte[] length = Long.toString(value.length).getBytes(StandardCharsets.US_ASCII);
-        byte[] out = new byte[length.length + 1 + value.length];
-        System.arraycopy(length, 0, out, 0, length.length);
-        out[length.length] = ':';
-        System.arraycopy(value, 0, out, length.length + 1, value.length);
+        int header = digits(value.length) + 1;
+        byte[] out = new byte[header + value.length];
+        writeHeader(out, 0, value.length);
+        System.arraycopy(value, 0, out, header, value.length);
         return out;
     }
 
     /** A field holding a number in decimal. */
     public static byte[] field(long value) {
-        return field(Long.toString(value).getBytes(StandardCharsets.US_ASCII));
+        if (value < 0) {
+            return field(Long.toString(value).getBytes(StandardCharsets.US_ASCII));
+        }
+        int length = digits(value);
+        byte[] out = new byte[digits(length) + 1 + length];
+        writeDecimal(out, out.length, value);
+        writeHeader(out, 0, length);
+        return out;
+    }
+
+    /**
+     * A field holding {@code prefix} followed by {@code counter} in decimal, such as a call id.
+     *
+     * @param counter not negative
+     */
+    public static byte[] field(byte[] prefix, long counter) {
+        if (counter < 0) {
+            throw new IllegalArgumentException("counter must not be negative, was " + counter);
+        }
+        int length = prefix.length + digits(counter);
+        int header = digits(length) + 1;
+        byte[] out = new byte[header + length];
+        writeHeader(out, 0, length);
+        System.arraycopy(prefix, 0, out, header, prefix.length);
+        writeDecimal(out, out.length, counter);
+        return out;
     }
 
     /**
@@ -150,7 +180,83 @@ public final class RecordFormat {
      * unpaired surrogates included) and tells different strings apart; {@link #ABSENT} for {@code null}.
      */
     public static byte[] field(@Nullable String value) {
-        return value == null ? ABSENT : field(StoredText.encode(value).getBytes(StandardCharsets.UTF_8));
+        if (value == null) {
+            return ABSENT;
+        }
+        if (isPlainAscii(value)) { // its own stored form, one byte a character: hex and Base64 hashes
+            int length = value.length();
+            int header = digits(length) + 1;
+            byte[] out = new byte[header + length];
+            writeHeader(out, 0, length);
+            for (int i = 0; i < length; i++) {
+                out[header + i] = (byte) value.charAt(i);
+            }
+            return out;
+        }
+        return field(StoredText.encode(value).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The fields of a completed record from {@code takeover} on, in one array: no takeover, the status code (absent
+     * for 0), no error type or message, the payload (absent for {@code null}).
+     */
+    public static byte[] completionTail(int statusCode, byte @Nullable [] payload) {
+        byte[] code = statusCode == 0 ? ABSENT : field(statusCode);
+        int payloadHeader = payload == null ? 0 : digits(payload.length) + 1;
+        int payloadLength = payload == null ? 1 : payloadHeader + payload.length;
+        byte[] out = new byte[1 + code.length + 2 + payloadLength];
+        out[0] = '-';
+        System.arraycopy(code, 0, out, 1, code.length);
+        int at = 1 + code.length;
+        out[at++] = '-';
+        out[at++] = '-';
+        if (payload == null) {
+            out[at] = '-';
+        } else {
+            writeHeader(out, at, payload.length);
+            System.arraycopy(payload, 0, out, at + payloadHeader, payload.length);
+        }
+        return out;
+    }
+
+    /** Whether {@code value} is its own stored form and ASCII: characters U+0001 to U+007F, not starting with U+0001. */
+    private static boolean isPlainAscii(String value) {
+        if (!value.isEmpty() && value.charAt(0) == StoredText.ESCAPE) {
+            return false;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == 0 || c > 0x7F) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The number of decimal digits of {@code value}, not negative. */
+    private static int digits(long value) {
+        int digits = 1;
+        for (long rest = value / 10; rest > 0; rest /= 10) {
+            digits++;
+        }
+        return digits;
+    }
+
+    /** Writes {@code length} in decimal and a colon at {@code at}. */
+    private static void writeHeader(byte[] out, int at, int length) {
+        int end = at + digits(length);
+        writeDecimal(out, end, length);
+        out[end] = ':';
+    }
+
+    /** Writes {@code value}, not negative, in decimal so that its last digit is at {@code end - 1}. */
+    private static void writeDecimal(byte[] out, int end, long value) {
+        long rest = value;
+        int at = end;
+        do {
+            out[--at] = (byte) ('0' + rest % 10);
+            rest /= 10;
+        } while (rest > 0);
     }
 
     private static long number(byte @Nullable [] field) {

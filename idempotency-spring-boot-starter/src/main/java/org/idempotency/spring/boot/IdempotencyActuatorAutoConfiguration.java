@@ -1,12 +1,14 @@
 package org.idempotency.spring.boot;
 
 import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.core.Idempotency;
 import org.idempotency.spring.boot.actuate.Boot3HealthIndicators;
 import org.idempotency.spring.boot.actuate.IdempotencyEndpoint;
 import org.idempotency.spring.boot.actuate.IdempotencyHealthIndicator;
 import org.idempotency.spring.boot.actuate.IdempotencyStoreHealth;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.BeanFactoryAware;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
 import org.springframework.beans.factory.support.RootBeanDefinition;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
@@ -49,8 +51,8 @@ public class IdempotencyActuatorAutoConfiguration {
         @Bean
         @ConditionalOnMissingBean
         @ConditionalOnAvailableEndpoint(endpoint = IdempotencyEndpoint.class)
-        IdempotencyEndpoint idempotencyEndpoint(IdempotencyStore store) {
-            return new IdempotencyEndpoint(store);
+        IdempotencyEndpoint idempotencyEndpoint(IdempotencyStore store, ObjectProvider<Idempotency> engine) {
+            return new IdempotencyEndpoint(store, engine.getIfUnique());
         }
     }
 

@@ -300,7 +300,7 @@ class WebApplicationTest {
     }
 
     @Test
-    @DisplayName("Actuator: the store's health, a key's record, and forgetting a key, behind authentication")
+    @DisplayName("Actuator: the store's health, a key's record, and forgetting a completed key, behind authentication")
     void actuator() throws Exception {
         HttpResponse<String> health = send("GET", "alice", "/actuator/health");
         assertThat(health.body()).contains("\"idempotency\":{").contains("\"status\":\"UP\"");
@@ -314,7 +314,13 @@ class WebApplicationTest {
         assertThat(record.body()).contains("\"status\":\"COMPLETED\"").contains("\"resultBytes\":");
         HttpResponse<String> forget = send("DELETE", "alice",
                 "/actuator/idempotency/Orders.receipt/" + java.net.URLEncoder.encode(stored, StandardCharsets.UTF_8));
-        assertThat(forget.body()).contains("\"forgotten\":false").contains("only records in progress");
+        assertThat(forget.body()).contains("\"forgotten\":true").contains("was COMPLETED and is forgotten");
+        HttpResponse<String> gone = send("GET", "alice",
+                "/actuator/idempotency/Orders.receipt/" + java.net.URLEncoder.encode(stored, StandardCharsets.UTF_8));
+        assertThat(gone.statusCode()).isEqualTo(404);
+        HttpResponse<String> again = send("DELETE", "alice",
+                "/actuator/idempotency/Orders.receipt/" + java.net.URLEncoder.encode(stored, StandardCharsets.UTF_8));
+        assertThat(again.body()).contains("\"forgotten\":false").contains("no record");
 
         HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + port + "/actuator/idempotency/Orders.receipt/x")).GET().build(),

@@ -5,7 +5,10 @@ import java.util.Objects;
 import java.util.Optional;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.RecordStatus;
+import org.idempotency.api.spi.ForgettingIdempotencyStore;
 import org.idempotency.api.spi.IdempotencyStore;
+import org.idempotency.core.ForgetOutcome;
+import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotencyKeys;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -18,8 +21,11 @@ import org.springframework.boot.actuate.endpoint.annotation.Selector;
 
 /**
  * The {@code idempotency} Actuator endpoint: looks up the record of a key in an operation
- * ({@code GET /actuator/idempotency/{operation}/{key}}), and forgets the record of a key whose execution is stuck
- * in progress ({@code DELETE}), so that the next request runs the work. The record's stored result is never
+ * ({@code GET /actuator/idempotency/{operation}/{key}}), and forgets the record of a key ({@code DELETE}), so that
+ * the next request runs the work: a key stuck in progress, or, with an engine over a store that can forget
+ * ({@link ForgettingIdempotencyStore}: the shipped stores can), a completed or failed one, through
+ * {@link Idempotency#forget}, which also drops it from that engine's replay cache (other nodes' caches may replay
+ * it until their entries' maximum age, which the answer states). The record's stored result is never
  * shown, only its size. Stored keys of the servlet filter and of controller methods are scoped: look them up as
  * stored (the scope's digest, {@code ':'} and the client's key).
  *
@@ -36,14 +42,26 @@ public class IdempotencyEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(IdempotencyEndpoint.class);
 
     private final IdempotencyStore store;
+    private final @Nullable Idempotency engine;
 
     /**
-     * An endpoint over a store.
+     * An endpoint over a store: it forgets only keys stuck in progress.
      *
      * @param store the store the application's engine runs over
      */
     public IdempotencyEndpoint(IdempotencyStore store) {
+        this(store, null);
+    }
+
+    /**
+     * An endpoint over a store and the application's engine: it forgets keys in any state when the store can.
+     *
+     * @param store the store the application's engine runs over
+     * @param engine the application's engine, or {@code null} to forget only keys stuck in progress
+     */
+    public IdempotencyEndpoint(IdempotencyStore store, @Nullable Idempotency engine) {
         this.store = Objects.requireNonNull(store, "store must not be null");
+        this.engine = engine;
     }
 
     /**
@@ -59,7 +77,8 @@ public class IdempotencyEndpoint {
     }
 
     /**
-     * Forgets the record of a key stuck in progress, releasing it with its own fencing token.
+     * Forgets the record of a key: through the engine when the store can forget (any state), otherwise only a key
+     * stuck in progress, released with its own fencing token.
      *
      * @param operation the operation name
      * @param key the key within the operation
@@ -67,6 +86,23 @@ public class IdempotencyEndpoint {
      */
     @DeleteOperation
     public ForgetResult forget(@Selector String operation, @Selector String key) {
+        if (engine != null && store instanceof ForgettingIdempotencyStore) {
+            ForgetOutcome outcome = engine.forget(operation, key);
+            String others = outcome.otherNodesMayReplayFor().isZero() ? ""
+                    : " Other nodes' replay caches may still answer for it for up to "
+                            + outcome.otherNodesMayReplayFor().toSeconds() + " s.";
+            return switch (outcome.result()) {
+                case REMOVED -> {
+                    LOG.warn("Forgot the {} record of operation={} key={} on an operator's request",
+                            outcome.removedStatus(), operation, IdempotencyKeys.validate(key));
+                    yield new ForgetResult(true, "The record was " + outcome.removedStatus() + " and is forgotten:"
+                            + " the next request runs the work." + others);
+                }
+                case ABSENT -> new ForgetResult(false, "There is no record of this key.");
+                case CHANGED -> new ForgetResult(false, "The record changed meanwhile (it was completed, released or"
+                        + " taken over); look it up again.");
+            };
+        }
         String storedKey = IdempotencyKeys.storedKey(operation, key);
         Optional<IdempotencyRecord> found = store.find(storedKey);
         if (found.isEmpty()) {

@@ -11,6 +11,14 @@ import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationView;
 import io.micrometer.observation.tck.TestObservationRegistry;
 import io.micrometer.observation.tck.TestObservationRegistryAssert;
+import io.micrometer.tracing.handler.DefaultTracingObservationHandler;
+import io.micrometer.tracing.otel.bridge.OtelCurrentTraceContext;
+import io.micrometer.tracing.otel.bridge.OtelTracer;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,9 +48,13 @@ import org.junit.jupiter.api.Test;
  * {@code idempotency.execution} observation with its tags, its store calls as child observations, the timers a
  * meter handler makes of them, and the module's own counters and long task timer. Uses Micrometer's
  * {@link TestObservationRegistry} (with {@link DefaultMeterObservationHandler}, as Spring Boot installs) and a
- * {@link SimpleMeterRegistry}; no mocks.
+ * {@link SimpleMeterRegistry}; no mocks. Micrometer Tracing's OpenTelemetry bridge traces every case too: after each
+ * test, every finished execution is one exported span carrying its outcome, and every store call a child span of
+ * its execution's span ({@link #spansMatchObservations}).
  */
 abstract class ObservedOutcomesContract {
+
+    private static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("outcome");
 
     /** A store of the service under test, in a namespace of this test class's own. */
     protected abstract IdempotencyStore store();
@@ -55,17 +67,49 @@ abstract class ObservedOutcomesContract {
     protected String key;
     private final List<Idempotency> engines = new ArrayList<>();
 
+    private final InMemorySpanExporter spans = InMemorySpanExporter.create();
+    private final SdkTracerProvider tracerProvider = SdkTracerProvider.builder()
+            .addSpanProcessor(SimpleSpanProcessor.create(spans)).build();
+
     @BeforeEach
     void registries() {
         meters = new SimpleMeterRegistry();
         observations = TestObservationRegistry.create();
         observations.observationConfig().observationHandler(new DefaultMeterObservationHandler(meters));
+        observations.observationConfig().observationHandler(new DefaultTracingObservationHandler(new OtelTracer(
+                tracerProvider.get("idempotency-test"), new OtelCurrentTraceContext(), event -> { })));
         key = "k-" + UUID.randomUUID();
     }
 
     @AfterEach
     void closeEngines() {
-        engines.forEach(Idempotency::close);
+        try {
+            engines.forEach(Idempotency::close);
+            spansMatchObservations();
+        } finally {
+            tracerProvider.close();
+        }
+    }
+
+    /**
+     * Every finished execution observation was exported as one span named like it, with its outcome as the
+     * {@code outcome} attribute; and every store call made inside an execution is a child span of that span.
+     */
+    private void spansMatchObservations() {
+        List<String> observed = contexts().stream().filter(IdempotencyExecutionContext.class::isInstance)
+                .map(IdempotencyExecutionContext.class::cast).filter(context -> context.getOutcome() != null)
+                .map(context -> context.getContextualName() + " = "
+                        + DefaultIdempotencyExecutionConvention.outcome(context.getOutcome()))
+                .sorted().toList();
+        List<SpanData> executionSpans = spans.getFinishedSpanItems().stream()
+                .filter(span -> span.getAttributes().get(OUTCOME) != null).toList();
+        assertThat(executionSpans.stream().map(span -> span.getName() + " = " + span.getAttributes().get(OUTCOME))
+                .sorted().toList()).as("exported execution spans and their outcomes").isEqualTo(observed);
+        long callsInExecutions = storeCalls().stream().filter(call -> parentContext(call) != null).count();
+        long childSpans = spans.getFinishedSpanItems().stream().filter(span -> executionSpans.stream()
+                .anyMatch(execution -> execution.getSpanId().equals(span.getParentSpanId()))).count();
+        assertThat(childSpans).as("store calls exported as children of their execution's span")
+                .isEqualTo(callsInExecutions);
     }
 
     /** An engine over the store, instrumented with the default store naming. */

@@ -717,6 +717,8 @@ public abstract class IdempotencyExecutionContract {
             store.failAlways(FaultInjectingStore.Operation.EXTEND); // the store cannot be reached to renew
 
             IdempotencyStoreContract.eventually("the lease is reported lost", execution::isLeaseLost);
+            // the flag is set first, then the event, the log line and the callbacks follow on the renewal thread
+            IdempotencyStoreContract.eventually("the callback runs", () -> callbacks.get() > 0);
             assertThat(callbacks).hasValue(1);
             assertThat(execution.leaseRemaining()).isZero();
             assertThatThrownBy(execution::checkLease).isInstanceOf(IdempotencyLeaseLostException.class)

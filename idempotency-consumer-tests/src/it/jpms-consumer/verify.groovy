@@ -5,6 +5,7 @@ String out = log.getText('UTF-8')
 assert out.contains('JPMS consumer: every check passed on the module path'): 'the modular application did not pass'
 assert out.contains("store 'redis' from module org.idempotency.redis")
 assert out.contains('Kafka handler from module org.idempotency.kafka')
+assert out.contains('a result type in a package not opened to Jackson is refused up front')
 
 // the command exec-maven-plugin ran (its arguments in pom.xml): the module path and the main module, nothing more;
 // the application itself checked that it runs as a named module with an empty class path

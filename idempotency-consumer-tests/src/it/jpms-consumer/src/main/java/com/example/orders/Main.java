@@ -1,11 +1,13 @@
 package com.example.orders;
 
+import com.example.orders.billing.Invoice;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.idempotency.api.IdempotencyConfigurationException;
 import org.idempotency.api.spi.IdempotencyStore;
 import org.idempotency.api.spi.ProviderSettings;
 import org.idempotency.core.Idempotency;
@@ -39,6 +41,7 @@ public final class Main {
                 "idempotency.redis.address", redis,
                 "idempotency.redis.key-prefix", "jpms-consumer-" + run + ":"));
         kafkaRecordTwice();
+        closedPackageRefused();
         System.out.println("JPMS consumer: every check passed on the module path");
     }
 
@@ -76,6 +79,24 @@ public final class Main {
             System.out.println("JPMS consumer: Kafka handler from module "
                     + IdempotentRecordHandler.class.getModule().getName() + ": the redelivered record was a duplicate");
         }
+    }
+
+    /** A result type in a package not opened to Jackson is refused when the operation is created, naming the fix. */
+    private static void closedPackageRefused() {
+        IdempotencyStore store = IdempotencyStores.fromSettings(
+                ProviderSettings.of(Map.of("idempotency.store", "memory")));
+        try (Idempotency idempotency = Idempotency.builder(store).build()) {
+            try {
+                idempotency.operation("bill", Invoice.class);
+                throw new IllegalStateException("Expected: a result type in a package not opened to Jackson is"
+                        + " refused");
+            } catch (IdempotencyConfigurationException refused) {
+                check(refused.getMessage().contains(
+                        "'opens com.example.orders.billing to com.fasterxml.jackson.databind;'"),
+                        "the refusal names the opens clause to add, not: " + refused.getMessage());
+            }
+        }
+        System.out.println("JPMS consumer: a result type in a package not opened to Jackson is refused up front");
     }
 
     private static void check(boolean condition, String expectation) {

@@ -215,17 +215,22 @@ public class KafkaConsumerBenchmark {
         return memoryStore;
     }
 
-    /** The system clock plus an offset that setup moves forward. */
+    /** The system clock plus an offset that setup moves forward; read in milliseconds, as the store reads it. */
     private static final class MovableClock implements InstantSource {
-        private volatile Duration offset = Duration.ZERO;
+        private volatile long offsetMillis;
 
         void advance(Duration by) {
-            offset = offset.plus(by);
+            offsetMillis += by.toMillis();
+        }
+
+        @Override
+        public long millis() {
+            return System.currentTimeMillis() + offsetMillis;
         }
 
         @Override
         public Instant instant() {
-            return Instant.now().plus(offset);
+            return Instant.ofEpochMilli(millis());
         }
     }
 

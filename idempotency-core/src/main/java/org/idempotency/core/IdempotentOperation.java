@@ -301,7 +301,8 @@ public final class IdempotentOperation<T> {
         int size = requests.size();
         List<BeginOutcome<T>> outcomes = new ArrayList<>(Collections.nCopies(size, null));
         Set<String> seen = new HashSet<>(Math.max(16, size * 2));
-        List<Integer> valid = new ArrayList<>(size);
+        int[] valid = new int[size]; // the indexes of the requests sent to the store, in order
+        int sending = 0;
         List<AcquireRequest> toAcquire = new ArrayList<>(size);
         List<ExecutionObservation> observations = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
@@ -328,7 +329,7 @@ public final class IdempotentOperation<T> {
                 outcomes.set(i, BeginOutcome.failed(e));
                 continue;
             }
-            valid.add(i);
+            valid[sending++] = i;
             toAcquire.add(new AcquireRequest(storedKey, request.requestHash()));
             observations.add(observation);
         }
@@ -360,8 +361,8 @@ public final class IdempotentOperation<T> {
                 throw e;
             }
         }
-        for (int j = 0; j < valid.size(); j++) {
-            int i = valid.get(j);
+        for (int j = 0; j < sending; j++) {
+            int i = valid[j];
             Request request = requests.get(i);
             String storedKey = toAcquire.get(j).key();
             ExecutionObservation observation = observations.get(j);
@@ -378,7 +379,7 @@ public final class IdempotentOperation<T> {
             } catch (RuntimeException e) {
                 outcomes.set(i, BeginOutcome.failed(e));
             } catch (Error e) {
-                for (int rest = j + 1; rest < valid.size(); rest++) { // the keys this batch will not reach
+                for (int rest = j + 1; rest < sending; rest++) { // the keys this batch will not reach
                     Observers.end(observations.get(rest), IdempotencyEvent.Type.STORE_ERROR, e);
                 }
                 throw e;

@@ -3,7 +3,6 @@ package org.idempotency.core;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -299,7 +298,10 @@ public final class IdempotentOperation<T> {
         Objects.requireNonNull(requests, "requests must not be null");
         long start = System.nanoTime();
         int size = requests.size();
-        List<BeginOutcome<T>> outcomes = new ArrayList<>(Collections.nCopies(size, null));
+        List<BeginOutcome<T>> outcomes = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            outcomes.add(null); // set below, one per request
+        }
         Set<String> seen = new HashSet<>(Math.max(16, size * 2));
         int[] valid = new int[size]; // the indexes of the requests sent to the store, in order
         int sending = 0;

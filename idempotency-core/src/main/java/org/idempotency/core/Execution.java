@@ -1,5 +1,6 @@
 package org.idempotency.core;
 
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
@@ -572,6 +573,7 @@ public final class Execution<T> implements AutoCloseable {
     @Override
     public void close() {
         if (lease != null && lease.finish() != Lease.FINISHED) {
+            Reference.reachabilityFence(this); // as in finish(String)
             stopTracking();
             doRelease(null, true);
         } else if (lease == null && !replay) {
@@ -648,6 +650,7 @@ public final class Execution<T> implements AutoCloseable {
             return Lease.FINISHED; // unprotected: finishing does nothing, any number of times
         }
         int previous = lease.finish();
+        Reference.reachabilityFence(this); // not collected, and so not seen as dropped, before it is finished
         if (previous == Lease.FINISHED) {
             throw new IllegalStateException("Execution for key '" + storedKey + "' is already finished; cannot "
                     + action + " it");

@@ -1,6 +1,5 @@
 package org.idempotency.benchmarks;
 
-import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +24,6 @@ import org.openjdk.jmh.results.BenchmarkResult;
 import org.openjdk.jmh.results.IterationResult;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
@@ -34,7 +32,8 @@ import org.openjdk.jmh.util.Statistics;
 /**
  * Runs every store benchmark ({@link InMemoryBenchmark}, {@link RedisBenchmark}, {@link PostgresBenchmark}) with
  * 1 and 8 threads, the Redis and PostgreSQL ones on loopback and through a {@link LatencyProxy} adding 200 µs
- * each way, then the allocation run (JMH's GC profiler), and writes one Markdown report: for each case, ours
+ * each way, then the allocation run (JMH's GC profiler) and the paired rounds of the replay cache and the Kafka
+ * loop ({@link PairedReport}), and writes one Markdown report: for each case, ours
  * next to its floor (and the seed design's flow or Camel's repository where they overlap), with ops/s, p50 and
  * p99 latency and the throughput ratio to the floor, then the targets, each next to its measured ratio and that
  * ratio's interval. The report is printed and written to a file.
@@ -48,6 +47,9 @@ import org.openjdk.jmh.util.Statistics;
  *   --pg-synchronous-commit on|off           PostgreSQL's synchronous_commit for the run (default off)
  *   --networks loopback,200us                the Redis and PostgreSQL networks (a delay each way, or loopback)
  *   --no-allocation       skip the allocation run
+ *   --no-paired           skip the paired rounds (the replay cache and the Kafka loop, see PairedReport)
+ *   --paired-rounds N     measured rounds of every paired case (defaults: 15 replay cache, 25 in-memory Kafka,
+ *                         6 Kafka on Redis and PostgreSQL)
  * </pre>
  *
  * <p>Each benchmark runs twice per thread count: in JMH's throughput mode, for the ops/s of all threads together,
@@ -90,7 +92,7 @@ public final class BenchmarkReport {
     private BenchmarkReport() {
     }
 
-    public static void main(String[] args) throws RunnerException, IOException {
+    public static void main(String[] args) throws Exception {
         Path out = Path.of("benchmark-report.md");
         List<Integer> threadCounts = List.of(1, 8);
         String include = ALL;
@@ -99,6 +101,8 @@ public final class BenchmarkReport {
         int seconds = 1;
         String synchronousCommit = "off";
         boolean allocation = true;
+        boolean paired = true;
+        PairedReport.Settings pairedSettings = PairedReport.Settings.DEFAULT;
         List<String> networks = List.of("loopback", "200us");
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -111,10 +115,13 @@ public final class BenchmarkReport {
                 case "--seconds" -> seconds = positive(value(args, ++i, arg), arg, 1);
                 case "--pg-synchronous-commit" -> synchronousCommit = value(args, ++i, arg);
                 case "--no-allocation" -> allocation = false;
+                case "--no-paired" -> paired = false;
+                case "--paired-rounds" ->
+                        pairedSettings = pairedSettings.rounds(positive(value(args, ++i, arg), arg, 2));
                 case "--networks" -> networks = parseNetworks(value(args, ++i, arg));
                 default -> throw new IllegalArgumentException("unknown option " + arg
                         + "; options: --out, --threads, --include, --warmup, --iterations, --seconds,"
-                        + " --pg-synchronous-commit, --networks, --no-allocation");
+                        + " --pg-synchronous-commit, --networks, --no-allocation, --no-paired, --paired-rounds");
             }
         }
         if (!synchronousCommit.equals("on") && !synchronousCommit.equals("off")) {
@@ -169,12 +176,14 @@ public final class BenchmarkReport {
                 }
             }
         }
-        String report = render(rows, allocated, started, loadBefore, loadAverage(), threadCounts, networks,
-                proxyNotes, warmup, iterations, seconds, synchronousCommit);
+        PairedReport pairedReport = paired ? PairedReport.run(pairedSettings) : null;
+        String report = render(rows, allocated, pairedReport, started, loadBefore, loadAverage(), threadCounts,
+                networks, proxyNotes, warmup, iterations, seconds, synchronousCommit);
         Files.writeString(out, report, StandardCharsets.UTF_8);
         System.out.println();
         System.out.println(report);
         System.out.println("Written to " + out.toAbsolutePath());
+        System.exit(0); // the Kafka broker of the paired rounds leaves threads that would keep the JVM up a while
     }
 
     /**
@@ -252,7 +261,8 @@ public final class BenchmarkReport {
         }
     }
 
-    private static String render(List<Row> rows, Map<String, Double> allocated, Instant started,
+    private static String render(List<Row> rows, Map<String, Double> allocated, @Nullable PairedReport paired,
+            Instant started,
             String loadBefore, String loadAfter, List<Integer> threadCounts, List<String> networks,
             List<String> proxyNotes, int warmup, int iterations, int seconds, String synchronousCommit) {
         StringBuilder md = new StringBuilder();
@@ -312,7 +322,10 @@ public final class BenchmarkReport {
             allocated.forEach((name, bytes) -> md.append("| `").append(name).append("` | ")
                     .append(String.format(Locale.ROOT, "%,.0f", bytes)).append(" |\n"));
         }
-        targets(md, rows, allocated);
+        if (paired != null) {
+            md.append(paired.section());
+        }
+        targets(md, rows, allocated, paired == null ? "" : paired.targetRows());
         return md.toString();
     }
 
@@ -359,7 +372,8 @@ public final class BenchmarkReport {
      * added in quadrature). "Met" needs the ratio at or above the target; when the interval reaches across the
      * target the verdict says so.
      */
-    private static void targets(StringBuilder md, List<Row> rows, Map<String, Double> allocated) {
+    private static void targets(StringBuilder md, List<Row> rows, Map<String, Double> allocated,
+            String pairedRows) {
         StringBuilder table = new StringBuilder();
         for (Target target : TARGETS) {
             List<Row> group = group(rows, target.store(), target.network(), target.scenario(), 1);
@@ -384,17 +398,20 @@ public final class BenchmarkReport {
                     REDIS_ALLOCATION_GAP, ours, floor, ours - floor,
                     ours - floor <= REDIS_ALLOCATION_GAP ? "met" : "not met"));
         }
+        table.append(pairedRows);
         if (table.length() > 0) {
             md.append("\n| target (1 thread) | measured ratio ± interval | | ratio of the p50s |\n|---|---|---|---|\n")
                     .append(table)
                     .append("\nInterval: the ratio's 99.9 % confidence half-width, from the two throughput results'"
                             + " (relative errors added in quadrature). Ratio of the p50s: the same comparison from the"
                             + " sample-time run's medians (the other's p50 over ours), which a burst of load on the"
-                            + " machine moves less than a mean.\n");
+                            + " machine moves less than a mean. For the paired rounds: the mean of the per-round"
+                            + " ratios ± its 99.9 % confidence half-width, and in the last column their median.\n");
         }
     }
 
-    private static String verdict(double ratio, double error, double min) {
+    /** Whether a ratio with its interval meets a target: "met", "not met", and whether the interval crosses it. */
+    static String verdict(double ratio, double error, double min) {
         if (ratio >= min) {
             return ratio - error >= min ? "met" : "met, within the interval";
         }

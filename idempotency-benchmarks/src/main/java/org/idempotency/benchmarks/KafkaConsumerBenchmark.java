@@ -215,17 +215,22 @@ public class KafkaConsumerBenchmark {
         return memoryStore;
     }
 
-    /** The system clock plus an offset that setup moves forward. */
+    /** The system clock plus an offset that setup moves forward; read in milliseconds, as the store reads it. */
     private static final class MovableClock implements InstantSource {
-        private volatile Duration offset = Duration.ZERO;
+        private volatile long offsetMillis;
 
         void advance(Duration by) {
-            offset = offset.plus(by);
+            offsetMillis += by.toMillis();
+        }
+
+        @Override
+        public long millis() {
+            return System.currentTimeMillis() + offsetMillis;
         }
 
         @Override
         public Instant instant() {
-            return Instant.now().plus(offset);
+            return Instant.ofEpochMilli(millis());
         }
     }
 
@@ -343,10 +348,34 @@ public class KafkaConsumerBenchmark {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 25;
         int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        String store = args.length > 2 ? args[2] : "memory";
+        int records = args.length > 3 ? Integer.parseInt(args[3]) : RECORDS;
+        List<double[]> measured = pairedRounds(store, rounds, warmup, records, true);
+        System.out.printf("%n%d rounds of %d records, store %s (mean ± 99.9%% confidence half-width; median)%n",
+                rounds, records, store);
+        PairedStats.report("raw loop, rec/s", measured, m -> records / m[0]);
+        PairedStats.report("idempotent loop, rec/s", measured, m -> records / m[1]);
+        PairedStats.report("idempotent loop, batch claims and completions, rec/s", measured, m -> records / m[2]);
+        PairedStats.report("idempotent / raw", measured, m -> m[0] / m[1]);
+        PairedStats.report("idempotent, batch claims and completions / raw", measured, m -> m[0] / m[2]);
+        PairedStats.report("idempotent, batch claims only, rec/s", measured, m -> records / m[3]);
+        PairedStats.report("idempotent, batch claims only / raw", measured, m -> m[0] / m[3]);
+        System.exit(0); // the broker's last threads would otherwise keep the JVM up for a while
+    }
+
+    /**
+     * Runs the paired rounds of {@link #main} on a broker of its own and returns the measured ones: per round,
+     * the seconds each pass took: raw, per-record claims (completions batched), batch claims and completions,
+     * batch claims with per-record completions (the loop's default).
+     *
+     * @param store {@code memory}, or the name of a store provider configured by system properties
+     * @param print whether to print each round as it ends
+     */
+    static List<double[]> pairedRounds(String store, int rounds, int warmup, int records, boolean print)
+            throws Exception {
         KafkaConsumerBenchmark benchmark = new KafkaConsumerBenchmark();
-        benchmark.store = args.length > 2 ? args[2] : "memory";
-        benchmark.records = args.length > 3 ? Integer.parseInt(args[3]) : RECORDS;
-        int records = benchmark.records;
+        benchmark.store = store;
+        benchmark.records = records;
         long[] sink = new long[1];
         benchmark.startBrokerAndProduce();
         List<double[]> measured = new ArrayList<>();
@@ -366,11 +395,13 @@ public class KafkaConsumerBenchmark {
                     seconds[mode] = (System.nanoTime() - start) / 1e9;
                     benchmark.closeConsumers();
                 }
-                System.out.printf("round %2d%s: raw %6.0f rec/s, per-record %6.0f rec/s (%.2fx), batch %6.0f rec/s"
-                        + " (%.2fx), batch claims only %6.0f rec/s (%.2fx)%n", round + 1,
-                        round < warmup ? " (warm-up)" : "", records / seconds[0], records / seconds[1],
-                        seconds[0] / seconds[1], records / seconds[2], seconds[0] / seconds[2], records / seconds[3],
-                        seconds[0] / seconds[3]);
+                if (print) {
+                    System.out.printf("round %2d%s: raw %6.0f rec/s, per-record %6.0f rec/s (%.2fx), batch %6.0f"
+                            + " rec/s (%.2fx), batch claims only %6.0f rec/s (%.2fx)%n", round + 1,
+                            round < warmup ? " (warm-up)" : "", records / seconds[0], records / seconds[1],
+                            seconds[0] / seconds[1], records / seconds[2], seconds[0] / seconds[2],
+                            records / seconds[3], seconds[0] / seconds[3]);
+                }
                 if (round >= warmup) {
                     measured.add(seconds);
                 }
@@ -378,39 +409,10 @@ public class KafkaConsumerBenchmark {
         } finally {
             benchmark.stopBroker();
         }
-        System.out.printf("%n%d rounds of %d records, store %s (mean ± 99.9%% confidence half-width; median)%n",
-                rounds, records, benchmark.store);
-        report("raw loop, rec/s", measured, m -> records / m[0]);
-        report("idempotent loop, rec/s", measured, m -> records / m[1]);
-        report("idempotent loop, batch claims and completions, rec/s", measured, m -> records / m[2]);
-        report("idempotent / raw", measured, m -> m[0] / m[1]);
-        report("idempotent, batch claims and completions / raw", measured, m -> m[0] / m[2]);
-        report("idempotent, batch claims only, rec/s", measured, m -> records / m[3]);
-        report("idempotent, batch claims only / raw", measured, m -> m[0] / m[3]);
-        System.out.println("(checksum " + sink[0] + ")");
-        System.exit(0);
-    }
-
-    private static void report(String name, List<double[]> rounds, java.util.function.ToDoubleFunction<double[]> f) {
-        double[] values = rounds.stream().mapToDouble(f).sorted().toArray();
-        double mean = Arrays.stream(values).average().orElse(Double.NaN);
-        double variance = Arrays.stream(values).map(v -> (v - mean) * (v - mean)).sum() / (values.length - 1);
-        double halfWidth = studentT999(values.length - 1) * Math.sqrt(variance / values.length);
-        double median = values.length % 2 == 1 ? values[values.length / 2]
-                : (values[values.length / 2 - 1] + values[values.length / 2]) / 2;
-        System.out.printf("  %-55s %10.2f ± %8.2f   median %10.2f%n", name, mean, halfWidth, median);
-    }
-
-    /** The two-sided 99.9 % quantile of Student's t (rounded down to a tabulated degree of freedom). */
-    private static double studentT999(int degrees) {
-        int[] df = {5, 10, 15, 20, 25, 30, 40, 60, 120};
-        double[] t = {6.869, 4.587, 4.073, 3.850, 3.725, 3.646, 3.551, 3.460, 3.373};
-        double quantile = 8.610; // 4 degrees of freedom and fewer: the value for 4
-        for (int i = 0; i < df.length; i++) {
-            if (degrees >= df[i]) {
-                quantile = t[i];
-            }
+        if (sink[0] != (long) (warmup + rounds) * 4 * records * 100) {
+            throw new IllegalStateException("the loops handled " + sink[0] / 100 + " records, not "
+                    + (long) (warmup + rounds) * 4 * records);
         }
-        return degrees > 120 ? 3.291 : quantile;
+        return measured;
     }
 }

@@ -10,15 +10,26 @@ final class PairedStats {
     private PairedStats() {
     }
 
-    /** Prints one line for a value taken from each measured round. */
-    static void report(String name, List<double[]> rounds, ToDoubleFunction<double[]> value) {
+    /** A value over the measured rounds: its mean, the mean's 99.9 % confidence half-width, and its median. */
+    record Summary(double mean, double halfWidth, double median) {
+    }
+
+    /** Summarises a value taken from each measured round. */
+    static Summary of(List<double[]> rounds, ToDoubleFunction<double[]> value) {
         double[] values = rounds.stream().mapToDouble(value).sorted().toArray();
         double mean = Arrays.stream(values).average().orElse(Double.NaN);
         double variance = Arrays.stream(values).map(v -> (v - mean) * (v - mean)).sum() / (values.length - 1);
         double halfWidth = studentT999(values.length - 1) * Math.sqrt(variance / values.length);
         double median = values.length % 2 == 1 ? values[values.length / 2]
                 : (values[values.length / 2 - 1] + values[values.length / 2]) / 2;
-        System.out.printf("  %-42s %10.3f ± %8.3f   median %10.3f%n", name, mean, halfWidth, median);
+        return new Summary(mean, halfWidth, median);
+    }
+
+    /** Prints one line for a value taken from each measured round. */
+    static void report(String name, List<double[]> rounds, ToDoubleFunction<double[]> value) {
+        Summary summary = of(rounds, value);
+        System.out.printf("  %-55s %10.3f ± %8.3f   median %10.3f%n", name, summary.mean(), summary.halfWidth(),
+                summary.median());
     }
 
     /** The two-sided 99.9 % quantile of Student's t (rounded down to a tabulated degree of freedom). */

@@ -169,11 +169,29 @@ public class ReplayCacheBenchmark {
      * (default 5), calls per case and round (default 2,000).
      */
     public static void main(String[] args) {
-        ReplayCacheBenchmark benchmark = new ReplayCacheBenchmark();
-        benchmark.store = args.length > 0 ? args[0] : "redis";
+        String store = args.length > 0 ? args[0] : "redis";
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         int warmup = args.length > 2 ? Integer.parseInt(args[2]) : 5;
         int calls = args.length > 3 ? Integer.parseInt(args[3]) : 2_000;
+        List<double[]> measured = pairedRounds(store, rounds, warmup, calls, true);
+        System.out.printf("%n%d rounds of %d calls each, store %s (mean ± 99.9%% confidence half-width; median)%n",
+                rounds, calls, store);
+        PairedStats.report("floor, µs a call", measured, m -> m[0]);
+        PairedStats.report("uncached replay, µs a call", measured, m -> m[1]);
+        PairedStats.report("cached replay, µs a call", measured, m -> m[2]);
+        PairedStats.report("uncached replay / floor (throughput)", measured, m -> m[0] / m[1]);
+        PairedStats.report("cached replay / floor (throughput)", measured, m -> m[0] / m[2]);
+    }
+
+    /**
+     * Runs the paired rounds of {@link #main} and returns the measured ones: per round, the µs a call of the
+     * floor, the uncached replay and the cached replay.
+     *
+     * @param print whether to print each round as it ends
+     */
+    static List<double[]> pairedRounds(String store, int rounds, int warmup, int calls, boolean print) {
+        ReplayCacheBenchmark benchmark = new ReplayCacheBenchmark();
+        benchmark.store = store;
         benchmark.setUp();
         long checksum = 0;
         List<double[]> measured = new ArrayList<>();
@@ -193,9 +211,11 @@ public class ReplayCacheBenchmark {
                     }
                     micros[mode] = (System.nanoTime() - start) / 1e3 / calls;
                 }
-                System.out.printf("round %2d%s: floor %8.2f µs, uncached %8.2f µs (%.2fx), cached %8.3f µs (%.1fx)%n",
-                        round + 1, round < warmup ? " (warm-up)" : "", micros[0], micros[1], micros[0] / micros[1],
-                        micros[2], micros[0] / micros[2]);
+                if (print) {
+                    System.out.printf("round %2d%s: floor %8.2f µs, uncached %8.2f µs (%.2fx), cached %8.3f µs"
+                            + " (%.1fx)%n", round + 1, round < warmup ? " (warm-up)" : "", micros[0], micros[1],
+                            micros[0] / micros[1], micros[2], micros[0] / micros[2]);
+                }
                 if (round >= warmup) {
                     measured.add(micros);
                 }
@@ -203,13 +223,9 @@ public class ReplayCacheBenchmark {
         } finally {
             benchmark.tearDown();
         }
-        System.out.printf("%n%d rounds of %d calls each, store %s (mean ± 99.9%% confidence half-width; median)%n",
-                rounds, calls, benchmark.store);
-        PairedStats.report("floor, µs a call", measured, m -> m[0]);
-        PairedStats.report("uncached replay, µs a call", measured, m -> m[1]);
-        PairedStats.report("cached replay, µs a call", measured, m -> m[2]);
-        PairedStats.report("uncached replay / floor (throughput)", measured, m -> m[0] / m[1]);
-        PairedStats.report("cached replay / floor (throughput)", measured, m -> m[0] / m[2]);
-        System.out.println("(checksum " + checksum + ")");
+        if (checksum != (long) (warmup + rounds) * 3 * calls) {
+            throw new IllegalStateException("a call returned nothing: " + checksum + " results");
+        }
+        return measured;
     }
 }

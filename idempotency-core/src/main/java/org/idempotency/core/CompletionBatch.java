@@ -1,7 +1,6 @@
 package org.idempotency.core;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -143,7 +142,10 @@ public final class CompletionBatch {
             return outcomes;
         }
         int size = pending.size();
-        List<Boolean> outcomes = new ArrayList<>(Collections.nCopies(size, Boolean.FALSE));
+        List<Boolean> outcomes = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            outcomes.add(Boolean.FALSE);
+        }
         List<CompleteRequest> requests = new ArrayList<>(size);
         List<Integer> sentIndexes = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {

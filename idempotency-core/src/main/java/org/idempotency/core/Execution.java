@@ -1,6 +1,6 @@
 package org.idempotency.core;
 
-import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
@@ -57,12 +57,6 @@ import org.jspecify.annotations.Nullable;
  */
 public final class Execution<T> implements AutoCloseable {
 
-    private static final Cleaner CLEANER = Cleaner.create(runnable -> {
-        Thread thread = new Thread(runnable, "idempotency-leak-detector");
-        thread.setDaemon(true);
-        return thread;
-    });
-
     private final IdempotentOperation<T> operation;
     private final Idempotency engine;
     private final String key;
@@ -74,7 +68,6 @@ public final class Execution<T> implements AutoCloseable {
     private final long startNanos;
     /** The lease of an owned execution; {@code null} for replays and unprotected executions. */
     private final @Nullable Lease lease;
-    private final Cleaner.@Nullable Cleanable leakCheck;
     /** The observation of an owned or unprotected execution, ended when it is finished. */
     private final ExecutionObservation observation;
     /** Whether an unprotected execution's observation was ended; {@code null} for other executions. */
@@ -96,7 +89,9 @@ public final class Execution<T> implements AutoCloseable {
         this.lease = lease;
         this.observation = observation;
         this.unprotectedEnded = replay || lease != null ? null : new AtomicBoolean();
-        this.leakCheck = lease == null ? null : CLEANER.register(this, new LeakCheck(lease));
+        if (lease != null) {
+            lease.heldBy(this); // the renewer releases the key if this execution is dropped unfinished
+        }
     }
 
     static <T> Execution<T> replayed(IdempotentOperation<T> operation, String key, String storedKey,
@@ -130,7 +125,9 @@ public final class Execution<T> implements AutoCloseable {
             Idempotency.LOG.info("Took over an expired lease: operation={} key={} token={}", operation.name(),
                     key, token);
         } else {
-            Idempotency.LOG.debug("Acquired: operation={} key={} token={}", operation.name(), key, token);
+            if (Idempotency.LOG.isDebugEnabled()) { // three arguments: an array and a boxed token per call
+                Idempotency.LOG.debug("Acquired: operation={} key={} token={}", operation.name(), key, token);
+            }
         }
         engine.renewer.register(lease);
         return execution;
@@ -471,7 +468,10 @@ public final class Execution<T> implements AutoCloseable {
         }
         engine.emit(outcome, operation.name(), key, owned.fencingToken, startNanos, encoded.notKeptBecause());
         Observers.end(observation, outcome, encoded.notKeptBecause());
-        Idempotency.LOG.debug("Completed: operation={} key={} token={}", operation.name(), key, owned.fencingToken);
+        if (Idempotency.LOG.isDebugEnabled()) {
+            Idempotency.LOG.debug("Completed: operation={} key={} token={}", operation.name(), key,
+                    owned.fencingToken);
+        }
         return true;
     }
 
@@ -519,8 +519,10 @@ public final class Execution<T> implements AutoCloseable {
         engine.emit(IdempotencyEvent.Type.FAILURE_RECORDED, operation.name(), key, lease.fencingToken, startNanos,
                 error);
         Observers.end(observation, IdempotencyEvent.Type.FAILURE_RECORDED, error);
-        Idempotency.LOG.debug("Recorded a permanent failure: operation={} key={} type={}", operation.name(), key,
-                error.getClass().getName());
+        if (Idempotency.LOG.isDebugEnabled()) {
+            Idempotency.LOG.debug("Recorded a permanent failure: operation={} key={} type={}", operation.name(),
+                    key, error.getClass().getName());
+        }
         return true;
     }
 
@@ -571,6 +573,7 @@ public final class Execution<T> implements AutoCloseable {
     @Override
     public void close() {
         if (lease != null && lease.finish() != Lease.FINISHED) {
+            Reference.reachabilityFence(this); // as in finish(String)
             stopTracking();
             doRelease(null, true);
         } else if (lease == null && !replay) {
@@ -617,7 +620,10 @@ public final class Execution<T> implements AutoCloseable {
         if (outcome) {
             Observers.end(observation, IdempotencyEvent.Type.RELEASED, cause);
         }
-        Idempotency.LOG.debug("Released: operation={} key={} token={}", operation.name(), key, lease.fencingToken);
+        if (Idempotency.LOG.isDebugEnabled()) {
+            Idempotency.LOG.debug("Released: operation={} key={} token={}", operation.name(), key,
+                    lease.fencingToken);
+        }
         return true;
     }
 
@@ -644,6 +650,7 @@ public final class Execution<T> implements AutoCloseable {
             return Lease.FINISHED; // unprotected: finishing does nothing, any number of times
         }
         int previous = lease.finish();
+        Reference.reachabilityFence(this); // not collected, and so not seen as dropped, before it is finished
         if (previous == Lease.FINISHED) {
             throw new IllegalStateException("Execution for key '" + storedKey + "' is already finished; cannot "
                     + action + " it");
@@ -655,9 +662,6 @@ public final class Execution<T> implements AutoCloseable {
     /** Stops renewal and the leak check of a finished execution. */
     private void stopTracking() {
         engine.renewer.unregister(lease);
-        if (leakCheck != null) {
-            leakCheck.clean(); // the lease is finished, so the check does nothing but deregister
-        }
     }
 
     /** An encoded result, and why it was not kept when it was not. */
@@ -709,36 +713,6 @@ public final class Execution<T> implements AutoCloseable {
     private void endUnprotected(@Nullable Throwable error) {
         if (unprotectedEnded != null && unprotectedEnded.compareAndSet(false, true)) {
             Observers.end(observation, IdempotencyEvent.Type.UNPROTECTED, error);
-        }
-    }
-
-    /**
-     * Runs when an owned execution becomes unreachable. It holds the lease, never the execution: if the lease is
-     * still unfinished, the execution was dropped by its caller, so the key is released (on the engine's
-     * renewal threads) and the leak reported.
-     */
-    private record LeakCheck(Lease lease) implements Runnable {
-        @Override
-        public void run() {
-            if (lease.state() == Lease.FINISHED) {
-                return;
-            }
-            Idempotency engine = lease.engine;
-            engine.renewer.unregister(lease);
-            if (lease.collect()) {
-                Observers.end(lease.observation, IdempotencyEvent.Type.LEAKED, null);
-                engine.renewer.runInBackground(() -> {
-                    StoreCallObservation call = Observers.call(engine.observer, StoreCall.RELEASE, engine.store);
-                    boolean released;
-                    try {
-                        released = engine.store.release(lease.storedKey, lease.fencingToken);
-                    } catch (Throwable e) {
-                        Observers.error(call, e);
-                        throw e;
-                    }
-                    Observers.end(call, Observers.owned(released), 1);
-                });
-            }
         }
     }
 }

@@ -3,7 +3,6 @@ package org.idempotency.core;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -299,9 +298,13 @@ public final class IdempotentOperation<T> {
         Objects.requireNonNull(requests, "requests must not be null");
         long start = System.nanoTime();
         int size = requests.size();
-        List<BeginOutcome<T>> outcomes = new ArrayList<>(Collections.nCopies(size, null));
+        List<BeginOutcome<T>> outcomes = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            outcomes.add(null); // set below, one per request
+        }
         Set<String> seen = new HashSet<>(Math.max(16, size * 2));
-        List<Integer> valid = new ArrayList<>(size);
+        int[] valid = new int[size]; // the indexes of the requests sent to the store, in order
+        int sending = 0;
         List<AcquireRequest> toAcquire = new ArrayList<>(size);
         List<ExecutionObservation> observations = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
@@ -328,7 +331,7 @@ public final class IdempotentOperation<T> {
                 outcomes.set(i, BeginOutcome.failed(e));
                 continue;
             }
-            valid.add(i);
+            valid[sending++] = i;
             toAcquire.add(new AcquireRequest(storedKey, request.requestHash()));
             observations.add(observation);
         }
@@ -341,7 +344,9 @@ public final class IdempotentOperation<T> {
         if (engine.store instanceof BatchAcquiringIdempotencyStore batchStore) {
             StoreCallObservation call = Observers.call(engine.observer, StoreCall.ACQUIRE_ALL, engine.store);
             try {
-                results = batchStore.acquireAll(toAcquire, engine.lease);
+                results = batchStore instanceof InMemoryIdempotencyStore memory
+                        ? memory.acquireDistinct(toAcquire, engine.lease) // the keys were checked above
+                        : batchStore.acquireAll(toAcquire, engine.lease);
                 if (results.size() != toAcquire.size()) {
                     throw new IllegalStateException("acquireAll returned " + results.size() + " outcomes for "
                             + toAcquire.size() + " keys");
@@ -358,8 +363,8 @@ public final class IdempotentOperation<T> {
                 throw e;
             }
         }
-        for (int j = 0; j < valid.size(); j++) {
-            int i = valid.get(j);
+        for (int j = 0; j < sending; j++) {
+            int i = valid[j];
             Request request = requests.get(i);
             String storedKey = toAcquire.get(j).key();
             ExecutionObservation observation = observations.get(j);
@@ -376,7 +381,7 @@ public final class IdempotentOperation<T> {
             } catch (RuntimeException e) {
                 outcomes.set(i, BeginOutcome.failed(e));
             } catch (Error e) {
-                for (int rest = j + 1; rest < valid.size(); rest++) { // the keys this batch will not reach
+                for (int rest = j + 1; rest < sending; rest++) { // the keys this batch will not reach
                     Observers.end(observations.get(rest), IdempotencyEvent.Type.STORE_ERROR, e);
                 }
                 throw e;

@@ -109,6 +109,11 @@ public final class InMemoryIdempotencyStore
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
         requireDistinct(requests, AcquireRequest::key, "acquireAll");
+        return acquireDistinct(requests, lease);
+    }
+
+    /** {@link #acquireAll} for keys the engine has already found distinct. */
+    List<AcquireResult> acquireDistinct(List<AcquireRequest> requests, Duration lease) {
         List<AcquireResult> results = new ArrayList<>(requests.size());
         for (AcquireRequest request : requests) {
             results.add(acquire(request.key(), request.requestHash(), lease));
@@ -177,7 +182,7 @@ public final class InMemoryIdempotencyStore
     }
 
     private static <R> void requireDistinct(List<R> requests, Function<R, String> key, String operation) {
-        Set<String> seen = new HashSet<>();
+        Set<String> seen = new HashSet<>(Math.max(16, requests.size() * 2));
         for (R request : requests) {
             if (!seen.add(key.apply(request))) {
                 throw new IllegalArgumentException(operation + " needs distinct keys; '"

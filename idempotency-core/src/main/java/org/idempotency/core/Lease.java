@@ -1,12 +1,15 @@
 package org.idempotency.core;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyLeaseLostException;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.core.IdempotencyObserver.ExecutionObservation;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The lease of one owned {@link Execution}, as the engine's {@link LeaseRenewer} sees it. Kept apart from the
@@ -36,7 +39,23 @@ final class Lease {
     /** The execution's observation: renewals are its store calls, a loss or a leak its events. */
     final ExecutionObservation observation;
 
-    private final AtomicInteger state = new AtomicInteger(OPEN);
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(Lease.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** {@link #OPEN}, {@link #FINISHED} or {@link #LOST}; changed through {@link #STATE} only. */
+    private volatile int state = OPEN;
+    /**
+     * The execution holding this lease, weakly: the renewer sees it cleared when the execution was dropped
+     * unfinished and releases the key.
+     */
+    private volatile @Nullable WeakReference<Execution<?>> holder;
     /** Until when the lease is known to be ours (a nanoTime reading). */
     private volatile long confirmedUntilNanos;
     /** When the next renewal should start. */
@@ -45,7 +64,8 @@ final class Lease {
     volatile long renewalSentNanos;
     /** Whether the last renewal failed or timed out: the next one goes alone, not in a batch with others. */
     volatile boolean renewAlone;
-    private final List<Runnable> lostCallbacks = new CopyOnWriteArrayList<>();
+    /** The callbacks for the loss of the lease; made by the first {@link #onLost}, as most leases have none. */
+    private volatile @Nullable List<Runnable> lostCallbacks;
 
     Lease(Idempotency engine, String operation, String key, String storedKey, long fencingToken, boolean takeover,
             long startNanos, long sentNanos, ExecutionObservation observation) {
@@ -61,16 +81,42 @@ final class Lease {
         this.nextRenewalNanos = sentNanos + engine.renewIntervalNanos;
     }
 
+    /** Identity, as {@link Object#equals}; the renewer's set holds each lease once. */
+    @Override
+    public boolean equals(@Nullable Object other) {
+        return this == other;
+    }
+
+    /**
+     * From the key and token, which tell leases apart as well as identity does, without generating an identity
+     * hash for every lease the renewer's set holds.
+     */
+    @Override
+    public int hashCode() {
+        return storedKey.hashCode() * 31 + Long.hashCode(fencingToken);
+    }
+
     int state() {
-        return state.get();
+        return state;
     }
 
     boolean isOpen() {
-        return state.get() == OPEN;
+        return state == OPEN;
     }
 
     boolean isLost() {
-        return state.get() == LOST;
+        return state == LOST;
+    }
+
+    /** Records the execution that holds this lease; called once, by its constructor. */
+    void heldBy(Execution<?> execution) {
+        holder = new WeakReference<>(execution);
+    }
+
+    /** Whether the execution holding this open lease was garbage-collected: dropped without being finished. */
+    boolean dropped() {
+        WeakReference<Execution<?>> reference = holder;
+        return reference != null && reference.refersTo(null) && isOpen();
     }
 
     long confirmedUntilNanos() {
@@ -84,12 +130,12 @@ final class Lease {
      * @return the previous state; {@link #FINISHED} if it already was finished (nothing changed)
      */
     int finish() {
-        return state.getAndSet(FINISHED);
+        return (int) STATE.getAndSet(this, FINISHED);
     }
 
     /** Undoes {@link #finish()} when nothing was written (a completion writer that threw). */
     void reopen(int previous) {
-        state.compareAndSet(FINISHED, previous);
+        STATE.compareAndSet(this, FINISHED, previous);
     }
 
     /** A renewal sent at {@code sentNanos} was confirmed by the store. */
@@ -139,7 +185,7 @@ final class Lease {
     }
 
     private boolean lose(IdempotencyEvent.Type type, String why) {
-        if (!state.compareAndSet(OPEN, LOST)) {
+        if (!STATE.compareAndSet(this, OPEN, LOST)) {
             return false;
         }
         engine.emit(type, operation, key, fencingToken, startNanos,
@@ -154,13 +200,13 @@ final class Lease {
     }
 
     /**
-     * Finishes the lease of an execution that was garbage-collected without being finished, and reports it as
-     * {@code LEAKED}; the caller then releases the key.
+     * Finishes the lease of an execution that was garbage-collected without being finished (see
+     * {@link #dropped()}), and reports it as {@code LEAKED}; the caller then releases the key.
      *
      * @return whether the lease was still unfinished
      */
     boolean collect() {
-        int previous = state.getAndSet(FINISHED);
+        int previous = (int) STATE.getAndSet(this, FINISHED);
         if (previous == FINISHED) {
             return false;
         }
@@ -173,15 +219,29 @@ final class Lease {
 
     /** Registers a callback for the loss of the lease; runs it at once if the lease is already lost. */
     void onLost(Runnable callback) {
-        lostCallbacks.add(callback);
-        if (isLost() && lostCallbacks.remove(callback)) {
+        List<Runnable> callbacks = lostCallbacks;
+        if (callbacks == null) {
+            synchronized (this) {
+                callbacks = lostCallbacks;
+                if (callbacks == null) {
+                    callbacks = new CopyOnWriteArrayList<>();
+                    lostCallbacks = callbacks;
+                }
+            }
+        }
+        callbacks.add(callback);
+        if (isLost() && callbacks.remove(callback)) {
             run(callback);
         }
     }
 
     private void runLostCallbacks() {
-        for (Runnable callback : lostCallbacks) {
-            if (lostCallbacks.remove(callback)) {
+        List<Runnable> callbacks = lostCallbacks; // read after the state changed: see onLost
+        if (callbacks == null) {
+            return;
+        }
+        for (Runnable callback : callbacks) {
+            if (callbacks.remove(callback)) {
                 run(callback);
             }
         }

@@ -33,7 +33,8 @@ import org.jspecify.annotations.Nullable;
  * store answers) and tried again beside it. Such retries go one lease per call, so a slow key in a batch
  * holds up the others once, for at most the timeout. A lease that no renewal could confirm before it ended by the
  * local clock, or that the store says is no longer ours, is marked lost and reported; an execution open past
- * the engine's maximum execution time stops being renewed and is reported as leaked.
+ * the engine's maximum execution time stops being renewed and is reported as leaked, and one whose execution was
+ * garbage-collected unfinished (its {@link Execution} dropped by its caller) is released and reported as leaked.
  *
  * <p>Everything a store, a listener or a callback throws is caught, logged and survived. Thread-safe.
  */
@@ -89,6 +90,9 @@ final class LeaseRenewer implements AutoCloseable {
             for (Lease lease : leases) {
                 if (!lease.isOpen()) {
                     leases.remove(lease);
+                } else if (lease.dropped()) {
+                    leases.remove(lease);
+                    runInBackground(() -> releaseDropped(lease));
                 } else if (now - lease.startNanos >= engine.maxExecutionNanos) {
                     leases.remove(lease);
                     lease.expire("it has been open for longer than the maximum execution time ("
@@ -107,6 +111,26 @@ final class LeaseRenewer implements AutoCloseable {
         } catch (Throwable e) {
             Idempotency.LOG.warn("Lease renewal round failed unexpectedly; the next round runs as usual", e);
         }
+    }
+
+    /**
+     * Releases the key of an execution that was garbage-collected unfinished, and reports it as {@code LEAKED};
+     * on a caller thread, since listeners, observers and the store call may be slow.
+     */
+    private void releaseDropped(Lease lease) {
+        if (!lease.collect()) {
+            return;
+        }
+        Observers.end(lease.observation, IdempotencyEvent.Type.LEAKED, null);
+        StoreCallObservation call = Observers.call(engine.observer, StoreCall.RELEASE, store);
+        boolean released;
+        try {
+            released = store.release(lease.storedKey, lease.fencingToken);
+        } catch (Throwable e) {
+            Observers.error(call, e);
+            throw e;
+        }
+        Observers.end(call, Observers.owned(released), 1);
     }
 
     /** Whether a renewal may be sent now: none is in flight, or the one in flight is past the timeout. */

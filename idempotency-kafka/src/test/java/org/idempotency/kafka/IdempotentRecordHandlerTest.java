@@ -92,6 +92,24 @@ class IdempotentRecordHandlerTest {
             binary.headers().add("message-id", new byte[] {(byte) 0xff, (byte) 0xfe});
             assertThatThrownBy(() -> header.messageKey(binary)).isInstanceOf(RecordIdentityException.class)
                     .hasMessageContaining("orders-0@6").hasMessageContaining("not UTF-8");
+
+            // well-formed text comes back exactly, a genuine U+FFFD included; malformed sequences are refused
+            for (String text : List.of("zamówienie-€-😀", "order-\uFFFD-17", "\uFFFD")) {
+                ConsumerRecord<String, String> utf8 = new ConsumerRecord<>("orders", 0, 7, "k", "v");
+                utf8.headers().add("message-id", text.getBytes(StandardCharsets.UTF_8));
+                assertThat(header.messageKey(utf8)).isEqualTo(text);
+            }
+            byte[][] malformed = {
+                {'a', (byte) 0xed, (byte) 0xa0, (byte) 0x80}, // an encoded surrogate
+                {(byte) 0xc0, (byte) 0xaf}, // an overlong '/'
+                {'o', 'k', (byte) 0xe2, (byte) 0x82}, // a truncated '€'
+            };
+            for (byte[] bytes : malformed) {
+                ConsumerRecord<String, String> bad = new ConsumerRecord<>("orders", 0, 8, "k", "v");
+                bad.headers().add("message-id", bytes);
+                assertThatThrownBy(() -> header.messageKey(bad)).isInstanceOf(RecordIdentityException.class)
+                        .hasMessageContaining("not UTF-8");
+            }
         }
 
         @Test

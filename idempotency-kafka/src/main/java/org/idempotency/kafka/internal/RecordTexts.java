@@ -31,9 +31,14 @@ public final class RecordTexts {
      * @return the text, or {@code null} if the bytes are not well-formed UTF-8
      */
     public static @Nullable String strictUtf8(ByteBuffer bytes) {
-        if (bytes.hasArray() && isAscii(bytes)) { // the common case, without a decoder
-            return new String(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining(),
-                    StandardCharsets.US_ASCII);
+        if (bytes.hasArray()) {
+            // the platform's decoder (intrinsic for ASCII) replaces malformed input with U+FFFD; text without
+            // it decoded exactly, text with it is decoded again strictly (it may be a genuine U+FFFD)
+            String text = new String(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining(),
+                    StandardCharsets.UTF_8);
+            if (text.indexOf('\uFFFD') < 0) {
+                return text;
+            }
         }
         try {
             return StandardCharsets.UTF_8.newDecoder()
@@ -44,17 +49,6 @@ public final class RecordTexts {
         } catch (CharacterCodingException e) {
             return null;
         }
-    }
-
-    private static boolean isAscii(ByteBuffer bytes) {
-        byte[] array = bytes.array();
-        int end = bytes.arrayOffset() + bytes.limit();
-        for (int i = bytes.arrayOffset() + bytes.position(); i < end; i++) {
-            if (array[i] < 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** A throwable as {@code class: message}, the message cut to {@code maxLength} characters. */

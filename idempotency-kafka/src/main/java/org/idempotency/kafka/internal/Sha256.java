@@ -25,15 +25,13 @@ public final class Sha256 {
 
     /** SHA-256 of the bytes, as 64 lowercase hex characters. */
     public static String hex(byte[] bytes) {
-        MessageDigest digest = DIGEST.get();
-        digest.reset();
+        MessageDigest digest = DIGEST.get(); // digest() leaves it reset
         return hexOf(digest.digest(bytes));
     }
 
     /** SHA-256 of the buffer's remaining bytes (its position is not moved), as 64 lowercase hex characters. */
     public static String hex(ByteBuffer bytes) {
         MessageDigest digest = DIGEST.get();
-        digest.reset();
         digest.update(bytes.duplicate());
         return hexOf(digest.digest());
     }

@@ -34,6 +34,7 @@ import org.idempotency.redis.internal.KeyPrefixes;
 import org.idempotency.redis.internal.RecordFormat;
 import org.idempotency.redis.internal.RedisScripts;
 import org.idempotency.redis.internal.Replies;
+import org.idempotency.redis.internal.ScriptCodec;
 import org.jspecify.annotations.Nullable;
 import org.redisson.api.BatchOptions;
 import org.redisson.api.BatchResult;
@@ -153,7 +154,7 @@ public final class RedisIdempotencyStore
 
     private RedisIdempotencyStore(Builder builder) {
         this.client = builder.client;
-        this.script = client.getScript(ByteArrayCodec.INSTANCE);
+        this.script = client.getScript(ScriptCodec.INSTANCE);
         this.keyPrefix = builder.keyPrefix;
         this.closeClient = builder.closeClient;
         this.waitReplicas = builder.waitReplicas;

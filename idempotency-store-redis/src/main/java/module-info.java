@@ -12,6 +12,8 @@ module org.idempotency.redis {
     requires io.netty.resolver.dns;
     requires org.yaml.snakeyaml;
     requires org.slf4j;
+    // Netty's buffers: Redisson's codec interface hands them out (see internal.ScriptCodec)
+    requires io.netty.buffer;
     requires static transitive org.jspecify;
 
     exports org.idempotency.redis;

@@ -34,6 +34,7 @@ import org.idempotency.redis.internal.KeyPrefixes;
 import org.idempotency.redis.internal.RecordFormat;
 import org.idempotency.redis.internal.RedisScripts;
 import org.idempotency.redis.internal.Replies;
+import org.idempotency.redis.internal.ScriptCodec;
 import org.jspecify.annotations.Nullable;
 import org.redisson.api.BatchOptions;
 import org.redisson.api.BatchResult;
@@ -127,7 +128,6 @@ public final class RedisIdempotencyStore
     private static final Duration MAX_DURATION = Duration.ofDays(36_500);
     private static final long MAX_MILLIS = MAX_DURATION.toMillis();
     private static final byte[] EMPTY = {};
-    private static final byte[] TWO_ABSENT = {'-', '-'};
     private static final Logger LOG = LoggerFactory.getLogger(RedisIdempotencyStore.class);
 
     private final RedissonClient client;
@@ -145,13 +145,16 @@ public final class RedisIdempotencyStore
     private volatile DurationArgs lastLease = new DurationArgs(-1, EMPTY, EMPTY);
     private volatile DurationArgs lastRetention = new DurationArgs(-1, EMPTY, EMPTY);
 
-    /** A duration's arguments: its milliseconds in plain decimal and as encoded fields. */
+    /**
+     * A duration's arguments: its milliseconds in plain decimal (a lease's, for the extend script; empty for a
+     * retention) and as encoded fields.
+     */
     private record DurationArgs(long millis, byte[] plain, byte[] fields) {
     }
 
     private RedisIdempotencyStore(Builder builder) {
         this.client = builder.client;
-        this.script = client.getScript(ByteArrayCodec.INSTANCE);
+        this.script = client.getScript(ScriptCodec.INSTANCE);
         this.keyPrefix = builder.keyPrefix;
         this.closeClient = builder.closeClient;
         this.waitReplicas = builder.waitReplicas;
@@ -194,8 +197,8 @@ public final class RedisIdempotencyStore
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
         Objects.requireNonNull(key, "key");
-        Object[] args = acquireArgs(requestHash, leaseArgs(lease), callIdField());
-        List<Object> reply = eval(RedisScripts.ACQUIRE, "acquire a key", key, RScript.ReturnType.LIST, args);
+        Object reply = eval(RedisScripts.ACQUIRE, "acquire a key", key, RScript.ReturnType.VALUE,
+                acquireArgument(requestHash, leaseArgs(lease)));
         return Replies.acquireResult(key, reply);
     }
 
@@ -210,15 +213,13 @@ public final class RedisIdempotencyStore
         requireDistinct(keys);
         Object[][] args = new Object[requests.size()][];
         for (int i = 0; i < args.length; i++) {
-            args[i] = acquireArgs(requests.get(i).requestHash(), leaseArgs, callIdField());
+            args[i] = new Object[] {acquireArgument(requests.get(i).requestHash(), leaseArgs)};
         }
-        List<Object> replies = pipeline(RedisScripts.ACQUIRE, RScript.ReturnType.LIST, keys, args,
+        List<Object> replies = pipeline(RedisScripts.ACQUIRE, RScript.ReturnType.VALUE, keys, args,
                 "acquire a batch of " + keys.size() + " keys; keys acquired before the fault expire with their lease");
         List<AcquireResult> results = new ArrayList<>(keys.size());
         for (int i = 0; i < keys.size(); i++) {
-            @SuppressWarnings("unchecked")
-            List<Object> reply = (List<Object>) replies.get(i);
-            results.add(Replies.acquireResult(keys.get(i), reply));
+            results.add(Replies.acquireResult(keys.get(i), replies.get(i)));
         }
         return List.copyOf(results);
     }
@@ -266,13 +267,7 @@ public final class RedisIdempotencyStore
         Object[][] args = new Object[completions.size()][];
         for (int i = 0; i < args.length; i++) {
             CompleteRequest completion = completions.get(i);
-            StoredResult result = completion.result();
-            byte[] payload = result.payload();
-            byte[] code = result.statusCode() == 0 ? RecordFormat.ABSENT : RecordFormat.field(result.statusCode());
-            byte[] tail = join(RecordFormat.ABSENT, code, TWO_ABSENT,
-                    payload == null ? RecordFormat.ABSENT : RecordFormat.field(payload));
-            args[i] = new Object[] {RecordFormat.field(completion.fencingToken()), retentionArgs.plain(),
-                    retentionArgs.fields(), callIdField(), tail};
+            args[i] = new Object[] {completionArgument(completion.fencingToken(), completion.result(), retentionArgs)};
         }
         List<Object> replies = pipeline(RedisScripts.COMPLETE, RScript.ReturnType.LONG, storedKeys, args,
                 "complete a batch of " + completions.size() + " records; some may have been completed");
@@ -434,11 +429,8 @@ public final class RedisIdempotencyStore
     public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(result, "result");
-        DurationArgs retentionArgs = retentionArgs(retention);
-        // the fields from takeover on: no takeover, the code, no error type or message, the payload
-        byte[] tail = RecordFormat.completionTail(result.statusCode(), result.payload());
         Object reply = eval(RedisScripts.COMPLETE, "complete a record", key, RScript.ReturnType.LONG,
-                RecordFormat.field(fencingToken), retentionArgs.plain(), retentionArgs.fields(), callIdField(), tail);
+                completionArgument(fencingToken, result, retentionArgs(retention)));
         return Replies.changed(key, reply);
     }
 
@@ -446,12 +438,9 @@ public final class RedisIdempotencyStore
     public boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(failure, "failure");
-        DurationArgs retentionArgs = retentionArgs(retention);
-        // the fields from takeover on: no takeover, no code, the error type and message, no payload
-        byte[] tail = join(TWO_ABSENT, RecordFormat.field(failure.type()), RecordFormat.field(failure.message()),
-                RecordFormat.ABSENT);
         Object reply = eval(RedisScripts.FAIL, "record a failure", key, RScript.ReturnType.LONG,
-                RecordFormat.field(fencingToken), retentionArgs.plain(), retentionArgs.fields(), callIdField(), tail);
+                RecordFormat.failureArgument(fencingToken, retentionArgs(retention).fields(), callIdPrefix,
+                        calls.incrementAndGet(), failure));
         return Replies.changed(key, reply);
     }
 
@@ -550,8 +539,15 @@ public final class RedisIdempotencyStore
         return call.toCompletableFuture().join();
     }
 
-    private static Object[] acquireArgs(@Nullable String requestHash, DurationArgs lease, byte[] callIdField) {
-        return new Object[] {lease.plain(), lease.fields(), callIdField, RecordFormat.field(requestHash)};
+    /** The acquire script's argument: the lease's fields, the request hash and a new call id. */
+    private byte[] acquireArgument(@Nullable String requestHash, DurationArgs lease) {
+        return RecordFormat.acquireArgument(lease.fields(), requestHash, callIdPrefix, calls.incrementAndGet());
+    }
+
+    /** The complete script's argument: the token, the retention's field, a new call id and the result. */
+    private byte[] completionArgument(long fencingToken, StoredResult result, DurationArgs retention) {
+        return RecordFormat.completionArgument(fencingToken, retention.fields(), callIdPrefix, calls.incrementAndGet(),
+                result.statusCode(), result.payload());
     }
 
     /** A lease's arguments: keep_ms (two leases) in plain decimal, and the fields lease_ms and keep_ms. */
@@ -566,12 +562,12 @@ public final class RedisIdempotencyStore
         return last;
     }
 
-    /** A retention's arguments: in plain decimal, and the field keep_ms. */
+    /** A retention's argument: the field keep_ms (the scripts read the expiry from it). */
     private DurationArgs retentionArgs(Duration retention) {
         long millis = millis(retention, "retention");
         DurationArgs last = lastRetention;
         if (last.millis() != millis) {
-            last = new DurationArgs(millis, number(millis), RecordFormat.field(millis));
+            last = new DurationArgs(millis, EMPTY, RecordFormat.field(millis));
             lastRetention = last;
         }
         return last;

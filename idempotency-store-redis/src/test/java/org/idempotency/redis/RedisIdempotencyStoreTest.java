@@ -201,18 +201,20 @@ class RedisIdempotencyStoreTest {
             String key = newKey();
             String redisKey = store.redisKey(key);
             RScript script = client.getScript(ByteArrayCodec.INSTANCE);
-            Object[] acquireArgs = {bytes("20000"), bytes("5:100005:20000"), RecordFormat.field("call-1"),
-                    RecordFormat.field("h")};
+            // lease_ms, keep_ms, hash, op
+            Object[] acquireArgs = {bytes("5:100005:200001:h6:call-1")};
 
-            List<Object> first = run(script, RedisScripts.ACQUIRE, redisKey, RScript.ReturnType.LIST, acquireArgs);
-            List<Object> resent = run(script, RedisScripts.ACQUIRE, redisKey, RScript.ReturnType.LIST, acquireArgs);
-            assertThat(first.get(0)).isEqualTo(1L);
+            Object first = run(script, RedisScripts.ACQUIRE, redisKey, RScript.ReturnType.VALUE, acquireArgs);
+            Object resent = run(script, RedisScripts.ACQUIRE, redisKey, RScript.ReturnType.VALUE, acquireArgs);
+            assertThat(first).isInstanceOf(Long.class);
+            assertThat((Long) first).as("a token, not taken over").isPositive();
             assertThat(resent).isEqualTo(first);
             assertThat(store.acquire(key, "h", LEASE)).as("another caller").isInstanceOf(AcquireResult.Existing.class);
 
-            long token = (Long) first.get(1);
-            Object[] completeArgs = {RecordFormat.field(token), bytes("60000"), RecordFormat.field(60_000),
-                    RecordFormat.field("call-2"), bytes("----1:r")};
+            long token = (Long) first;
+            // token, keep_ms, op, then takeover, code, error type and message, payload
+            Object[] completeArgs = {concat(RecordFormat.field(token), bytes("5:60000"), RecordFormat.field("call-2"),
+                    bytes("----1:r"))};
             assertThat((Long) run(script, RedisScripts.COMPLETE, redisKey, RScript.ReturnType.LONG, completeArgs))
                     .isEqualTo(1L);
             assertThat((Long) run(script, RedisScripts.COMPLETE, redisKey, RScript.ReturnType.LONG, completeArgs))
@@ -892,5 +894,13 @@ class RedisIdempotencyStoreTest {
 
     private static byte[] bytes(String text) {
         return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
     }
 }

@@ -19,9 +19,10 @@ import java.util.List;
  * <p><b>Cost.</b> Every call a script makes, and every number it formats, costs server time (microseconds
  * each, more than the command itself), so the scripts do little: a replay is one {@code GET}; an acquire of
  * a new key or a completion is {@code GET}, {@code TIME}, {@code SET}. The caller sends every field already
- * encoded ({@code 5:30000}), neighbouring fields joined into one argument (the client spends time on each
- * argument too), the scripts compare and splice encoded fields, and times are read as the text {@code TIME}
- * returns, so no script formats a number on its usual path. The record keeps when it was written
+ * encoded ({@code 5:30000}), neighbouring fields joined into one argument (the client spends time and memory on
+ * each argument; the acquire, complete and fail scripts take a single one, which they split with {@code decode}),
+ * the scripts compare and splice encoded fields, and times are read as the text {@code TIME} returns, so no script
+ * formats a number on its usual path. The record keeps when it was written
  * ({@code at_ms}) and for how long ({@code lease_ms}, {@code keep_ms}) instead of absolute instants; the
  * native expiry ({@code PX keep_ms}) ends it at {@code at_ms + keep_ms}, by the same clock.
  *
@@ -39,15 +40,16 @@ public final class RedisScripts {
     }
 
     /**
-     * The helpers every script starts with. {@code decode(v, n)} returns the first {@code n} fields as encoded
-     * text, and where the next field starts; {@code val} strips a field's length; {@code clock} returns the
-     * server time in milliseconds and in microseconds, as text.
+     * The helpers every script starts with. {@code decode(v, n, from)} returns the first {@code n} fields as
+     * encoded text, read from position {@code from} (default 2, after a record's status letter), and where the next
+     * field starts; {@code val} strips a field's length; {@code clock} returns the server time in milliseconds and
+     * in microseconds, as text.
      */
     private static final String PRELUDE = """
             #!lua
             local key = KEYS[1]
-            local function decode(v, n)
-              local r, pos = {}, 2
+            local function decode(v, n, from)
+              local r, pos = {}, from or 2
               for i = 1, n do
                 if string.byte(v, pos) == 45 then
                   r[i] = '-'
@@ -75,17 +77,19 @@ public final class RedisScripts {
             """;
 
     /**
-     * Acquire. ARGV: keep (ms, two leases), the fields lease_ms and keep_ms (together), the op field, the hash
-     * field ({@code -} for none). Returns {@code {1, token, takeover}} when the caller now
-     * owns the key, else {@code {0, record}}. A finished record is answered from its {@code GET} alone: its
-     * native expiry is its visibility. A new token is {@code max(last token + 1, now in microseconds)}.
+     * Acquire. ARGV: one argument, the fields lease_ms, keep_ms (two leases), hash ({@code -} for none) and op, in
+     * the record's order. Returns the token, an integer, when the caller now owns the key (negated when it took
+     * over an expired lease), else the record, a bulk string: one value, which the client reads without a list.
+     * A finished record is answered from its {@code GET} alone: its native expiry is its visibility. A new token
+     * is {@code max(last token + 1, now in microseconds)}.
      */
     public static final Script ACQUIRE = script("acquire", """
             local v = redis.call('GET', key)
             local s = v and string.byte(v, 1)
             if s == 67 or s == 70 then
-              return {0, v}
+              return v
             end
+            local a = decode(ARGV[1], 4, 1)
             local now_ms, now_us = clock()
             local token = now_us
             local takeover = false
@@ -95,11 +99,12 @@ public final class RedisScripts {
               if s == 80 then
                 local at, now = tonumber(val(r[2])), tonumber(now_ms)
                 if at + tonumber(val(r[4])) > now then
-                  if r[6] == ARGV[3] then
-                    return {1, tonumber(val(r[1])), r[7] == '1:1' and 1 or 0}
+                  if r[6] == a[4] then
+                    local owned = tonumber(val(r[1]))
+                    return r[7] == '1:1' and -owned or owned
                   end
-                  if at + tonumber(val(r[3])) > now or (ARGV[4] ~= '-' and r[5] ~= '-' and r[5] ~= ARGV[4]) then
-                    return {0, v}
+                  if at + tonumber(val(r[3])) > now or (a[3] ~= '-' and r[5] ~= '-' and r[5] ~= a[3]) then
+                    return v
                   end
                   takeover = true
                 end
@@ -110,13 +115,12 @@ public final class RedisScripts {
               end
             end
             if takeover then
-              redis.call('SET', key, 'P' .. field(token) .. field(now_ms) .. ARGV[2] .. r[5] .. ARGV[3] .. '1:1----',
-                'PX', ARGV[1])
-              return {1, tonumber(token), 1}
+              redis.call('SET', key, 'P' .. field(token) .. field(now_ms) .. a[1] .. a[2] .. r[5] .. a[4] .. '1:1----',
+                'PX', val(a[2]))
+              return -tonumber(token)
             end
-            redis.call('SET', key, 'P' .. field(token) .. field(now_ms) .. ARGV[2] .. ARGV[4] .. ARGV[3] .. '-----',
-              'PX', ARGV[1])
-            return {1, tonumber(token), 0}
+            redis.call('SET', key, 'P' .. field(token) .. field(now_ms) .. ARGV[1] .. '-----', 'PX', val(a[2]))
+            return tonumber(token)
             """);
 
     /**
@@ -131,31 +135,32 @@ public final class RedisScripts {
             end
             local s = string.byte(v, 1)
             local r = decode(v, 6)
-            if r[1] ~= ARGV[1] then
+            local a, rest = decode(ARGV[1], 3, 1)
+            if r[1] ~= a[1] then
               return 0
             end
-            if s == {byte} and r[6] == ARGV[4] then
+            if s == {byte} and r[6] == a[3] then
               return 1
             end
             if s ~= 80 then
               return 0
             end
-            redis.call('SET', key, '{status}' .. r[1] .. field(clock()) .. r[3] .. ARGV[3] .. r[5] .. ARGV[4] .. ARGV[5],
-              'PX', ARGV[2])
+            redis.call('SET', key, '{status}' .. r[1] .. field(clock()) .. r[3] .. a[2] .. r[5] .. a[3]
+              .. string.sub(ARGV[1], rest), 'PX', val(a[2]))
             return 1
             """;
 
     /**
-     * Complete. ARGV: the token field, retention (ms), the keep_ms field (the retention), the op field, and
-     * the fields from takeover on ({@code -}, code, {@code --}, payload or {@code -} when not kept). Returns 1
-     * if completed, 0 if not owned.
+     * Complete. ARGV: one argument, the fields token, keep_ms (the retention) and op, then the record's fields
+     * from takeover on ({@code -}, code, {@code --}, payload or {@code -} when not kept). Returns 1 if completed,
+     * 0 if not owned.
      */
     public static final Script COMPLETE = script("complete", finish('C'));
 
     /**
-     * Fail. ARGV: the token field, retention (ms), the keep_ms field (the retention), the op field, and the
-     * fields from takeover on ({@code --}, error_type, error_message or {@code -}, {@code -}). Returns 1 if
-     * recorded, 0 if not owned.
+     * Fail. ARGV: one argument, the fields token, keep_ms (the retention) and op, then the record's fields from
+     * takeover on ({@code --}, error_type, error_message or {@code -}, {@code -}). Returns 1 if recorded, 0 if not
+     * owned.
      */
     public static final Script FAIL = script("fail", finish('F'));
 

@@ -17,18 +17,24 @@ public final class Replies {
     private Replies() {
     }
 
-    /** The outcome of {@link RedisScripts#ACQUIRE}: {@code {1, token, takeover}} or {@code {0, record}}. */
-    public static AcquireResult acquireResult(String key, @Nullable List<Object> reply) {
-        if (reply == null || reply.isEmpty()) {
-            throw unexpected(key, "an empty acquire reply");
+    /**
+     * The outcome of {@link RedisScripts#ACQUIRE}: the token when the caller owns the key (negated after a
+     * takeover), or the record that holds it.
+     */
+    public static AcquireResult acquireResult(String key, @Nullable Object reply) {
+        if (reply instanceof Long token) {
+            if (token > 0) {
+                return new AcquireResult.Acquired(token, false);
+            }
+            if (token < 0 && token != Long.MIN_VALUE) {
+                return new AcquireResult.Acquired(-token, true);
+            }
+            throw unexpected(key, "an acquire reply of token " + token);
         }
-        if (asLong(key, reply.get(0)) == 1 && reply.size() == 3) {
-            return new AcquireResult.Acquired(asLong(key, reply.get(1)), asLong(key, reply.get(2)) == 1);
-        }
-        if (reply.size() == 2 && reply.get(1) instanceof byte[] value) {
+        if (reply instanceof byte[] value) {
             return new AcquireResult.Existing(RecordFormat.record(key, value));
         }
-        throw unexpected(key, "an acquire reply of " + reply.size() + " elements");
+        throw unexpected(key, "an acquire reply of a " + typeOf(reply));
     }
 
     /** The record in a {@link RedisScripts#FIND} reply ({@code {record}} or empty), or {@code null}. */
@@ -51,7 +57,11 @@ public final class Replies {
         if (value instanceof Long number) {
             return number;
         }
-        throw unexpected(key, "a " + (value == null ? "nil" : value.getClass().getSimpleName()) + " value");
+        throw unexpected(key, "a " + typeOf(value) + " value");
+    }
+
+    private static String typeOf(@Nullable Object value) {
+        return value == null ? "nil" : value.getClass().getSimpleName();
     }
 
     private static IdempotencyStoreException unexpected(String key, String what) {

@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.idempotency.api.StoredFailure;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -122,6 +123,41 @@ class RecordFormatTest {
         assertThat(record.requestHash()).isEqualTo("h1");
         assertThat(record.result().statusCode()).isEqualTo(201);
         assertThat(record.result().payload()).isEqualTo(payload);
+    }
+
+    @Test
+    @DisplayName("the script arguments are their fields joined, as the separate encoders write them")
+    void scriptArguments() {
+        byte[] lease = concat(RecordFormat.field(30_000L), RecordFormat.field(60_000L));
+        byte[] prefix = ascii("0123abcd-");
+        for (String hash : new String[] {null, "", "h1", "\u00e9t\u00e9", "a\u0000b", "\u0001x", "\ud800"}) {
+            for (long call : new long[] {0, 9, 10, 123_456_789_012L, Long.MAX_VALUE}) {
+                assertThat(RecordFormat.acquireArgument(lease, hash, prefix, call)).as("%s %d", hash, call)
+                        .isEqualTo(concat(lease, RecordFormat.field(hash), RecordFormat.field(prefix, call)));
+            }
+        }
+        byte[] keep = RecordFormat.field(86_400_000L);
+        byte[] payload = ascii("{\"id\":\"ord-1\"}");
+        for (long token : new long[] {1, 1_795_716_968_808_223L, -5, Long.MIN_VALUE}) {
+            for (int code : new int[] {0, 201, -1}) {
+                for (byte[] body : new byte[][] {null, new byte[0], payload}) {
+                    assertThat(RecordFormat.completionArgument(token, keep, prefix, 77, code, body))
+                            .as("%d %d %s", token, code, body == null ? null : body.length)
+                            .isEqualTo(concat(RecordFormat.field(token), keep, RecordFormat.field(prefix, 77),
+                                    RecordFormat.completionTail(code, body)));
+                }
+            }
+        }
+        for (String message : new String[] {null, "", "boom \u00e9", "a\u0000b"}) {
+            assertThat(RecordFormat.failureArgument(42, keep, prefix, 3,
+                    new StoredFailure("java.lang.IllegalStateException", message)))
+                    .as(message)
+                    .isEqualTo(concat(RecordFormat.field(42L), keep, RecordFormat.field(prefix, 3), ascii("--"),
+                            RecordFormat.field("java.lang.IllegalStateException"), RecordFormat.field(message),
+                            ascii("-")));
+        }
+        assertThatThrownBy(() -> RecordFormat.acquireArgument(lease, "h", prefix, -1))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     private static byte[] concat(byte[]... parts) {

@@ -19,7 +19,17 @@ import java.util.Arrays;
  */
 public final class RequestHashes {
 
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
+    /** The two lowercase hex digits of every byte value, high digit in the high byte. */
+    private static final short[] HEX_PAIRS = new short[256];
+    /** One digest per thread: {@code digest()} leaves it reset for the next use. */
+    private static final ThreadLocal<MessageDigest> DIGEST = ThreadLocal.withInitial(RequestHashes::newSha256);
+
+    static {
+        byte[] digits = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
+        for (int i = 0; i < 256; i++) {
+            HEX_PAIRS[i] = (short) (digits[i >> 4] << 8 | digits[i & 0xf]);
+        }
+    }
 
     private RequestHashes() {
     }
@@ -31,7 +41,7 @@ public final class RequestHashes {
      * @return 64 lowercase hex characters
      */
     public static String sha256(byte[] bytes) {
-        return hex(newSha256().digest(bytes));
+        return hex(DIGEST.get().digest(bytes));
     }
 
     /**
@@ -114,11 +124,12 @@ public final class RequestHashes {
     }
 
     static String hex(byte[] bytes) {
-        char[] out = new char[bytes.length * 2];
+        byte[] out = new byte[bytes.length * 2];
         for (int i = 0; i < bytes.length; i++) {
-            out[2 * i] = HEX[(bytes[i] >> 4) & 0xf];
-            out[2 * i + 1] = HEX[bytes[i] & 0xf];
+            short pair = HEX_PAIRS[bytes[i] & 0xff];
+            out[2 * i] = (byte) (pair >> 8);
+            out[2 * i + 1] = (byte) pair;
         }
-        return new String(out);
+        return new String(out, StandardCharsets.ISO_8859_1); // hex digits: one byte a character, copied as is
     }
 }

@@ -3,6 +3,14 @@ package org.idempotency.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -15,6 +23,34 @@ class RequestHashesTest {
                 .isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assertThat(RequestHashes.sha256(new byte[0]))
                 .isEqualTo("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+
+    @Test
+    @DisplayName("every byte value of the digest is written as its two hex digits, from any number of threads")
+    void hexOfEveryByteFromManyThreads() throws Exception {
+        MessageDigest reference = RequestHashes.newSha256();
+        Random random = new Random(17);
+        List<byte[]> inputs = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            byte[] input = new byte[random.nextInt(300)];
+            random.nextBytes(input);
+            inputs.add(input);
+        }
+        ExecutorService threads = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<List<String>>> results = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                results.add(threads.submit(() -> inputs.stream().map(RequestHashes::sha256).toList()));
+            }
+            for (Future<List<String>> result : results) {
+                List<String> hashes = result.get();
+                for (int i = 0; i < inputs.size(); i++) {
+                    assertThat(hashes.get(i)).isEqualTo(HexFormat.of().formatHex(reference.digest(inputs.get(i))));
+                }
+            }
+        } finally {
+            threads.shutdownNow();
+        }
     }
 
     @Test

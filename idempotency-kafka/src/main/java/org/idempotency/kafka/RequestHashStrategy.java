@@ -5,7 +5,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.utils.Bytes;
 import org.idempotency.core.RequestHashes;
 import org.idempotency.kafka.internal.RecordTexts;
-import org.idempotency.kafka.internal.Sha256;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -53,18 +52,20 @@ public interface RequestHashStrategy<K, V> {
                 return NULL_VALUE_HASH;
             }
             if (value instanceof byte[] bytes) {
-                return Sha256.hex(bytes);
+                return RequestHashes.sha256(bytes);
             }
             if (value instanceof CharSequence text) {
                 // WTF-8: the UTF-8 bytes of well-formed text, and distinct bytes for a lone surrogate, which
                 // UTF-8 would turn into '?' so that two different payloads hashed alike
-                return Sha256.hex(RequestHashes.wtf8(text.toString()));
+                return RequestHashes.sha256(RequestHashes.wtf8(text.toString()));
             }
             if (value instanceof Bytes bytes) {
-                return Sha256.hex(bytes.get());
+                return RequestHashes.sha256(bytes.get());
             }
             if (value instanceof ByteBuffer buffer) {
-                return Sha256.hex(buffer);
+                byte[] remaining = new byte[buffer.remaining()];
+                buffer.duplicate().get(remaining); // the buffer's position is not moved
+                return RequestHashes.sha256(remaining);
             }
             throw new RecordIdentityException("The value of record " + RecordTexts.coordinates(record) + " is a "
                     + value.getClass().getName() + ", which has no canonical bytes to hash; configure a request"

@@ -161,6 +161,10 @@ class IdempotentRecordHandlerTest {
                     new ConsumerRecord<>("t", 0, 0, "k", bytes))).isEqualTo(expected);
             assertThat(RequestHashStrategy.<String, ByteBuffer>payloadSha256().requestHash(
                     new ConsumerRecord<>("t", 0, 0, "k", ByteBuffer.wrap(bytes)))).isEqualTo(expected);
+            ByteBuffer inside = ByteBuffer.wrap(("xx" + "payload" + "yy").getBytes(StandardCharsets.UTF_8), 2, 7);
+            assertThat(RequestHashStrategy.<String, ByteBuffer>payloadSha256().requestHash(
+                    new ConsumerRecord<>("t", 0, 0, "k", inside))).as("the remaining bytes only").isEqualTo(expected);
+            assertThat(inside.position()).as("the buffer's position is not moved").isEqualTo(2);
             assertThat(RequestHashStrategy.<String, Bytes>payloadSha256().requestHash(
                     new ConsumerRecord<>("t", 0, 0, "k", Bytes.wrap(bytes)))).isEqualTo(expected);
             assertThat(RequestHashStrategy.<String, String>payloadSha256().requestHash(

@@ -82,7 +82,7 @@ final class PairedReport {
                 .append("`KafkaConsumerBenchmark`, one broker in the report's JVM: the same records consumed by"
                         + " the raw kafka-clients loop and by `IdempotentConsumerLoop` with batch claims (its"
                         + " default), with batch claims and batch completions (`batchCompletions(true)`), and with"
-                        + " per-record claims. Records per second, and the idempotent loop's over the raw loop's in"
+                        + " per-record claims and batch completions. Records per second, and the idempotent loop's over the raw loop's in"
                         + " the same round.\n\n")
                 .append("| store | rounds × records | raw loop, rec/s | default loop, rec/s | / raw |"
                         + " batch completions, rec/s | / raw | per-record claims, rec/s | / raw |\n"

@@ -1,15 +1,10 @@
 package org.idempotency.jdbi.internal;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
@@ -80,16 +75,12 @@ public final class MariaDbDialect implements SqlDialect {
     /** The resource holding the schema script, for the default table name. */
     public static final String SCHEMA_RESOURCE = "META-INF/idempotency/jdbi/mariadb.sql";
 
-    /** The longest error description kept, in characters. */
-    private static final int MAX_DESCRIPTION = 300;
-    private static final String SEQUENCE_SUFFIX = "_fencing_seq";
-    private static final String INDEX_SUFFIX = "_expires_at_idx";
-    private static final Pattern SCRIPT_NAMES = Pattern.compile(
-            "\\b" + PostgresDialect.SCRIPT_TABLE + "(" + SEQUENCE_SUFFIX + "|" + INDEX_SUFFIX + ")?\\b");
+    private static final String SEQUENCE_SUFFIX = DialectText.SEQUENCE_SUFFIX;
+    private static final String INDEX_SUFFIX = DialectText.INDEX_SUFFIX;
     /** A quoted part of a server message: a value, or a name; both are left out. */
     private static final Pattern QUOTED = Pattern.compile("'(?:[^'\\\\]|\\\\.)*'|`[^`]*`|\"(?:[^\"\\\\]|\\\\.)*\"");
     private static final Pattern CONNECTION_PREFIX = Pattern.compile("^\\(conn=\\d+\\)\\s*");
-    private static final String SCRIPT = load();
+    private static final String SCRIPT = DialectText.loadScript(SCHEMA_RESOURCE);
 
     private static final String NOW = "UTC_TIMESTAMP(6)";
     private static final String LEASE_END = NOW + " + INTERVAL :lease_us MICROSECOND";
@@ -274,22 +265,7 @@ public final class MariaDbDialect implements SqlDialect {
 
     @Override
     public String schemaScript(TableName table) {
-        Matcher matcher = SCRIPT_NAMES.matcher(SCRIPT);
-        StringBuilder out = new StringBuilder(SCRIPT.length() + 64);
-        while (matcher.find()) {
-            String suffix = matcher.group(1);
-            String replacement;
-            if (suffix == null) {
-                replacement = qualified(table, table.table());
-            } else if (suffix.equals(SEQUENCE_SUFFIX)) {
-                replacement = qualified(table, table.table() + SEQUENCE_SUFFIX);
-            } else {
-                replacement = quote(table.table() + INDEX_SUFFIX); // an index belongs to its table
-            }
-            matcher.appendReplacement(out, Matcher.quoteReplacement(replacement));
-        }
-        matcher.appendTail(out);
-        return out.toString();
+        return DialectText.renameScript(SCRIPT, table, '`');
     }
 
     /** A deadlock (1213, SQL state 40001), or a changed row under snapshot isolation (1020). */
@@ -315,13 +291,8 @@ public final class MariaDbDialect implements SqlDialect {
         if (message == null || message.isBlank()) {
             return "(no message)";
         }
-        int newline = message.indexOf('\n');
-        String first = (newline < 0 ? message : message.substring(0, newline)).strip();
-        first = CONNECTION_PREFIX.matcher(first).replaceFirst("");
-        first = QUOTED.matcher(first).replaceAll("'…'");
-        if (first.length() > MAX_DESCRIPTION) {
-            first = first.substring(0, MAX_DESCRIPTION) + "…";
-        }
+        String first = CONNECTION_PREFIX.matcher(DialectText.firstLine(message)).replaceFirst("");
+        first = DialectText.cut(QUOTED.matcher(first).replaceAll("'…'"));
         return first + " [error " + error.getErrorCode() + "]";
     }
 
@@ -342,23 +313,11 @@ public final class MariaDbDialect implements SqlDialect {
                 .replace("{sequence}", qualified(table, table.table() + SEQUENCE_SUFFIX));
     }
 
-    /* TableName admits only [a-z0-9_], so quoting cannot be escaped; it makes reserved words usable as names. */
     private static String qualified(TableName table, String name) {
-        return table.schema() == null ? quote(name) : quote(table.schema()) + "." + quote(name);
+        return DialectText.qualified(table, name, '`');
     }
 
     private static String quote(String identifier) {
-        return '`' + identifier + '`';
-    }
-
-    private static String load() {
-        try (InputStream in = MariaDbDialect.class.getResourceAsStream("/" + SCHEMA_RESOURCE)) {
-            if (in == null) {
-                throw new IllegalStateException("The schema script " + SCHEMA_RESOURCE + " is missing from the jar");
-            }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read the schema script " + SCHEMA_RESOURCE, e);
-        }
+        return DialectText.quote(identifier, '`');
     }
 }

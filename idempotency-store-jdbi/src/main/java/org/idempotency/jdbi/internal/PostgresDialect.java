@@ -1,12 +1,6 @@
 package org.idempotency.jdbi.internal;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The PostgreSQL dialect (11 or newer).
@@ -47,15 +41,11 @@ public final class PostgresDialect implements SqlDialect {
     /** The resource holding the schema script, for the default table name. */
     public static final String SCHEMA_RESOURCE = "META-INF/idempotency/jdbi/postgresql.sql";
     /** The table name the schema script is written for. */
-    public static final String SCRIPT_TABLE = "idempotency_records";
+    public static final String SCRIPT_TABLE = DialectText.SCRIPT_TABLE;
 
-    /** The longest error description kept, in characters. */
-    private static final int MAX_DESCRIPTION = 300;
-    private static final String SEQUENCE_SUFFIX = "_fencing_seq";
-    private static final String INDEX_SUFFIX = "_expires_at_idx";
-    private static final Pattern SCRIPT_NAMES = Pattern.compile(
-            "\\b" + SCRIPT_TABLE + "(" + SEQUENCE_SUFFIX + "|" + INDEX_SUFFIX + ")?\\b");
-    private static final String SCRIPT = load();
+    private static final String SEQUENCE_SUFFIX = DialectText.SEQUENCE_SUFFIX;
+    private static final String INDEX_SUFFIX = DialectText.INDEX_SUFFIX;
+    private static final String SCRIPT = DialectText.loadScript(SCHEMA_RESOURCE);
 
     private static final String NOW = "statement_timestamp()";
     private static final String LEASE_END = NOW + " + CAST(:lease_us AS bigint) * INTERVAL '1 microsecond'";
@@ -398,22 +388,7 @@ public final class PostgresDialect implements SqlDialect {
 
     @Override
     public String schemaScript(TableName table) {
-        Matcher matcher = SCRIPT_NAMES.matcher(SCRIPT);
-        StringBuilder out = new StringBuilder(SCRIPT.length() + 64);
-        while (matcher.find()) {
-            String suffix = matcher.group(1);
-            String replacement;
-            if (suffix == null) {
-                replacement = qualified(table, table.table());
-            } else if (suffix.equals(SEQUENCE_SUFFIX)) {
-                replacement = qualified(table, table.table() + SEQUENCE_SUFFIX);
-            } else {
-                replacement = quote(table.table() + INDEX_SUFFIX); // an index lives in its table's schema
-            }
-            matcher.appendReplacement(out, Matcher.quoteReplacement(replacement));
-        }
-        matcher.appendTail(out);
-        return out.toString();
+        return DialectText.renameScript(SCRIPT, table, '"');
     }
 
     @Override
@@ -440,12 +415,8 @@ public final class PostgresDialect implements SqlDialect {
         if (message == null || message.isBlank()) {
             return "(no message)";
         }
-        int newline = message.indexOf('\n');
-        String first = (newline < 0 ? message : message.substring(0, newline)).strip();
-        if (first.length() > MAX_DESCRIPTION) {
-            first = first.substring(0, MAX_DESCRIPTION) + "…";
-        }
-        return newline < 0 ? first : first + " (details left out)";
+        String first = DialectText.cut(DialectText.firstLine(message));
+        return message.indexOf('\n') < 0 ? first : first + " (details left out)";
     }
 
     private static String render(String template, TableName table, String lockBound) {
@@ -458,26 +429,11 @@ public final class PostgresDialect implements SqlDialect {
                 .replace("{sequence}", qualified(table, table.table() + SEQUENCE_SUFFIX));
     }
 
-    /*
-     * TableName admits only [a-z0-9_], so quoting cannot be escaped; it makes reserved words ("order",
-     * "user") usable as names.
-     */
     private static String qualified(TableName table, String name) {
-        return table.schema() == null ? quote(name) : quote(table.schema()) + "." + quote(name);
+        return DialectText.qualified(table, name, '"');
     }
 
     private static String quote(String identifier) {
-        return '"' + identifier + '"';
-    }
-
-    private static String load() {
-        try (InputStream in = PostgresDialect.class.getResourceAsStream("/" + SCHEMA_RESOURCE)) {
-            if (in == null) {
-                throw new IllegalStateException("The schema script " + SCHEMA_RESOURCE + " is missing from the jar");
-            }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read the schema script " + SCHEMA_RESOURCE, e);
-        }
+        return DialectText.quote(identifier, '"');
     }
 }

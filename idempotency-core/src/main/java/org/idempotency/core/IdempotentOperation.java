@@ -344,9 +344,7 @@ public final class IdempotentOperation<T> {
         if (engine.store instanceof BatchAcquiringIdempotencyStore batchStore) {
             StoreCallObservation call = Observers.call(engine.observer, StoreCall.ACQUIRE_ALL, engine.store);
             try {
-                results = batchStore instanceof InMemoryIdempotencyStore memory
-                        ? memory.acquireDistinct(toAcquire, engine.lease) // the keys were checked above
-                        : batchStore.acquireAll(toAcquire, engine.lease);
+                results = batchStore.acquireAll(toAcquire, engine.lease);
                 if (results.size() != toAcquire.size()) {
                     throw new IllegalStateException("acquireAll returned " + results.size() + " outcomes for "
                             + toAcquire.size() + " keys");

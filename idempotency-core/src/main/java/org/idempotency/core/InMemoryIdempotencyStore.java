@@ -109,11 +109,6 @@ public final class InMemoryIdempotencyStore
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
         requireDistinct(requests, AcquireRequest::key, "acquireAll");
-        return acquireDistinct(requests, lease);
-    }
-
-    /** {@link #acquireAll} for keys the engine has already found distinct. */
-    List<AcquireResult> acquireDistinct(List<AcquireRequest> requests, Duration lease) {
         List<AcquireResult> results = new ArrayList<>(requests.size());
         for (AcquireRequest request : requests) {
             results.add(acquire(request.key(), request.requestHash(), lease));

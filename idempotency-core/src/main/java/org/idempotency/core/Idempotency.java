@@ -46,9 +46,10 @@ import org.slf4j.LoggerFactory;
  * execution's lease is marked lost ({@link Execution#isLeaseLost()}) and reported. An execution open longer
  * than {@link Builder#maxExecutionTime} (default 1 h) is no longer renewed and is reported as leaked.
  *
- * <p>Listeners are called on the thread that produced the event: the caller's, or a renewal thread for
- * renewals and lost leases. Whatever a listener, a store or a callback throws in the background, errors
- * included, is logged and survived.
+ * <p>Listeners are called on the thread that produced the event: the caller's, or, for what renewal finds
+ * (renewals, renewal failures, lost and leaked leases, and the lease-lost callbacks), the engine's reporting
+ * thread, one event at a time: a slow listener or callback delays later reports, never a renewal. Whatever a
+ * listener, a store or a callback throws in the background, errors included, is logged and survived.
  *
  * <p>Thread-safe.
  */

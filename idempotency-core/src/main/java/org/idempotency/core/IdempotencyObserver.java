@@ -101,7 +101,7 @@ public interface IdempotencyObserver {
          * the key and its caller runs the work), {@link IdempotencyEvent.Type#TAKEOVER} (it owns the key by taking
          * over an expired lease), {@link IdempotencyEvent.Type#LEASE_RENEWED},
          * {@link IdempotencyEvent.Type#LEASE_LOST} (while the work runs), {@link IdempotencyEvent.Type#LEAKED}
-         * (open past the engine's maximum execution time). May come from a renewal thread.
+         * (open past the engine's maximum execution time). May come from the engine's reporting thread.
          *
          * @param type what happened
          */

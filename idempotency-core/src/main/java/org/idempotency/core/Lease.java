@@ -188,14 +188,16 @@ final class Lease {
         if (!STATE.compareAndSet(this, OPEN, LOST)) {
             return false;
         }
-        engine.emit(type, operation, key, fencingToken, startNanos,
-                new IdempotencyLeaseLostException(storedKey, fencingToken));
-        Observers.event(observation, type);
         Idempotency.LOG.warn("{}: operation={} key={} token={}: {}; the work should stop (Execution.isLeaseLost),"
                 + " another caller may take the key over", type == IdempotencyEvent.Type.LEAKED
                         ? "An execution was left unfinished" : "Lease lost while the work runs",
                 operation, IdempotencyStoreException.safeKey(key), fencingToken, why);
-        runLostCallbacks();
+        engine.renewer.report(() -> { // listeners and callbacks are application code: never on renewal's threads
+            engine.emit(type, operation, key, fencingToken, startNanos,
+                    new IdempotencyLeaseLostException(storedKey, fencingToken));
+            Observers.event(observation, type);
+            runLostCallbacks();
+        });
         return true;
     }
 
@@ -210,7 +212,8 @@ final class Lease {
         if (previous == FINISHED) {
             return false;
         }
-        engine.emit(IdempotencyEvent.Type.LEAKED, operation, key, fencingToken, startNanos, null);
+        engine.renewer.report(() -> engine.emit(IdempotencyEvent.Type.LEAKED, operation, key, fencingToken,
+                startNanos, null));
         Idempotency.LOG.warn("An execution was garbage-collected without being finished: operation={} key={}"
                 + " token={}; releasing its key. Finish every execution (complete, fail, release or close) in a"
                 + " finally block", operation, IdempotencyStoreException.safeKey(key), fencingToken);

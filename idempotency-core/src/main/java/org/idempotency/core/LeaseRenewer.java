@@ -51,6 +51,11 @@ final class LeaseRenewer implements AutoCloseable {
     private final Set<Lease> leases = ConcurrentHashMap.newKeySet();
     private final ScheduledThreadPoolExecutor timer;
     private final ThreadPoolExecutor callers;
+    /**
+     * The thread that reports what renewal finds (listener events, observer events, WARN lines, lease-lost
+     * callbacks): application code, which may be slow, never runs on the timer or the caller threads.
+     */
+    private final ThreadPoolExecutor reports;
 
     LeaseRenewer(Idempotency engine) {
         this.engine = engine;
@@ -63,6 +68,9 @@ final class LeaseRenewer implements AutoCloseable {
         this.callers = new ThreadPoolExecutor(CALLER_THREADS, CALLER_THREADS, 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), daemonThreads("idempotency-renewal-" + id + "-call"));
         callers.allowCoreThreadTimeOut(true);
+        this.reports = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                daemonThreads("idempotency-renewal-" + id + "-reports"));
+        reports.allowCoreThreadTimeOut(true);
         long tick = engine.renewTickNanos;
         timer.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.NANOSECONDS);
     }
@@ -121,7 +129,7 @@ final class LeaseRenewer implements AutoCloseable {
         if (!lease.collect()) {
             return;
         }
-        Observers.end(lease.observation, IdempotencyEvent.Type.LEAKED, null);
+        report(() -> Observers.end(lease.observation, IdempotencyEvent.Type.LEAKED, null));
         StoreCallObservation call = Observers.call(engine.observer, StoreCall.RELEASE, store);
         boolean released;
         try {
@@ -224,9 +232,11 @@ final class LeaseRenewer implements AutoCloseable {
             if (extended) {
                 lease.renewed(sent);
                 if (lease.isOpen()) {
-                    engine.emit(IdempotencyEvent.Type.LEASE_RENEWED, lease.operation, lease.key,
-                            lease.fencingToken, lease.startNanos, null);
-                    Observers.event(lease.observation, IdempotencyEvent.Type.LEASE_RENEWED);
+                    report(() -> {
+                        engine.emit(IdempotencyEvent.Type.LEASE_RENEWED, lease.operation, lease.key,
+                                lease.fencingToken, lease.startNanos, null);
+                        Observers.event(lease.observation, IdempotencyEvent.Type.LEASE_RENEWED);
+                    });
                 }
             } else if (lease.lose("the store answered that its fencing token no longer owns the record (another"
                     + " execution took it over, or it expired)")) {
@@ -247,8 +257,8 @@ final class LeaseRenewer implements AutoCloseable {
             IdempotencyStoreException error = cause instanceof IdempotencyStoreException storeError ? storeError
                     : new IdempotencyStoreException("The idempotency store failed to extend a lease",
                             lease.storedKey, cause);
-            engine.emit(IdempotencyEvent.Type.STORE_ERROR, lease.operation, lease.key, lease.fencingToken,
-                    lease.startNanos, error);
+            report(() -> engine.emit(IdempotencyEvent.Type.STORE_ERROR, lease.operation, lease.key,
+                    lease.fencingToken, lease.startNanos, error));
             Idempotency.LOG.warn("Lease renewal failed: operation={} key={} token={}: {}; trying again in {} ms",
                     lease.operation, IdempotencyStoreException.safeKey(lease.key), lease.fencingToken,
                     error.getMessage(), engine.renewRetryNanos / 1_000_000);
@@ -273,11 +283,31 @@ final class LeaseRenewer implements AutoCloseable {
         }
     }
 
+    /**
+     * Reports something renewal found, on the reporting thread: in order, one at a time, whatever it throws
+     * logged. After {@link #close()}, on the calling thread.
+     */
+    void report(Runnable report) {
+        Runnable guarded = () -> {
+            try {
+                report.run();
+            } catch (Throwable e) {
+                Idempotency.LOG.warn("Reporting a lease's renewal failed; ignored", e);
+            }
+        };
+        try {
+            reports.execute(guarded);
+        } catch (RejectedExecutionException e) {
+            guarded.run();
+        }
+    }
+
     /** Stops renewing: leases still open run out at the store as if their owner had stopped. */
     @Override
     public void close() {
         timer.shutdownNow();
         callers.shutdown();
+        reports.shutdown(); // what is queued is still reported
     }
 
     private static ThreadFactory daemonThreads(String prefix) {

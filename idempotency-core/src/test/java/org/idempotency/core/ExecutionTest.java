@@ -213,7 +213,7 @@ class ExecutionTest {
     }
 
     @Test
-    @DisplayName("a listener that throws an Error is logged, on the caller's thread and on the renewal thread, and"
+    @DisplayName("a listener that throws an Error is logged, on the caller's thread and on the reporting thread, and"
             + " renewal goes on")
     void listenerErrorsLogged() throws Exception {
         List<IdempotencyEvent.Type> renewals = new CopyOnWriteArrayList<>();

@@ -615,6 +615,54 @@ public abstract class IdempotencyExecutionContract {
         }
 
         @Test
+        @SentenceFragment("a listener that is slow delays no lease: what renewal reports, it reports on a thread of its own")
+        void slowListenerDelaysNoLease() throws Exception {
+            CountDownLatch listenerReleased = new CountDownLatch(1);
+            IdempotentOperation<String> op = engine(b -> b.lease(Duration.ofMillis(1000)).listener(event -> {
+                if (event.type() == IdempotencyEvent.Type.LEASE_LOST) {
+                    try { // a listener that takes its time over the loss of another execution's lease
+                        listenerReleased.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            })).operation(newOperation(), String.class);
+            String lostKey = newKey();
+            String lostStored = op.storedKey(lostKey);
+            store.delay(FaultInjectingStore.Operation.EXTEND, Duration.ofSeconds(3), lostStored::equals);
+            String key = newKey();
+            AtomicInteger runs = new AtomicInteger();
+            int conflicts = 0;
+            try (Blocked lost = block(op, lostKey, "h")) {
+                try (Blocked held = block(op, key, "h", runs)) {
+                    // the first lease is lost after one lease, and its listener then blocks for the rest of the run
+                    long until = System.nanoTime() + Duration.ofMillis(2500).toNanos();
+                    while (System.nanoTime() - until < 0) {
+                        try {
+                            execute(op, key, "h", () -> "duplicate ran " + runs.incrementAndGet());
+                        } catch (IdempotencyInProgressException expected) {
+                            conflicts++;
+                        }
+                        sleepQuietly(40);
+                    }
+                    held.release();
+                    assertThat(held.result()).isEqualTo("blocked-result");
+                } finally {
+                    listenerReleased.countDown(); // before the lost execution finishes, which reports its loss too
+                }
+                lost.release();
+            }
+            assertThat(runs).as("the work ran once").hasValue(1);
+            assertThat(conflicts).isPositive();
+            IdempotencyStoreContract.eventually("the queued reports are delivered once the listener returns",
+                    () -> eventTypes(key).contains(IdempotencyEvent.Type.COMPLETED)
+                            && eventTypes(key).contains(IdempotencyEvent.Type.LEASE_RENEWED)
+                            && eventTypes(lostKey).contains(IdempotencyEvent.Type.LEASE_LOST));
+            assertThat(eventTypes(key)).doesNotContain(IdempotencyEvent.Type.TAKEOVER,
+                    IdempotencyEvent.Type.LEASE_LOST);
+        }
+
+        @Test
         @SentenceFragment("renewals answered late but within the renewal budget (lease minus interval) keep the lease")
         void lateRenewalsWithinBudgetKeepTheLease() throws Exception {
             // L = 2 s and I = 0.5 s: a budget of 1.5 s. Every renewal answers after 0.6 s (plus the store's own
@@ -644,7 +692,7 @@ public abstract class IdempotencyExecutionContract {
                 assertThat(Duration.ofNanos(System.nanoTime() - begun)).as("not before the budget ran out")
                         .isGreaterThanOrEqualTo(lease.multipliedBy(2).dividedBy(3));
             }
-            // reported on the renewal thread just after the flag turns true
+            // reported on the reporting thread just after the flag turns true
             IdempotencyStoreContract.eventually("the loss is reported",
                     () -> eventTypes(key).contains(IdempotencyEvent.Type.LEASE_LOST));
         }
@@ -719,7 +767,7 @@ public abstract class IdempotencyExecutionContract {
             store.failAlways(FaultInjectingStore.Operation.EXTEND); // the store cannot be reached to renew
 
             IdempotencyStoreContract.eventually("the lease is reported lost", execution::isLeaseLost);
-            // the flag is set first, then the event, the log line and the callbacks follow on the renewal thread
+            // the flag is set first, then the log line, the event and the callbacks follow on the reporting thread
             IdempotencyStoreContract.eventually("the callback runs", () -> callbacks.get() > 0);
             assertThat(callbacks).hasValue(1);
             assertThat(execution.leaseRemaining()).isZero();

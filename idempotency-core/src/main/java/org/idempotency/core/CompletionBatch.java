@@ -1,10 +1,8 @@
 package org.idempotency.core;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import org.idempotency.api.IdempotencyException;
 import org.idempotency.api.spi.BatchCompletingIdempotencyStore;
 import org.idempotency.api.spi.CompleteRequest;
@@ -43,7 +41,7 @@ public final class CompletionBatch {
 
     private final Idempotency engine;
     private final List<Pending<?>> pending = new ArrayList<>();
-    private final Set<String> keys = new HashSet<>();
+    private final DistinctKeys keys = new DistinctKeys(16);
     private boolean completed;
 
     CompletionBatch(Idempotency engine) {
@@ -147,14 +145,15 @@ public final class CompletionBatch {
             outcomes.add(Boolean.FALSE);
         }
         List<CompleteRequest> requests = new ArrayList<>(size);
-        List<Integer> sentIndexes = new ArrayList<>(size);
+        int[] sentIndexes = new int[size]; // the indexes of the executions sent, in order
         for (int i = 0; i < size; i++) {
             CompleteRequest request = pending.get(i).prepare();
             if (request != null) {
+                sentIndexes[requests.size()] = i;
                 requests.add(request);
-                sentIndexes.add(i);
             }
         }
+        int sending = requests.size();
         if (requests.isEmpty()) {
             return outcomes;
         }
@@ -170,20 +169,20 @@ public final class CompletionBatch {
             Observers.end(call, StoreCallResult.DONE, requests.size());
         } catch (RuntimeException e) {
             Observers.error(call, e);
-            for (int index : sentIndexes) {
-                pending.get(index).execution.batchStoreFailed(e);
+            for (int j = 0; j < sending; j++) {
+                pending.get(sentIndexes[j]).execution.batchStoreFailed(e);
             }
             return outcomes;
         } catch (Error e) {
             Observers.error(call, e);
-            for (int index : sentIndexes) {
-                pending.get(index).execution.batchError(e);
+            for (int j = 0; j < sending; j++) {
+                pending.get(sentIndexes[j]).execution.batchError(e);
             }
             throw e;
         }
         Error encodingError = null;
-        for (int j = 0; j < sentIndexes.size(); j++) {
-            int i = sentIndexes.get(j);
+        for (int j = 0; j < sending; j++) {
+            int i = sentIndexes[j];
             Execution<?> execution = pending.get(i).execution;
             outcomes.set(i, execution.batchCompleted(Boolean.TRUE.equals(stored.get(j)), sent));
             if (encodingError == null) {

@@ -3,11 +3,9 @@ package org.idempotency.core;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.idempotency.api.IdempotencyCodecException;
@@ -302,17 +300,17 @@ public final class IdempotentOperation<T> {
         for (int i = 0; i < size; i++) {
             outcomes.add(null); // set below, one per request
         }
-        Set<String> seen = new HashSet<>(Math.max(16, size * 2));
+        String repeated = DistinctKeys.firstRepeated(requests, Request::key); // before anything is observed
+        if (repeated != null) {
+            throw new IllegalArgumentException("beginAll needs distinct keys; '"
+                    + IdempotencyException.safeKey(repeated) + "' appears twice");
+        }
         int[] valid = new int[size]; // the indexes of the requests sent to the store, in order
         int sending = 0;
         List<AcquireRequest> toAcquire = new ArrayList<>(size);
         List<ExecutionObservation> observations = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
             Request request = requests.get(i);
-            if (!seen.add(request.key())) {
-                throw new IllegalArgumentException("beginAll needs distinct keys; '"
-                        + IdempotencyException.safeKey(request.key()) + "' appears twice");
-            }
             String storedKey;
             try {
                 storedKey = storedKey(request.key());

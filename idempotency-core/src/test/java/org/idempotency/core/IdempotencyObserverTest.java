@@ -227,6 +227,20 @@ class IdempotencyObserverTest {
         }
 
         @Test
+        @DisplayName("beginAll refuses a repeated key before it observes any key: no execution is left unended")
+        void beginAllRepeatedKeyObservesNothing() {
+            Idempotency engine = engine(Idempotency.builder(InMemoryIdempotencyStore.create()));
+            IdempotentOperation<String> op = engine.operation("op", String.class);
+
+            assertThatThrownBy(() -> op.beginAll(List.of(new IdempotentOperation.Request("a", "h"),
+                    new IdempotentOperation.Request("b", "h"), new IdempotentOperation.Request("a", "h"))))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("'a' appears twice");
+            assertThat(recorder.runs).isEmpty();
+            assertThat(recorder.calls).isEmpty();
+        }
+
+        @Test
         @DisplayName("an unprotected execution ends once, when its caller finishes it")
         void unprotectedEndsOnce() {
             IdempotentOperation<String> open = engine(Idempotency.builder(store).failOpen(true))

@@ -4,10 +4,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -77,88 +75,128 @@ public final class InMemoryIdempotencyStore
 
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
-        long nowMillis = clock.millis(); // cheaper than an Instant on the system clock
-        IdempotencyRecord current = records.get(key);
-        if (current != null && nowMillis < current.expiresAt().toEpochMilli()
-                && (current.status() != RecordStatus.IN_PROGRESS
-                        || nowMillis < current.leaseExpiresAt().toEpochMilli())) {
-            return new AcquireResult.Existing(current); // replays and live leases: answered without a lock
-        }
-        Instant now = Instant.ofEpochMilli(nowMillis);
-        AcquireResult[] outcome = new AcquireResult[1];
-        records.compute(key, (k, existing) -> {
-            if (existing == null || !now.isBefore(existing.expiresAt())) {
-                long token = tokens.incrementAndGet();
-                outcome[0] = new AcquireResult.Acquired(token, false);
-                return inProgress(k, requestHash, token, now, lease);
-            }
-            if (existing.status() == RecordStatus.IN_PROGRESS
-                    && !now.isBefore(existing.leaseExpiresAt())
-                    && existing.matchesRequest(requestHash)) {
-                long token = tokens.incrementAndGet();
-                outcome[0] = new AcquireResult.Acquired(token, true);
-                return inProgress(k, existing.requestHash(), token, now, lease);
-            }
-            outcome[0] = new AcquireResult.Existing(existing);
-            return existing;
-        });
-        return outcome[0];
+        return acquire(key, requestHash, lease, records.get(key));
     }
 
-    /** Acquires each key in turn; in memory there is no round trip to save. */
+    /**
+     * Decides from the key's record as read ({@code current}); a new record is put only if that record is still
+     * there (compare-and-set), else the key is read again. No lock, no object but the records and the answer.
+     * The time is read after the record, so a lease seen live was live when the record was read.
+     */
+    private AcquireResult acquire(String key, @Nullable String requestHash, Duration lease,
+            @Nullable IdempotencyRecord read) {
+        IdempotencyRecord current = read;
+        while (true) {
+            long nowMillis = clock.millis(); // cheaper than an Instant on the system clock
+            if (current == null) {
+                long token = tokens.incrementAndGet(); // if another caller puts first, this token is never used
+                if (records.putIfAbsent(key, inProgress(key, requestHash, token, nowMillis, lease)) == null) {
+                    return new AcquireResult.Acquired(token, false);
+                }
+                current = records.get(key);
+                continue;
+            }
+            Instant now = Instant.ofEpochMilli(nowMillis);
+            boolean takeover;
+            if (!now.isBefore(current.expiresAt())) {
+                takeover = false; // expired: as if absent
+            } else if (current.status() == RecordStatus.IN_PROGRESS && !now.isBefore(current.leaseExpiresAt())
+                    && current.matchesRequest(requestHash)) {
+                takeover = true; // its lease ended: taken over with its request hash
+            } else {
+                return new AcquireResult.Existing(current); // a replay, a live lease or a reused key
+            }
+            long token = tokens.incrementAndGet();
+            IdempotencyRecord taken = inProgress(key, takeover ? current.requestHash() : requestHash, token,
+                    nowMillis, lease);
+            if (records.replace(key, current, taken)) {
+                return new AcquireResult.Acquired(token, takeover);
+            }
+            current = records.get(key);
+        }
+    }
+
+    /**
+     * Acquires each key in turn; in memory there is no round trip to save. The batch's records are read first, in
+     * one pass, so that their cache misses overlap instead of coming one at a time.
+     */
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
         requireDistinct(requests, AcquireRequest::key, "acquireAll");
+        IdempotencyRecord[] read = readAll(requests, AcquireRequest::key);
         List<AcquireResult> results = new ArrayList<>(requests.size());
-        for (AcquireRequest request : requests) {
-            results.add(acquire(request.key(), request.requestHash(), lease));
+        for (int i = 0; i < read.length; i++) {
+            AcquireRequest request = requests.get(i);
+            results.add(acquire(request.key(), request.requestHash(), lease, read[i]));
         }
         return results;
     }
 
     @Override
     public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
-        return replaceOwned(key, fencingToken, (owned, now) -> IdempotencyRecord.completed(key,
-                owned.requestHash(), fencingToken, result, now.plus(retention)));
+        return replaceOwned(key, fencingToken, completing(key, fencingToken, result, retention), records.get(key));
+    }
+
+    private static Transition completing(String key, long fencingToken, StoredResult result, Duration retention) {
+        return (owned, now) -> IdempotencyRecord.completed(key, owned.requestHash(), fencingToken, result,
+                now.plus(retention));
     }
 
     @Override
     public boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention) {
         return replaceOwned(key, fencingToken, (owned, now) -> IdempotencyRecord.failed(key,
-                owned.requestHash(), fencingToken, failure, now.plus(retention)));
+                owned.requestHash(), fencingToken, failure, now.plus(retention)), records.get(key));
     }
 
     @Override
     public boolean release(String key, long fencingToken) {
-        return replaceOwned(key, fencingToken, (owned, now) -> null);
+        return replaceOwned(key, fencingToken, (owned, now) -> null, records.get(key));
     }
 
     @Override
     public boolean extend(String key, long fencingToken, Duration lease) {
-        return replaceOwned(key, fencingToken, (owned, now) -> inProgress(key, owned.requestHash(), fencingToken,
-                now, lease));
+        return replaceOwned(key, fencingToken, extending(key, fencingToken, lease), records.get(key));
     }
 
-    /** Extends each lease in turn; in memory there is no round trip to save. */
+    private static Transition extending(String key, long fencingToken, Duration lease) {
+        return (owned, now) -> inProgress(key, owned.requestHash(), fencingToken, now, lease);
+    }
+
+    /** Extends each lease in turn, the records read first (see {@link #acquireAll}). */
     @Override
     public List<Boolean> extendAll(List<OwnedKey> keys, Duration lease) {
         requireDistinct(keys, OwnedKey::key, "extendAll");
+        IdempotencyRecord[] read = readAll(keys, OwnedKey::key);
         List<Boolean> results = new ArrayList<>(keys.size());
-        for (OwnedKey owned : keys) {
-            results.add(extend(owned.key(), owned.fencingToken(), lease));
+        for (int i = 0; i < read.length; i++) {
+            OwnedKey owned = keys.get(i);
+            results.add(replaceOwned(owned.key(), owned.fencingToken(),
+                    extending(owned.key(), owned.fencingToken(), lease), read[i]));
         }
         return results;
     }
 
-    /** Completes each record in turn; in memory there is no round trip to save. */
+    /** Completes each record in turn, the records read first (see {@link #acquireAll}). */
     @Override
     public List<Boolean> completeAll(List<CompleteRequest> completions, Duration retention) {
         requireDistinct(completions, CompleteRequest::key, "completeAll");
+        IdempotencyRecord[] read = readAll(completions, CompleteRequest::key);
         List<Boolean> results = new ArrayList<>(completions.size());
-        for (CompleteRequest completion : completions) {
-            results.add(complete(completion.key(), completion.fencingToken(), completion.result(), retention));
+        for (int i = 0; i < read.length; i++) {
+            CompleteRequest completion = completions.get(i);
+            results.add(replaceOwned(completion.key(), completion.fencingToken(), completing(completion.key(),
+                    completion.fencingToken(), completion.result(), retention), read[i]));
         }
         return results;
+    }
+
+    /** The current record of each item's key ({@code null} where there is none), read in one tight pass. */
+    private <R> @Nullable IdempotencyRecord[] readAll(List<R> items, Function<R, String> key) {
+        IdempotencyRecord[] read = new IdempotencyRecord[items.size()];
+        for (int i = 0; i < read.length; i++) {
+            read[i] = records.get(key.apply(items.get(i)));
+        }
+        return read;
     }
 
     /** Removes the visible record of the key owned by the token, whatever its status; tokens keep increasing. */
@@ -177,12 +215,10 @@ public final class InMemoryIdempotencyStore
     }
 
     private static <R> void requireDistinct(List<R> requests, Function<R, String> key, String operation) {
-        Set<String> seen = new HashSet<>(Math.max(16, requests.size() * 2));
-        for (R request : requests) {
-            if (!seen.add(key.apply(request))) {
-                throw new IllegalArgumentException(operation + " needs distinct keys; '"
-                        + IdempotencyException.safeKey(key.apply(request)) + "' appears twice");
-            }
+        String repeated = DistinctKeys.firstRepeated(requests, key);
+        if (repeated != null) {
+            throw new IllegalArgumentException(operation + " needs distinct keys; '"
+                    + IdempotencyException.safeKey(repeated) + "' appears twice");
         }
     }
 
@@ -227,20 +263,33 @@ public final class InMemoryIdempotencyStore
         @Nullable IdempotencyRecord apply(IdempotencyRecord owned, Instant now);
     }
 
-    /** Applies a transition to the in-progress record owned by the token; false if not owned or not visible. */
-    private boolean replaceOwned(String key, long fencingToken, Transition transition) {
-        Instant now = Instant.ofEpochMilli(clock.millis());
-        boolean[] applied = new boolean[1];
-        records.computeIfPresent(key, (k, existing) -> {
-            if (existing.fencingToken() != fencingToken
+    /**
+     * Applies a transition to the in-progress record owned by the token, starting from the key's record as read
+     * ({@code read}); false if not owned or not visible. The record is replaced only if it is still the one read
+     * (compare-and-set), else it is read again.
+     */
+    private boolean replaceOwned(String key, long fencingToken, Transition transition,
+            @Nullable IdempotencyRecord read) {
+        IdempotencyRecord existing = read;
+        while (true) {
+            Instant now = Instant.ofEpochMilli(clock.millis());
+            if (existing == null
+                    || existing.fencingToken() != fencingToken
                     || existing.status() != RecordStatus.IN_PROGRESS
                     || !now.isBefore(existing.expiresAt())) {
-                return existing;
+                return false;
             }
-            applied[0] = true;
-            return transition.apply(existing, now);
-        });
-        return applied[0];
+            IdempotencyRecord next = transition.apply(existing, now);
+            if (next == null ? records.remove(key, existing) : records.replace(key, existing, next)) {
+                return true;
+            }
+            existing = records.get(key);
+        }
+    }
+
+    private static IdempotencyRecord inProgress(String key, @Nullable String requestHash, long token, long nowMillis,
+            Duration lease) {
+        return inProgress(key, requestHash, token, Instant.ofEpochMilli(nowMillis), lease);
     }
 
     private static IdempotencyRecord inProgress(String key, @Nullable String requestHash, long token, Instant now,

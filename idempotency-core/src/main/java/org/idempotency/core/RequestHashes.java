@@ -1,6 +1,10 @@
 package org.idempotency.core;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.security.DigestException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -21,8 +25,19 @@ public final class RequestHashes {
 
     /** The two lowercase hex digits of every byte value, high digit in the high byte. */
     private static final short[] HEX_PAIRS = new short[256];
-    /** One digest per thread: {@code digest()} leaves it reset for the next use. */
-    private static final ThreadLocal<MessageDigest> DIGEST = ThreadLocal.withInitial(RequestHashes::newSha256);
+    /** One digest per thread, with the buffer its hash is written to: {@code digest} leaves it reset. */
+    private static final ThreadLocal<Sha256> DIGEST = ThreadLocal.withInitial(Sha256::new);
+    private static final VarHandle BIG_ENDIAN_INTS = MethodHandles.byteArrayViewVarHandle(int[].class,
+            ByteOrder.BIG_ENDIAN);
+    private static final VarHandle BIG_ENDIAN_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class,
+            ByteOrder.BIG_ENDIAN);
+    private static final int SHA256_BYTES = 32;
+
+    /** A thread's SHA-256 digest and the buffer it writes its hash to. */
+    private static final class Sha256 {
+        final MessageDigest digest = newSha256();
+        final byte[] hash = new byte[SHA256_BYTES];
+    }
 
     static {
         byte[] digits = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
@@ -41,7 +56,14 @@ public final class RequestHashes {
      * @return 64 lowercase hex characters
      */
     public static String sha256(byte[] bytes) {
-        return hex(DIGEST.get().digest(bytes));
+        Sha256 sha256 = DIGEST.get();
+        sha256.digest.update(bytes);
+        try {
+            sha256.digest.digest(sha256.hash, 0, SHA256_BYTES);
+        } catch (DigestException e) {
+            throw new IllegalStateException("a SHA-256 hash is " + SHA256_BYTES + " bytes", e);
+        }
+        return hex(sha256.hash);
     }
 
     /**
@@ -123,13 +145,34 @@ public final class RequestHashes {
         }
     }
 
+    /** The bytes as lowercase hex, two digits a byte; four bytes at a time ({@link #hexDigits}). */
     static String hex(byte[] bytes) {
-        byte[] out = new byte[bytes.length * 2];
-        for (int i = 0; i < bytes.length; i++) {
+        int length = bytes.length;
+        byte[] out = new byte[2 * length];
+        int i = 0;
+        for (; i + 4 <= length; i += 4) {
+            BIG_ENDIAN_LONGS.set(out, 2 * i, hexDigits((int) BIG_ENDIAN_INTS.get(bytes, i)));
+        }
+        for (; i < length; i++) {
             short pair = HEX_PAIRS[bytes[i] & 0xff];
             out[2 * i] = (byte) (pair >> 8);
             out[2 * i + 1] = (byte) pair;
         }
         return new String(out, StandardCharsets.ISO_8859_1); // hex digits: one byte a character, copied as is
+    }
+
+    /**
+     * The eight lowercase hex digits of an int, most significant first, as the eight bytes of a long (most
+     * significant byte first): its nibbles spread one to a byte, then each turned into {@code '0'}-{@code '9'}
+     * or {@code 'a'}-{@code 'f'} without a branch or a table.
+     */
+    static long hexDigits(int value) {
+        long x = value & 0xFFFF_FFFFL;
+        x = (x & 0xFFFF_0000L) << 16 | x & 0xFFFFL;
+        x = (x & 0x0000_FF00_0000_FF00L) << 8 | x & 0x0000_00FF_0000_00FFL;
+        x = (x & 0x00F0_00F0_00F0_00F0L) << 4 | x & 0x000F_000F_000F_000FL;
+        // 1 in each byte whose nibble is 10 or more: adding 6 carries into the byte's bit 4 exactly then
+        long letters = (x + 0x0606_0606_0606_0606L) >>> 4 & 0x0101_0101_0101_0101L;
+        return x + 0x3030_3030_3030_3030L + letters * ('a' - '0' - 10);
     }
 }

@@ -54,6 +54,31 @@ class RequestHashesTest {
     }
 
     @Test
+    @DisplayName("hex writes every byte value as its two lowercase digits, at every length (four at a time and the rest)")
+    void hexOfEveryLengthAndValue() {
+        byte[] everyValue = new byte[256];
+        for (int i = 0; i < 256; i++) {
+            everyValue[i] = (byte) i;
+        }
+        assertThat(RequestHashes.hex(everyValue)).isEqualTo(HexFormat.of().formatHex(everyValue));
+        Random random = new Random(23);
+        for (int length = 0; length <= 41; length++) {
+            byte[] bytes = new byte[length];
+            random.nextBytes(bytes);
+            assertThat(RequestHashes.hex(bytes)).as("length %d", length).isEqualTo(HexFormat.of().formatHex(bytes));
+        }
+        for (int value : new int[] {0, -1, 0x01234567, 0x89ABCDEF, 0xA0B0C0D0, 0x0F0F0F0F, 0xF0F0F0F0}) {
+            String expected = String.format("%08x", value);
+            long digits = RequestHashes.hexDigits(value);
+            byte[] written = new byte[8];
+            for (int i = 0; i < 8; i++) {
+                written[i] = (byte) (digits >>> (56 - 8 * i));
+            }
+            assertThat(new String(written, StandardCharsets.ISO_8859_1)).isEqualTo(expected);
+        }
+    }
+
+    @Test
     @DisplayName("a well-formed string hashes as its UTF-8 bytes, as before")
     void wellFormedStringsAreUtf8() {
         String text = "é ✓ 😀";

@@ -36,7 +36,13 @@ final class DeferredCompletions<K, V> {
 
     private final Idempotency engine;
     private final List<Pending<K, V>> pending = new ArrayList<>();
+    /**
+     * The message keys of {@code pending}, filled from it only when {@link #holds} is asked: with batch claims
+     * it rarely is (only for a second delivery within a poll), so most records are never indexed.
+     */
     private final Set<String> keys = new HashSet<>();
+    /** How many of {@code pending} are in {@code keys}. */
+    private int indexed;
 
     DeferredCompletions(Idempotency engine) {
         this.engine = engine;
@@ -45,11 +51,13 @@ final class DeferredCompletions<K, V> {
     /** Adds a record whose handler ran; its claim is completed at the next flush. */
     void add(ConsumerRecord<K, V> record, Execution<Void> execution, int attempts) {
         pending.add(new Pending<>(record, execution, attempts));
-        keys.add(execution.key());
     }
 
     /** Whether a record of this message key waits for its completion. */
     boolean holds(String messageKey) {
+        for (int size = pending.size(); indexed < size; indexed++) {
+            keys.add(pending.get(indexed).execution().key());
+        }
         return keys.contains(messageKey);
     }
 
@@ -70,6 +78,7 @@ final class DeferredCompletions<K, V> {
         List<Pending<K, V>> batch = new ArrayList<>(pending);
         pending.clear();
         keys.clear();
+        indexed = 0;
         List<Boolean> stored;
         try {
             CompletionBatch completions = engine.completionBatch();

@@ -104,20 +104,25 @@ final class PollProcessor<K, V> {
             int index = 0;
             for (TopicPartition partition : records.partitions()) {
                 int end = index + records.records(partition).size();
-                for (; index < end; index++) {
-                    if (stopRequested.get() || interruptedBetweenRecords()) {
-                        return;
+                int start = index;
+                try {
+                    for (; index < end; index++) {
+                        if (stopRequested.get() || interruptedBetweenRecords()) {
+                            return;
+                        }
+                        if (setbacks.containsKey(partition)) { // a completion of this partition was not stored
+                            window.discard(index, end);
+                            break;
+                        }
+                        if (!processRecord(partition, ordered.get(index), window.claimFor(index))) {
+                            window.discard(index + 1, end); // let others take the rest of this partition's records
+                            break;
+                        }
                     }
-                    if (setbacks.containsKey(partition)) { // a completion of this partition was not stored
-                        window.discard(index, end);
-                        break;
+                } finally {
+                    if (index > start) { // the records before index are finished (the one at index is not)
+                        lastFinished.put(partition, ordered.get(index - 1));
                     }
-                    ConsumerRecord<K, V> record = ordered.get(index);
-                    if (!processRecord(partition, record, window.claimFor(index))) {
-                        window.discard(index + 1, end); // let others take the rest of this partition's records
-                        break;
-                    }
-                    lastFinished.put(partition, record);
                 }
                 index = end;
             }

@@ -1,5 +1,7 @@
 package org.idempotency.benchmarks;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -360,13 +362,20 @@ public class KafkaConsumerBenchmark {
         PairedStats.report("idempotent, batch claims and completions / raw", measured, m -> m[0] / m[2]);
         PairedStats.report("idempotent, batch claims only, rec/s", measured, m -> records / m[3]);
         PairedStats.report("idempotent, batch claims only / raw", measured, m -> m[0] / m[3]);
+        System.out.printf("%nCPU time of the loop's thread per record, ns (the rest of a pass is spent waiting: for"
+                + " fetches, for the broker's threads, for the collector)%n");
+        PairedStats.report("raw loop", measured, m -> m[4] * 1e9 / records);
+        PairedStats.report("idempotent loop", measured, m -> m[5] * 1e9 / records);
+        PairedStats.report("idempotent, batch claims and completions", measured, m -> m[6] * 1e9 / records);
+        PairedStats.report("idempotent, batch claims only", measured, m -> m[7] * 1e9 / records);
         System.exit(0); // the broker's last threads would otherwise keep the JVM up for a while
     }
 
     /**
      * Runs the paired rounds of {@link #main} on a broker of its own and returns the measured ones: per round,
      * the seconds each pass took: raw, per-record claims (completions batched), batch claims and completions,
-     * batch claims with per-record completions (the loop's default).
+     * batch claims with per-record completions (the loop's default); then, in the same order, the CPU seconds of
+     * the loop's thread in each pass.
      *
      * @param store {@code memory}, or the name of a store provider configured by system properties
      * @param print whether to print each round as it ends
@@ -377,14 +386,16 @@ public class KafkaConsumerBenchmark {
         benchmark.store = store;
         benchmark.records = records;
         long[] sink = new long[1];
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         benchmark.startBrokerAndProduce();
         List<double[]> measured = new ArrayList<>();
         try {
             for (int round = 0; round < warmup + rounds; round++) {
-                double[] seconds = new double[4];
+                double[] seconds = new double[8];
                 for (int i = 0; i < 4; i++) {
                     int mode = (round + i) % 4;
                     benchmark.prepare(value -> sink[0] += ((byte[]) value).length);
+                    long cpuStart = threads.getCurrentThreadCpuTime();
                     long start = System.nanoTime();
                     switch (mode) {
                         case 0 -> benchmark.rawLoop();
@@ -393,6 +404,7 @@ public class KafkaConsumerBenchmark {
                         default -> benchmark.idempotentLoopBatchClaimsOnly();
                     }
                     seconds[mode] = (System.nanoTime() - start) / 1e9;
+                    seconds[4 + mode] = (threads.getCurrentThreadCpuTime() - cpuStart) / 1e9;
                     benchmark.closeConsumers();
                 }
                 if (print) {

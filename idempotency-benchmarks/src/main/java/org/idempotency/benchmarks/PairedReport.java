@@ -83,10 +83,13 @@ final class PairedReport {
                         + " the raw kafka-clients loop and by `IdempotentConsumerLoop` with batch claims (its"
                         + " default), with batch claims and batch completions (`batchCompletions(true)`), and with"
                         + " per-record claims and batch completions. Records per second, and the idempotent loop's over the raw loop's in"
-                        + " the same round.\n\n")
+                        + " the same round; the last column is the CPU time of the loop's thread per record, raw loop"
+                        + " and loop with batch completions (the rest of a pass is spent waiting for fetches, the"
+                        + " broker's threads and the collector).\n\n")
                 .append("| store | rounds × records | raw loop, rec/s | default loop, rec/s | / raw |"
-                        + " batch completions, rec/s | / raw | per-record claims, rec/s | / raw |\n"
-                        + "|---|---|---|---|---|---|---|---|---|\n");
+                        + " batch completions, rec/s | / raw | per-record claims, rec/s | / raw |"
+                        + " loop thread CPU, ns/rec: raw, batch completions |\n"
+                        + "|---|---|---|---|---|---|---|---|---|---|\n");
         kafkaStore("memory", "in-memory", settings.memoryRounds(), 5, settings.memoryRecords(), true);
         String run = BenchData.runId();
         String redisPrefix = "idempotency-kafka-bench-" + run + ":";
@@ -119,7 +122,9 @@ final class PairedReport {
                 .append(" | ").append(cell(measured, m -> records / m[2], "%,.0f"))
                 .append(" | ").append(cell(measured, m -> m[0] / m[2], "%.2f"))
                 .append(" | ").append(cell(measured, m -> records / m[1], "%,.0f"))
-                .append(" | ").append(cell(measured, m -> m[0] / m[1], "%.2f")).append(" |\n");
+                .append(" | ").append(cell(measured, m -> m[0] / m[1], "%.2f"))
+                .append(" | ").append(cell(measured, m -> m[4] * 1e9 / records, "%,.0f")).append("; ")
+                .append(cell(measured, m -> m[6] * 1e9 / records, "%,.0f")).append(" |\n");
         if (hasTarget) {
             target("Kafka loop on the " + name + " store ≥ 0.6× the raw loop (its default, batch claims)",
                     PairedStats.of(measured, m -> m[0] / m[3]), 0.6);

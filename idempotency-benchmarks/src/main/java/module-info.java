@@ -16,6 +16,7 @@ module org.idempotency.benchmarks {
     requires com.zaxxer.hikari;
     requires java.sql;
     requires java.management;
+    requires jdk.management;
     requires jdk.jfr;
     requires camel.sql;
     requires jmh.core;

@@ -52,14 +52,16 @@ final class DistinctKeys {
         }
         String[] slots = table;
         int mask = slots.length - 1;
-        for (int i = slot(key, mask); ; i = (i + 1) & mask) {
+        int hash = key.hashCode();
+        for (int i = slot(hash, mask); ; i = (i + 1) & mask) {
             String present = slots[i];
             if (present == null) {
                 slots[i] = key;
                 size++;
                 return true;
             }
-            if (present.equals(key)) {
+            // the cached hashes first: keys of one batch share long prefixes, which equals would compare
+            if (present.hashCode() == hash && present.equals(key)) {
                 return false;
             }
         }
@@ -71,7 +73,7 @@ final class DistinctKeys {
         int mask = slots.length - 1;
         for (String key : old) {
             if (key != null) {
-                int i = slot(key, mask);
+                int i = slot(key.hashCode(), mask);
                 while (slots[i] != null) {
                     i = (i + 1) & mask;
                 }
@@ -82,12 +84,12 @@ final class DistinctKeys {
     }
 
     /**
-     * The key's first slot: its hash multiplied by the golden ratio, top bits taken (Fibonacci hashing), so that
-     * keys with close hashes, such as {@code msg-1}, {@code msg-2}, spread instead of forming runs that linear
-     * probing would walk.
+     * The first slot for a key's hash: the hash multiplied by the golden ratio, top bits taken (Fibonacci
+     * hashing), so that keys with close hashes, such as {@code msg-1}, {@code msg-2}, spread instead of forming
+     * runs that linear probing would walk.
      */
-    private static int slot(String key, int mask) {
-        return key.hashCode() * 0x9E3779B9 >>> Integer.numberOfLeadingZeros(mask);
+    private static int slot(int hash, int mask) {
+        return hash * 0x9E3779B9 >>> Integer.numberOfLeadingZeros(mask);
     }
 
     /** A power of two at least twice {@code expected}, and at least 8. */

@@ -10,11 +10,14 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -39,6 +42,7 @@ import org.idempotency.api.spi.ProviderSettings;
 import org.idempotency.core.Idempotency;
 import org.idempotency.core.IdempotencyStores;
 import org.idempotency.core.InMemoryIdempotencyStore;
+import org.idempotency.core.RequestHashes;
 import org.idempotency.kafka.IdempotentConsumerLoop;
 import org.idempotency.kafka.IdempotentRecordHandler;
 import org.idempotency.kafka.MessageKeyStrategy;
@@ -68,7 +72,12 @@ import org.openjdk.jmh.infra.Blackhole;
  *   <li>{@code idempotentLoopBatch}: the same loop claiming a whole window of keys with one {@code beginAll} and
  *       completing them with one {@code completeAll}: two store round trips per window;</li>
  *   <li>{@code idempotentLoopBatchClaimsOnly}: batch claims, but each claim completed on its own
- *       (the loop's default), to show what batch completion adds.</li>
+ *       (the loop's default), to show what batch completion adds;</li>
+ *   <li>{@code essentialWorkLoop}: the raw loop plus only the work no deduplicating loop can skip, done as
+ *       cheaply as plain Java does it: per record the message id read from its header, the SHA-256 hash of its
+ *       payload, an insert of the claim into a concurrent map (refused if the key is there) and, after the
+ *       poll, a compare-and-set of each claim to its completed record. No leases, renewal, listeners, observers
+ *       or retries: the floor an idempotent loop over an in-memory store can approach, not reach.</li>
  * </ul>
  * The targets: the idempotent loop (batch claims and completions) at least 0.6 times the raw loop's throughput on
  * the in-memory store; on Redis and PostgreSQL it is reported.
@@ -98,6 +107,9 @@ public class KafkaConsumerBenchmark {
     private int records = RECORDS;
     private static final int PARTITIONS = 4;
     private static final String HEADER = "message-id";
+    /** The essential-work loop's lease and retention, as the engine's defaults. */
+    private static final long LEASE_MILLIS = 30_000;
+    private static final long RETENTION_MILLIS = 86_400_000;
 
     /** {@code memory}, or the name of a store provider configured by system properties. */
     @Param({"memory"})
@@ -119,6 +131,10 @@ public class KafkaConsumerBenchmark {
     private IdempotentConsumerLoop<String, byte[]> loop;
     private IdempotentConsumerLoop<String, byte[]> batchLoop;
     private IdempotentConsumerLoop<String, byte[]> claimsOnlyLoop;
+    private KafkaConsumer<String, byte[]> essentialConsumer;
+    /** The essential-work loop's records by stored key; emptied before each pass, its table kept. */
+    private final ConcurrentHashMap<String, EssentialRecord> essentialRecords = new ConcurrentHashMap<>();
+    private final AtomicLong essentialTokens = new AtomicLong();
     private int handled;
     private java.util.function.Consumer<Object> sink = value -> { };
 
@@ -196,6 +212,8 @@ public class KafkaConsumerBenchmark {
         iteration++;
         handled = 0;
         rawConsumer = consumer();
+        essentialConsumer = consumer();
+        essentialRecords.clear();
         idempotencyStore = "memory".equals(store) ? warmMemoryStore() : discoveredStore();
         idempotency = Idempotency.builder(idempotencyStore).purgeInterval(Duration.ZERO).build();
         loop = loop("bench-" + run + "-" + iteration + "-single", false, true);
@@ -278,6 +296,7 @@ public class KafkaConsumerBenchmark {
     @TearDown(Level.Iteration)
     public void closeConsumers() throws Exception {
         rawConsumer.close();
+        essentialConsumer.close();
         loop.close();
         batchLoop.close();
         claimsOnlyLoop.close();
@@ -319,6 +338,58 @@ public class KafkaConsumerBenchmark {
         return count;
     }
 
+    /** A claim or completed record of the essential-work loop. */
+    private record EssentialRecord(String requestHash, long fencingToken, boolean completed, long expiresAtMillis) {
+    }
+
+    /**
+     * The raw loop plus the work no deduplicating loop can skip (see the class comment): the floor for the
+     * idempotent loop on the in-memory store.
+     */
+    @Benchmark
+    public int essentialWorkLoop() {
+        String prefix = "essential-" + iteration + ":";
+        List<String> claimedKeys = new ArrayList<>();
+        List<EssentialRecord> claims = new ArrayList<>();
+        int count = 0;
+        while (count < records) {
+            ConsumerRecords<String, byte[]> records = essentialConsumer.poll(Duration.ofMillis(500));
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            claimedKeys.clear();
+            claims.clear();
+            for (ConsumerRecord<String, byte[]> record : records) {
+                String storedKey = prefix + new String(record.headers().lastHeader(HEADER).value(),
+                        StandardCharsets.UTF_8);
+                EssentialRecord claim = new EssentialRecord(RequestHashes.sha256(record.value()),
+                        essentialTokens.incrementAndGet(), false, System.currentTimeMillis() + LEASE_MILLIS);
+                if (essentialRecords.putIfAbsent(storedKey, claim) != null) {
+                    throw new IllegalStateException("every record of a pass has a new message id: " + storedKey);
+                }
+                sink.accept(record.value());
+                claimedKeys.add(storedKey);
+                claims.add(claim);
+                count++;
+                offsets.put(new TopicPartition(record.topic(), record.partition()),
+                        new OffsetAndMetadata(record.offset() + 1, record.leaderEpoch(), ""));
+            }
+            long expiresAt = System.currentTimeMillis() + RETENTION_MILLIS;
+            for (int i = 0; i < claims.size(); i++) {
+                EssentialRecord claim = claims.get(i);
+                EssentialRecord completed = new EssentialRecord(claim.requestHash(), claim.fencingToken(), true,
+                        expiresAt);
+                if (!essentialRecords.replace(claimedKeys.get(i), claim, completed)) {
+                    throw new IllegalStateException("nothing else writes the essential-work loop's records");
+                }
+            }
+            if (!offsets.isEmpty()) {
+                essentialConsumer.commitAsync(offsets, null);
+            }
+        }
+        essentialConsumer.commitSync();
+        essentialConsumer.close();
+        return count;
+    }
+
     /** The idempotent loop, one acquire per record. */
     @Benchmark
     public int idempotentLoop() {
@@ -340,42 +411,69 @@ public class KafkaConsumerBenchmark {
         return handled;
     }
 
+    /** Which loop a pass of the paired rounds ran: the index of its seconds in a round's array. */
+    static final int RAW = 0;
+    static final int PER_RECORD = 1;
+    static final int BATCH = 2;
+    static final int CLAIMS_ONLY = 3;
+    static final int ESSENTIAL = 4;
+    static final int LOOPS = 5;
+
+    /** The index of the loop thread's CPU seconds of {@code loop} in a round's array. */
+    static int cpu(int loop) {
+        return LOOPS + loop;
+    }
+
     /**
-     * The same four loops outside JMH, interleaved: each round runs raw, per-record, batch and batch claims only
-     * once, in a rotating
-     * order, on fresh consumers, so that load from other processes falls on all three alike, and the ratios are
-     * taken per round (paired). The first rounds warm up and are not counted. Arguments: rounds (default 25),
-     * warm-up rounds (default 5), store (default {@code memory}), records per pass (default {@value #RECORDS}).
+     * The same loops outside JMH, interleaved: each round runs every loop once (the essential-work loop only on
+     * the in-memory store, which it stands for), in a rotating order, on fresh consumers, so that load from
+     * other processes falls on all of them alike, and the ratios are taken per round (paired). The first rounds
+     * warm up and are not counted: the broker, the clients and the loops are compiled by then (with fewer, the
+     * compiler still works through the measured rounds and slows the raw loop most, which flatters the ratios).
+     * Arguments: rounds (default 25), warm-up rounds (default 20), store (default {@code memory}), records per
+     * pass (default {@value #RECORDS}).
      */
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 25;
-        int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         String store = args.length > 2 ? args[2] : "memory";
         int records = args.length > 3 ? Integer.parseInt(args[3]) : RECORDS;
         List<double[]> measured = pairedRounds(store, rounds, warmup, records, true);
+        boolean essential = "memory".equals(store);
         System.out.printf("%n%d rounds of %d records, store %s (mean ± 99.9%% confidence half-width; median)%n",
                 rounds, records, store);
-        PairedStats.report("raw loop, rec/s", measured, m -> records / m[0]);
-        PairedStats.report("idempotent loop, rec/s", measured, m -> records / m[1]);
-        PairedStats.report("idempotent loop, batch claims and completions, rec/s", measured, m -> records / m[2]);
-        PairedStats.report("idempotent / raw", measured, m -> m[0] / m[1]);
-        PairedStats.report("idempotent, batch claims and completions / raw", measured, m -> m[0] / m[2]);
-        PairedStats.report("idempotent, batch claims only, rec/s", measured, m -> records / m[3]);
-        PairedStats.report("idempotent, batch claims only / raw", measured, m -> m[0] / m[3]);
+        PairedStats.report("raw loop, rec/s", measured, m -> records / m[RAW]);
+        PairedStats.report("idempotent loop, rec/s", measured, m -> records / m[PER_RECORD]);
+        PairedStats.report("idempotent loop, batch claims and completions, rec/s", measured,
+                m -> records / m[BATCH]);
+        PairedStats.report("idempotent / raw", measured, m -> m[RAW] / m[PER_RECORD]);
+        PairedStats.report("idempotent, batch claims and completions / raw", measured, m -> m[RAW] / m[BATCH]);
+        PairedStats.report("idempotent, batch claims only, rec/s", measured, m -> records / m[CLAIMS_ONLY]);
+        PairedStats.report("idempotent, batch claims only / raw", measured, m -> m[RAW] / m[CLAIMS_ONLY]);
+        if (essential) {
+            PairedStats.report("essential work only, rec/s", measured, m -> records / m[ESSENTIAL]);
+            PairedStats.report("essential work only / raw", measured, m -> m[RAW] / m[ESSENTIAL]);
+            PairedStats.report("idempotent, batch claims and completions / essential work", measured,
+                    m -> m[ESSENTIAL] / m[BATCH]);
+        }
         System.out.printf("%nCPU time of the loop's thread per record, ns (the rest of a pass is spent waiting: for"
                 + " fetches, for the broker's threads, for the collector)%n");
-        PairedStats.report("raw loop", measured, m -> m[4] * 1e9 / records);
-        PairedStats.report("idempotent loop", measured, m -> m[5] * 1e9 / records);
-        PairedStats.report("idempotent, batch claims and completions", measured, m -> m[6] * 1e9 / records);
-        PairedStats.report("idempotent, batch claims only", measured, m -> m[7] * 1e9 / records);
+        PairedStats.report("raw loop", measured, m -> m[cpu(RAW)] * 1e9 / records);
+        PairedStats.report("idempotent loop", measured, m -> m[cpu(PER_RECORD)] * 1e9 / records);
+        PairedStats.report("idempotent, batch claims and completions", measured,
+                m -> m[cpu(BATCH)] * 1e9 / records);
+        PairedStats.report("idempotent, batch claims only", measured, m -> m[cpu(CLAIMS_ONLY)] * 1e9 / records);
+        if (essential) {
+            PairedStats.report("essential work only", measured, m -> m[cpu(ESSENTIAL)] * 1e9 / records);
+        }
         System.exit(0); // the broker's last threads would otherwise keep the JVM up for a while
     }
 
     /**
      * Runs the paired rounds of {@link #main} on a broker of its own and returns the measured ones: per round,
-     * the seconds each pass took: raw, per-record claims (completions batched), batch claims and completions,
-     * batch claims with per-record completions (the loop's default); then, in the same order, the CPU seconds of
-     * the loop's thread in each pass.
+     * the seconds each pass took, at the index of its loop ({@link #RAW}, {@link #PER_RECORD}, {@link #BATCH},
+     * {@link #CLAIMS_ONLY}, {@link #ESSENTIAL}), then the CPU seconds of the loop's thread in each pass (at
+     * {@link #cpu}). The essential-work loop runs on the in-memory store only; on another its entries are NaN.
      *
      * @param store {@code memory}, or the name of a store provider configured by system properties
      * @param print whether to print each round as it ends
@@ -385,34 +483,40 @@ public class KafkaConsumerBenchmark {
         KafkaConsumerBenchmark benchmark = new KafkaConsumerBenchmark();
         benchmark.store = store;
         benchmark.records = records;
+        int loops = "memory".equals(store) ? LOOPS : LOOPS - 1; // ESSENTIAL is the last
         long[] sink = new long[1];
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         benchmark.startBrokerAndProduce();
         List<double[]> measured = new ArrayList<>();
         try {
             for (int round = 0; round < warmup + rounds; round++) {
-                double[] seconds = new double[8];
-                for (int i = 0; i < 4; i++) {
-                    int mode = (round + i) % 4;
+                double[] seconds = new double[2 * LOOPS];
+                Arrays.fill(seconds, Double.NaN);
+                for (int i = 0; i < loops; i++) {
+                    int loop = (round + i) % loops;
                     benchmark.prepare(value -> sink[0] += ((byte[]) value).length);
                     long cpuStart = threads.getCurrentThreadCpuTime();
                     long start = System.nanoTime();
-                    switch (mode) {
-                        case 0 -> benchmark.rawLoop();
-                        case 1 -> benchmark.idempotentLoop();
-                        case 2 -> benchmark.idempotentLoopBatch();
-                        default -> benchmark.idempotentLoopBatchClaimsOnly();
+                    switch (loop) {
+                        case RAW -> benchmark.rawLoop();
+                        case PER_RECORD -> benchmark.idempotentLoop();
+                        case BATCH -> benchmark.idempotentLoopBatch();
+                        case CLAIMS_ONLY -> benchmark.idempotentLoopBatchClaimsOnly();
+                        default -> benchmark.essentialWorkLoop();
                     }
-                    seconds[mode] = (System.nanoTime() - start) / 1e9;
-                    seconds[4 + mode] = (threads.getCurrentThreadCpuTime() - cpuStart) / 1e9;
+                    seconds[loop] = (System.nanoTime() - start) / 1e9;
+                    seconds[cpu(loop)] = (threads.getCurrentThreadCpuTime() - cpuStart) / 1e9;
                     benchmark.closeConsumers();
                 }
                 if (print) {
                     System.out.printf("round %2d%s: raw %6.0f rec/s, per-record %6.0f rec/s (%.2fx), batch %6.0f"
-                            + " rec/s (%.2fx), batch claims only %6.0f rec/s (%.2fx)%n", round + 1,
-                            round < warmup ? " (warm-up)" : "", records / seconds[0], records / seconds[1],
-                            seconds[0] / seconds[1], records / seconds[2], seconds[0] / seconds[2],
-                            records / seconds[3], seconds[0] / seconds[3]);
+                            + " rec/s (%.2fx), batch claims only %6.0f rec/s (%.2fx)%s%n", round + 1,
+                            round < warmup ? " (warm-up)" : "", records / seconds[RAW], records / seconds[PER_RECORD],
+                            seconds[RAW] / seconds[PER_RECORD], records / seconds[BATCH],
+                            seconds[RAW] / seconds[BATCH], records / seconds[CLAIMS_ONLY],
+                            seconds[RAW] / seconds[CLAIMS_ONLY], loops == LOOPS ? String.format(Locale.ROOT,
+                                    ", essential work %6.0f rec/s (%.2fx)", records / seconds[ESSENTIAL],
+                                    seconds[RAW] / seconds[ESSENTIAL]) : "");
                 }
                 if (round >= warmup) {
                     measured.add(seconds);
@@ -421,9 +525,9 @@ public class KafkaConsumerBenchmark {
         } finally {
             benchmark.stopBroker();
         }
-        if (sink[0] != (long) (warmup + rounds) * 4 * records * 100) {
-            throw new IllegalStateException("the loops handled " + sink[0] / 100 + " records, not "
-                    + (long) (warmup + rounds) * 4 * records);
+        long expected = (long) (warmup + rounds) * loops * records * 100;
+        if (sink[0] != expected) {
+            throw new IllegalStateException("the loops handled " + sink[0] / 100 + " records, not " + expected / 100);
         }
         return measured;
     }

@@ -11,6 +11,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.idempotency.api.IdempotencyEvent;
 import org.idempotency.api.IdempotencyStoreException;
 import org.idempotency.api.spi.BatchExtendingIdempotencyStore;
@@ -36,12 +37,26 @@ import org.jspecify.annotations.Nullable;
  * the engine's maximum execution time stops being renewed and is reported as leaked, and one whose execution was
  * garbage-collected unfinished (its {@link Execution} dropped by its caller) is released and reported as leaked.
  *
+ * <p>What renewal finds is reported on a reporting thread of its own, one report at a time. A listener, observer
+ * or lease-lost callback that is slow or stuck there delays the reports behind it but no renewal; it is logged
+ * (with where it is stuck) once it has run longer than the renewal interval (at least a second), and while it
+ * holds the reports up, renewal reports beyond {@value #MAX_QUEUED_RENEWAL_REPORTS} waiting are dropped, counted
+ * and logged, so that memory stays bounded. Lost and leaked leases are reported once per lease and are never
+ * dropped.
+ *
  * <p>Everything a store, a listener or a callback throws is caught, logged and survived. Thread-safe.
  */
 final class LeaseRenewer implements AutoCloseable {
 
     /** The most leases one {@code extendAll} call carries. */
     static final int MAX_BATCH = 500;
+    /**
+     * The most renewal reports (a lease renewed, a renewal failed) that wait for the reporting thread; while that
+     * many wait, more are dropped.
+     */
+    static final int MAX_QUEUED_RENEWAL_REPORTS = 10_000;
+    /** How often dropping renewal reports is logged, at most. */
+    private static final long DROP_WARNING_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
     private static final int CALLER_THREADS = 16;
     private static final AtomicInteger ENGINES = new AtomicInteger();
 
@@ -56,6 +71,18 @@ final class LeaseRenewer implements AutoCloseable {
      * callbacks): application code, which may be slow, never runs on the timer or the caller threads.
      */
     private final ThreadPoolExecutor reports;
+    /** Renewal reports handed to the reporting thread and not run yet. */
+    private final AtomicInteger queuedRenewalReports = new AtomicInteger();
+    private final AtomicLong droppedRenewalReports = new AtomicLong();
+    /** When dropping was last logged ({@link System#nanoTime()}), or 0 before the first drop. */
+    private final AtomicLong dropLoggedNanos = new AtomicLong();
+    /** When the report running now started ({@link System#nanoTime()}, never 0), or 0 while none runs. */
+    private volatile long reportStartedNanos;
+    private volatile @Nullable Thread reportingThread;
+    /** The start of the last report logged as slow; the timer thread's alone. */
+    private long slowReportLogged;
+    /** How long a report may run before it is logged as slow: the renewal interval, at least a second. */
+    private final long slowReportNanos;
 
     LeaseRenewer(Idempotency engine) {
         this.engine = engine;
@@ -71,6 +98,7 @@ final class LeaseRenewer implements AutoCloseable {
         this.reports = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 daemonThreads("idempotency-renewal-" + id + "-reports"));
         reports.allowCoreThreadTimeOut(true);
+        this.slowReportNanos = Math.max(engine.renewIntervalNanos, TimeUnit.SECONDS.toNanos(1));
         long tick = engine.renewTickNanos;
         timer.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.NANOSECONDS);
     }
@@ -116,6 +144,7 @@ final class LeaseRenewer implements AutoCloseable {
             if (!due.isEmpty()) {
                 dispatch(due, now);
             }
+            watchReports(now);
         } catch (Throwable e) {
             Idempotency.LOG.warn("Lease renewal round failed unexpectedly; the next round runs as usual", e);
         }
@@ -232,7 +261,7 @@ final class LeaseRenewer implements AutoCloseable {
             if (extended) {
                 lease.renewed(sent);
                 if (lease.isOpen()) {
-                    report(() -> {
+                    reportRenewal(() -> {
                         engine.emit(IdempotencyEvent.Type.LEASE_RENEWED, lease.operation, lease.key,
                                 lease.fencingToken, lease.startNanos, null);
                         Observers.event(lease.observation, IdempotencyEvent.Type.LEASE_RENEWED);
@@ -257,7 +286,7 @@ final class LeaseRenewer implements AutoCloseable {
             IdempotencyStoreException error = cause instanceof IdempotencyStoreException storeError ? storeError
                     : new IdempotencyStoreException("The idempotency store failed to extend a lease",
                             lease.storedKey, cause);
-            report(() -> engine.emit(IdempotencyEvent.Type.STORE_ERROR, lease.operation, lease.key,
+            reportRenewal(() -> engine.emit(IdempotencyEvent.Type.STORE_ERROR, lease.operation, lease.key,
                     lease.fencingToken, lease.startNanos, error));
             Idempotency.LOG.warn("Lease renewal failed: operation={} key={} token={}: {}; trying again in {} ms",
                     lease.operation, IdempotencyStoreException.safeKey(lease.key), lease.fencingToken,
@@ -285,14 +314,20 @@ final class LeaseRenewer implements AutoCloseable {
 
     /**
      * Reports something renewal found, on the reporting thread: in order, one at a time, whatever it throws
-     * logged. After {@link #close()}, on the calling thread.
+     * logged. After {@link #close()}, on the calling thread. Never dropped: for what happens at most once per
+     * lease (lost, leaked).
      */
     void report(Runnable report) {
         Runnable guarded = () -> {
+            long started = System.nanoTime();
+            reportingThread = Thread.currentThread();
+            reportStartedNanos = started == 0 ? 1 : started;
             try {
                 report.run();
             } catch (Throwable e) {
                 Idempotency.LOG.warn("Reporting a lease's renewal failed; ignored", e);
+            } finally {
+                reportStartedNanos = 0;
             }
         };
         try {
@@ -300,6 +335,59 @@ final class LeaseRenewer implements AutoCloseable {
         } catch (RejectedExecutionException e) {
             guarded.run();
         }
+    }
+
+    /**
+     * Reports a renewal (renewed, or failed), unless {@value #MAX_QUEUED_RENEWAL_REPORTS} renewal reports wait
+     * already: then it is dropped and counted, and the dropping logged (at most once a minute).
+     */
+    private void reportRenewal(Runnable report) {
+        if (queuedRenewalReports.incrementAndGet() > MAX_QUEUED_RENEWAL_REPORTS) {
+            queuedRenewalReports.decrementAndGet();
+            long dropped = droppedRenewalReports.incrementAndGet();
+            long now = System.nanoTime();
+            long logged = dropLoggedNanos.get();
+            if ((logged == 0 || now - logged >= DROP_WARNING_INTERVAL_NANOS)
+                    && dropLoggedNanos.compareAndSet(logged, now == 0 ? 1 : now)) {
+                Idempotency.LOG.warn("The reporting thread of lease renewal is behind: {} renewal reports wait, so"
+                        + " renewal events (LEASE_RENEWED, renewal failures) are dropped, {} so far; lost and leaked"
+                        + " leases are still reported. A listener, observer or lease-lost callback is slow or stuck",
+                        MAX_QUEUED_RENEWAL_REPORTS, dropped);
+            }
+            return;
+        }
+        report(() -> {
+            try {
+                report.run();
+            } finally {
+                queuedRenewalReports.decrementAndGet();
+            }
+        });
+    }
+
+    /** Logs a report that has run longer than {@link #slowReportNanos}, once, with where it is. */
+    private void watchReports(long now) {
+        long started = reportStartedNanos;
+        Thread thread = reportingThread;
+        if (started == 0 || thread == null || now - started < slowReportNanos || started == slowReportLogged) {
+            return;
+        }
+        slowReportLogged = started;
+        IllegalStateException where = new IllegalStateException("where the reporting thread is");
+        where.setStackTrace(thread.getStackTrace());
+        Idempotency.LOG.warn("A listener, observer or lease-lost callback has run for {} ms on {}; renewal goes on,"
+                + " but the reports behind it (renewals, lost and leaked leases, lease-lost callbacks) wait",
+                TimeUnit.NANOSECONDS.toMillis(now - started), thread.getName(), where);
+    }
+
+    /** Renewal reports dropped because too many waited; for tests. */
+    long droppedRenewalReports() {
+        return droppedRenewalReports.get();
+    }
+
+    /** Reports waiting for the reporting thread; for tests. */
+    int queuedReports() {
+        return reports.getQueue().size();
     }
 
     /** Stops renewing: leases still open run out at the store as if their owner had stopped. */

@@ -315,7 +315,11 @@ class ReplayCacheTest {
     }
 
     static void awaitTrue(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        awaitTrue(what, Duration.ofSeconds(10), condition);
+    }
+
+    static void awaitTrue(String what, Duration timeout, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - deadline > 0) {
                 throw new AssertionError("Timed out waiting until " + what);

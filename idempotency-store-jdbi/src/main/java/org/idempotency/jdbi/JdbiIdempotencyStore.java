@@ -12,6 +12,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.idempotency.api.IdempotencyException;
 import org.idempotency.api.IdempotencyRecord;
 import org.idempotency.api.IdempotencyStoreException;
@@ -357,16 +359,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
      */
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
-        Objects.requireNonNull(requests, "requests must not be null");
-        Set<String> distinct = new HashSet<>();
-        for (AcquireRequest request : requests) {
-            Objects.requireNonNull(request, "requests must not contain null");
-            checkKeyLength(request.key());
-            if (!distinct.add(request.key())) {
-                throw new IllegalArgumentException("acquireAll needs distinct keys; '"
-                        + IdempotencyException.safeKey(request.key()) + "' appears twice");
-            }
-        }
+        checkBatch("acquireAll", "requests", requests, AcquireRequest::key, JdbiIdempotencyStore::checkKeyLength);
         long leaseMicros = micros(lease);
         String acquireAll = sql.acquireAll();
         if (acquireAll == null) {
@@ -531,15 +524,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
      */
     @Override
     public List<Boolean> extendAll(List<OwnedKey> keys, Duration lease) {
-        Objects.requireNonNull(keys, "keys must not be null");
-        Set<String> distinct = new HashSet<>();
-        for (OwnedKey owned : keys) {
-            Objects.requireNonNull(owned, "keys must not contain null");
-            if (!distinct.add(owned.key())) {
-                throw new IllegalArgumentException("extendAll needs distinct keys; '"
-                        + IdempotencyException.safeKey(owned.key()) + "' appears twice");
-            }
-        }
+        checkBatch("extendAll", "keys", keys, OwnedKey::key, key -> { });
         if (keys.isEmpty()) {
             return List.of();
         }
@@ -595,15 +580,7 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
      */
     @Override
     public List<Boolean> completeAll(List<CompleteRequest> completions, Duration retention) {
-        Objects.requireNonNull(completions, "completions must not be null");
-        Set<String> distinct = new HashSet<>();
-        for (CompleteRequest completion : completions) {
-            Objects.requireNonNull(completion, "completions must not contain null");
-            if (!distinct.add(completion.key())) {
-                throw new IllegalArgumentException("completeAll needs distinct keys; '"
-                        + IdempotencyException.safeKey(completion.key()) + "' appears twice");
-            }
-        }
+        checkBatch("completeAll", "completions", completions, CompleteRequest::key, key -> { });
         if (completions.isEmpty()) {
             return List.of();
         }
@@ -825,6 +802,25 @@ public final class JdbiIdempotencyStore implements PurgeableIdempotencyStore, Ba
      * Refuses a key longer than the SPI allows before it reaches a column that holds exactly that much: MariaDB
      * outside strict mode would cut it to fit, and two keys would share a record.
      */
+    /**
+     * The checks every batch call makes of its list before any statement: neither it nor an item is {@code null},
+     * and no key is in it twice; {@code eachKey} checks each key first.
+     */
+    private static <R> void checkBatch(String call, String listName, List<R> items, Function<R, String> keyOf,
+            Consumer<String> eachKey) {
+        Objects.requireNonNull(items, listName + " must not be null");
+        Set<String> distinct = new HashSet<>();
+        for (R item : items) {
+            Objects.requireNonNull(item, listName + " must not contain null");
+            String key = keyOf.apply(item);
+            eachKey.accept(key);
+            if (!distinct.add(key)) {
+                throw new IllegalArgumentException(call + " needs distinct keys; '" + IdempotencyException.safeKey(key)
+                        + "' appears twice");
+            }
+        }
+    }
+
     private static void checkKeyLength(String key) {
         Objects.requireNonNull(key, "key must not be null");
         if (key.length() * 3L > MAX_KEY_BYTES && key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {

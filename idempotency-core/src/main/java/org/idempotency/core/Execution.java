@@ -268,9 +268,10 @@ public final class Execution<T> implements AutoCloseable {
 
     /**
      * Runs {@code callback} once if this execution loses its lease while open (see {@link #isLeaseLost()}, which
-     * turns true a moment before the callbacks run), on an engine thread: keep it short (set a flag, interrupt or
-     * cancel the work). Runs it at once, on the calling thread, if the lease is already lost; never runs it for
-     * replays, unprotected or finished executions. Whatever it throws is logged and ignored.
+     * turns true a moment before the callbacks run), on an engine thread that runs lease-lost callbacks only, one
+     * at a time (no listener delays them): keep it short (set a flag, interrupt or cancel the work). Runs it at
+     * once, on the calling thread, if the lease is already lost; never runs it for replays, unprotected or
+     * finished executions. Whatever it throws is logged and ignored.
      *
      * @param callback what to do when the lease is lost
      * @return this execution

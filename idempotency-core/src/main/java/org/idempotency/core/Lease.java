@@ -192,11 +192,13 @@ final class Lease {
                 + " another caller may take the key over", type == IdempotencyEvent.Type.LEAKED
                         ? "An execution was left unfinished" : "Lease lost while the work runs",
                 operation, IdempotencyStoreException.safeKey(key), fencingToken, why);
-        engine.renewer.report(() -> { // listeners and callbacks are application code: never on renewal's threads
+        // listeners and callbacks are application code: never on renewal's threads, and no listener delays the
+        // callbacks, which stop the work
+        engine.renewer.runCallbacks(this::runLostCallbacks);
+        engine.renewer.report(() -> {
             engine.emit(type, operation, key, fencingToken, startNanos,
                     new IdempotencyLeaseLostException(storedKey, fencingToken));
             Observers.event(observation, type);
-            runLostCallbacks();
         });
         return true;
     }

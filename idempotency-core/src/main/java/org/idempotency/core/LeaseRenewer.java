@@ -37,12 +37,13 @@ import org.jspecify.annotations.Nullable;
  * the engine's maximum execution time stops being renewed and is reported as leaked, and one whose execution was
  * garbage-collected unfinished (its {@link Execution} dropped by its caller) is released and reported as leaked.
  *
- * <p>What renewal finds is reported on a reporting thread of its own, one report at a time. A listener, observer
- * or lease-lost callback that is slow or stuck there delays the reports behind it but no renewal; it is logged
- * (with where it is stuck) once it has run longer than the renewal interval (at least a second), and while it
- * holds the reports up, renewal reports beyond {@value #MAX_QUEUED_RENEWAL_REPORTS} waiting are dropped, counted
- * and logged, so that memory stays bounded. Lost and leaked leases are reported once per lease and are never
- * dropped.
+ * <p>What renewal finds is reported to listeners and observers on a reporting thread of its own, one report at
+ * a time, and lease-lost callbacks run on another ({@link CallbackThread}), so that no listener delays the
+ * callbacks that stop lost work. A listener, observer or callback that is slow or stuck delays what waits behind
+ * it on its thread but no renewal; it is logged (with where it is stuck) once it has run longer than the
+ * renewal interval (at least a second), and while a listener holds the reports up, renewal reports beyond
+ * {@value #MAX_QUEUED_RENEWAL_REPORTS} waiting are dropped, counted and logged, so that memory stays bounded.
+ * Lost and leaked leases are reported once per lease and are never dropped.
  *
  * <p>Everything a store, a listener or a callback throws is caught, logged and survived. Thread-safe.
  */
@@ -67,22 +68,17 @@ final class LeaseRenewer implements AutoCloseable {
     private final ScheduledThreadPoolExecutor timer;
     private final ThreadPoolExecutor callers;
     /**
-     * The thread that reports what renewal finds (listener events, observer events, WARN lines, lease-lost
-     * callbacks): application code, which may be slow, never runs on the timer or the caller threads.
+     * The thread that reports what renewal finds to listeners and observers: application code, which may be slow,
+     * never runs on the timer or the caller threads.
      */
-    private final ThreadPoolExecutor reports;
+    private final CallbackThread reports;
+    /** The thread that runs lease-lost callbacks, behind no listener. */
+    private final CallbackThread callbacks;
     /** Renewal reports handed to the reporting thread and not run yet. */
     private final AtomicInteger queuedRenewalReports = new AtomicInteger();
     private final AtomicLong droppedRenewalReports = new AtomicLong();
     /** When dropping was last logged ({@link System#nanoTime()}), or 0 before the first drop. */
     private final AtomicLong dropLoggedNanos = new AtomicLong();
-    /** When the report running now started ({@link System#nanoTime()}, never 0), or 0 while none runs. */
-    private volatile long reportStartedNanos;
-    private volatile @Nullable Thread reportingThread;
-    /** The start of the last report logged as slow; the timer thread's alone. */
-    private long slowReportLogged;
-    /** How long a report may run before it is logged as slow: the renewal interval, at least a second. */
-    private final long slowReportNanos;
 
     LeaseRenewer(Idempotency engine) {
         this.engine = engine;
@@ -95,10 +91,11 @@ final class LeaseRenewer implements AutoCloseable {
         this.callers = new ThreadPoolExecutor(CALLER_THREADS, CALLER_THREADS, 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), daemonThreads("idempotency-renewal-" + id + "-call"));
         callers.allowCoreThreadTimeOut(true);
-        this.reports = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                daemonThreads("idempotency-renewal-" + id + "-reports"));
-        reports.allowCoreThreadTimeOut(true);
-        this.slowReportNanos = Math.max(engine.renewIntervalNanos, TimeUnit.SECONDS.toNanos(1));
+        long slowNanos = Math.max(engine.renewIntervalNanos, TimeUnit.SECONDS.toNanos(1));
+        this.reports = new CallbackThread("idempotency-renewal-" + id + "-reports", "listener or observer",
+                "the reports of renewals and of lost and leaked leases", slowNanos);
+        this.callbacks = new CallbackThread("idempotency-renewal-" + id + "-callbacks", "lease-lost callback",
+                "the other lease-lost callbacks", slowNanos);
         long tick = engine.renewTickNanos;
         timer.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.NANOSECONDS);
     }
@@ -144,7 +141,8 @@ final class LeaseRenewer implements AutoCloseable {
             if (!due.isEmpty()) {
                 dispatch(due, now);
             }
-            watchReports(now);
+            reports.watch(now);
+            callbacks.watch(now);
         } catch (Throwable e) {
             Idempotency.LOG.warn("Lease renewal round failed unexpectedly; the next round runs as usual", e);
         }
@@ -318,23 +316,12 @@ final class LeaseRenewer implements AutoCloseable {
      * lease (lost, leaked).
      */
     void report(Runnable report) {
-        Runnable guarded = () -> {
-            long started = System.nanoTime();
-            reportingThread = Thread.currentThread();
-            reportStartedNanos = started == 0 ? 1 : started;
-            try {
-                report.run();
-            } catch (Throwable e) {
-                Idempotency.LOG.warn("Reporting a lease's renewal failed; ignored", e);
-            } finally {
-                reportStartedNanos = 0;
-            }
-        };
-        try {
-            reports.execute(guarded);
-        } catch (RejectedExecutionException e) {
-            guarded.run();
-        }
+        reports.execute(report);
+    }
+
+    /** Runs a lost lease's callbacks on the callbacks thread (after {@link #close()}, on the calling thread). */
+    void runCallbacks(Runnable callbacksOfLease) {
+        callbacks.execute(callbacksOfLease);
     }
 
     /**
@@ -351,7 +338,7 @@ final class LeaseRenewer implements AutoCloseable {
                     && dropLoggedNanos.compareAndSet(logged, now == 0 ? 1 : now)) {
                 Idempotency.LOG.warn("The reporting thread of lease renewal is behind: {} renewal reports wait, so"
                         + " renewal events (LEASE_RENEWED, renewal failures) are dropped, {} so far; lost and leaked"
-                        + " leases are still reported. A listener, observer or lease-lost callback is slow or stuck",
+                        + " leases are still reported. A listener or observer is slow or stuck",
                         MAX_QUEUED_RENEWAL_REPORTS, dropped);
             }
             return;
@@ -365,21 +352,6 @@ final class LeaseRenewer implements AutoCloseable {
         });
     }
 
-    /** Logs a report that has run longer than {@link #slowReportNanos}, once, with where it is. */
-    private void watchReports(long now) {
-        long started = reportStartedNanos;
-        Thread thread = reportingThread;
-        if (started == 0 || thread == null || now - started < slowReportNanos || started == slowReportLogged) {
-            return;
-        }
-        slowReportLogged = started;
-        IllegalStateException where = new IllegalStateException("where the reporting thread is");
-        where.setStackTrace(thread.getStackTrace());
-        Idempotency.LOG.warn("A listener, observer or lease-lost callback has run for {} ms on {}; renewal goes on,"
-                + " but the reports behind it (renewals, lost and leaked leases, lease-lost callbacks) wait",
-                TimeUnit.NANOSECONDS.toMillis(now - started), thread.getName(), where);
-    }
-
     /** Renewal reports dropped because too many waited; for tests. */
     long droppedRenewalReports() {
         return droppedRenewalReports.get();
@@ -387,7 +359,7 @@ final class LeaseRenewer implements AutoCloseable {
 
     /** Reports waiting for the reporting thread; for tests. */
     int queuedReports() {
-        return reports.getQueue().size();
+        return reports.queued();
     }
 
     /** Stops renewing: leases still open run out at the store as if their owner had stopped. */
@@ -396,6 +368,7 @@ final class LeaseRenewer implements AutoCloseable {
         timer.shutdownNow();
         callers.shutdown();
         reports.shutdown(); // what is queued is still reported
+        callbacks.shutdown();
     }
 
     private static ThreadFactory daemonThreads(String prefix) {

@@ -14,17 +14,21 @@ import org.idempotency.api.IdempotencyEvent;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-/** The reporting thread of lease renewal behind a listener that is stuck: bounded, and said so. */
+/**
+ * The threads that run application code for lease renewal, behind a listener or callback that is stuck: bounded,
+ * said so, and lease-lost callbacks never behind a listener.
+ */
 class ReportingThreadTest {
 
     private final InMemoryIdempotencyStore store = InMemoryIdempotencyStore.create();
 
     @Test
     @DisplayName("behind a stuck listener, renewal reports wait up to the bound and the rest are dropped and logged;"
-            + " a lease lost meanwhile is still reported once the listener returns")
+            + " a lease lost meanwhile has its callback run at once and is reported once the listener returns")
     void stuckListenerBoundsRenewalReports() {
         CountDownLatch release = new CountDownLatch(1);
         Set<String> lost = ConcurrentHashMap.newKeySet();
+        CountDownLatch callback = new CountDownLatch(1);
         List<Execution<String>> running = new ArrayList<>();
         try (CapturedLog log = new CapturedLog();
                 Idempotency engine = Idempotency.builder(store).lease(Duration.ofMillis(600)).listener(event -> {
@@ -39,6 +43,7 @@ class ReportingThreadTest {
                 for (int i = 0; i < 1_000; i++) { // renewed five times a second each: 5,000 reports a second
                     running.add(op.begin("k" + i, "h"));
                 }
+                running.get(0).onLeaseLost(callback::countDown);
                 awaitTrue("renewal reports are dropped", Duration.ofSeconds(60),
                         () -> engine.renewer.droppedRenewalReports() > 0);
                 assertThat(engine.renewer.queuedReports()).as("reports waiting")
@@ -48,6 +53,8 @@ class ReportingThreadTest {
 
                 op.forget("k0"); // its next renewal finds the record gone: the lease is lost
                 awaitTrue("k0's lease is lost", Duration.ofSeconds(30), running.get(0)::isLeaseLost);
+                awaitTrue("k0's lease-lost callback runs, the listener still stuck", Duration.ofSeconds(10),
+                        () -> callback.getCount() == 0);
                 awaitTrue("more renewal reports are dropped", Duration.ofSeconds(30),
                         () -> engine.renewer.droppedRenewalReports() > LeaseRenewer.MAX_QUEUED_RENEWAL_REPORTS);
                 assertThat(lost).as("reported before the listener returns").isEmpty();
@@ -78,7 +85,7 @@ class ReportingThreadTest {
             try {
                 awaitTrue("the slow listener is logged", Duration.ofSeconds(30),
                         () -> log.text().contains("has run for"));
-                assertThat(log.text()).contains("A listener, observer or lease-lost callback has run for")
+                assertThat(log.text()).contains("A listener or observer has run for")
                         .contains("idempotency-renewal-").contains("StuckListener.holdOn(");
                 assertThat(execution.isLeaseLost()).as("renewed meanwhile").isFalse();
             } finally {
@@ -88,7 +95,38 @@ class ReportingThreadTest {
         }
     }
 
-    /** Where the listeners above are stuck, by name, for the log to show. */
+    @Test
+    @DisplayName("a lease-lost callback that is stuck is logged with where it is, and holds up neither renewal nor"
+            + " the listeners")
+    void stuckCallbackLogged() {
+        CountDownLatch release = new CountDownLatch(1);
+        Set<String> lost = ConcurrentHashMap.newKeySet();
+        try (CapturedLog log = new CapturedLog();
+                Idempotency engine = Idempotency.builder(store).lease(Duration.ofMillis(600)).listener(event -> {
+                    if (event.type() == IdempotencyEvent.Type.LEASE_LOST) {
+                        lost.add(event.key());
+                    }
+                }).build()) {
+            IdempotentOperation<String> op = engine.operation("stuck-callback", String.class);
+            try (Execution<String> first = op.begin("first", "h"); Execution<String> second = op.begin("second", "h")) {
+                try {
+                    first.onLeaseLost(() -> StuckListener.holdOn(release));
+                    op.forget("first");
+                    awaitTrue("the stuck callback is logged", Duration.ofSeconds(30),
+                            () -> log.text().contains("A lease-lost callback has run for"));
+                    assertThat(log.text()).contains("idempotency-renewal-").contains("-callbacks")
+                            .contains("StuckListener.holdOn(");
+                    assertThat(lost).as("the loss reported to the listener meanwhile").contains("first");
+                    assertThat(second.isLeaseLost()).as("renewed meanwhile").isFalse();
+                } finally {
+                    release.countDown();
+                }
+                assertThat(second.complete("done")).isTrue();
+            }
+        }
+    }
+
+    /** Where the listeners and the callback above are stuck, by name, for the log to show. */
     private static final class StuckListener {
         static void holdOn(CountDownLatch release) {
             try {

@@ -753,7 +753,7 @@ public abstract class IdempotencyExecutionContract {
             store.failAlways(FaultInjectingStore.Operation.EXTEND); // the store cannot be reached to renew
 
             IdempotencyStoreContract.eventually("the lease is reported lost", execution::isLeaseLost);
-            // the flag is set first, then the log line, the event and the callbacks follow on the reporting thread
+            // the flag is set first, then the log line; the callbacks and the event follow on engine threads
             IdempotencyStoreContract.eventually("the callback runs", () -> callbacks.get() > 0);
             assertThat(callbacks).hasValue(1);
             assertThat(execution.leaseRemaining()).isZero();

@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.idempotency.api.IdempotencyEvent;
+import org.idempotency.api.IdempotencyListener;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -31,13 +32,11 @@ class ReportingThreadTest {
         CountDownLatch callback = new CountDownLatch(1);
         List<Execution<String>> running = new ArrayList<>();
         try (CapturedLog log = new CapturedLog();
-                Idempotency engine = Idempotency.builder(store).lease(Duration.ofMillis(600)).listener(event -> {
-                    if (event.type() == IdempotencyEvent.Type.LEASE_LOST) {
-                        lost.add(event.key());
-                    } else if (event.type() == IdempotencyEvent.Type.LEASE_RENEWED) {
+                Idempotency engine = engine(lost, event -> {
+                    if (event.type() == IdempotencyEvent.Type.LEASE_RENEWED) {
                         StuckListener.holdOn(release);
                     }
-                }).build()) {
+                })) {
             IdempotentOperation<String> op = engine.operation("stuck", String.class);
             try {
                 for (int i = 0; i < 1_000; i++) { // renewed five times a second each: 5,000 reports a second
@@ -101,12 +100,7 @@ class ReportingThreadTest {
     void stuckCallbackLogged() {
         CountDownLatch release = new CountDownLatch(1);
         Set<String> lost = ConcurrentHashMap.newKeySet();
-        try (CapturedLog log = new CapturedLog();
-                Idempotency engine = Idempotency.builder(store).lease(Duration.ofMillis(600)).listener(event -> {
-                    if (event.type() == IdempotencyEvent.Type.LEASE_LOST) {
-                        lost.add(event.key());
-                    }
-                }).build()) {
+        try (CapturedLog log = new CapturedLog(); Idempotency engine = engine(lost, event -> { })) {
             IdempotentOperation<String> op = engine.operation("stuck-callback", String.class);
             try (Execution<String> first = op.begin("first", "h"); Execution<String> second = op.begin("second", "h")) {
                 try {
@@ -124,6 +118,16 @@ class ReportingThreadTest {
                 assertThat(second.complete("done")).isTrue();
             }
         }
+    }
+
+    /** An engine with a 600 ms lease whose listener records the keys of lost leases, then calls {@code then}. */
+    private Idempotency engine(Set<String> lost, IdempotencyListener then) {
+        return Idempotency.builder(store).lease(Duration.ofMillis(600)).listener(event -> {
+            if (event.type() == IdempotencyEvent.Type.LEASE_LOST) {
+                lost.add(event.key());
+            }
+            then.onEvent(event);
+        }).build();
     }
 
     /** Where the listeners and the callback above are stuck, by name, for the log to show. */

@@ -337,7 +337,7 @@ final class PollProcessor<K, V> {
         }
         try {
             recordListener.onRecord(new RecordEvent<>(record, outcome, attempts, error));
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // an Error too: a listener must never end the loop or change an outcome
             LOG.warn("The record listener failed on {} of record {}; ignored", outcome,
                     RecordTexts.coordinates(record), e);
         }

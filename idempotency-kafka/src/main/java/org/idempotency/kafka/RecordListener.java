@@ -7,7 +7,7 @@ package org.idempotency.kafka;
  * {@link org.idempotency.api.IdempotencyListener} events do not carry.
  *
  * <p>Called on the loop's thread, after the outcome took effect (a dead-lettered record once its send was
- * confirmed): keep it short. Whatever it throws is logged and ignored.
+ * confirmed): keep it short. Whatever it throws, an {@link Error} included, is logged and ignored.
  *
  * @param <K> the record key type
  * @param <V> the record value type

@@ -762,7 +762,8 @@ class IdempotentConsumerLoopKafkaTest {
     }
 
     @Test
-    @DisplayName("the record listener gets each record's outcome with its topic, partition and offset")
+    @DisplayName("the record listener gets each record's outcome with its topic, partition and offset; what it"
+            + " throws, an Error included, changes nothing")
     void recordListener() throws Exception {
         String topic = broker.createTopic("listener", 2);
         String group = KafkaTestBroker.group("listener");
@@ -778,6 +779,9 @@ class IdempotentConsumerLoopKafkaTest {
             }
         }).build()).topics(topic).backoff(Duration.ofMillis(20), Duration.ofMillis(50)).recordListener(event -> {
             events.add(event);
+            if (events.size() % 2 == 0) {
+                throw new AssertionError("a listener that breaks with an Error changes nothing");
+            }
             throw new IllegalStateException("a failing listener changes nothing");
         }).build());
 

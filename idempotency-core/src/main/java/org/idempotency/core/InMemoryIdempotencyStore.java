@@ -75,17 +75,10 @@ public final class InMemoryIdempotencyStore
 
     @Override
     public AcquireResult acquire(String key, @Nullable String requestHash, Duration lease) {
-        return acquire(key, requestHash, lease, records.get(key));
-    }
-
-    /**
-     * Decides from the key's record as read ({@code current}); a new record is put only if that record is still
-     * there (compare-and-set), else the key is read again. No lock, no object but the records and the answer.
-     * The time is read after the record, so a lease seen live was live when the record was read.
-     */
-    private AcquireResult acquire(String key, @Nullable String requestHash, Duration lease,
-            @Nullable IdempotencyRecord read) {
-        IdempotencyRecord current = read;
+        // decides from the key's record as read; a new record is put only if that record is still there
+        // (compare-and-set), else the key is read again. No lock, no object but the records and the answer. The
+        // time is read after the record, so a lease seen live was live when the record was read.
+        IdempotencyRecord current = records.get(key);
         while (true) {
             long nowMillis = clock.millis(); // cheaper than an Instant on the system clock
             if (current == null) {
@@ -116,87 +109,60 @@ public final class InMemoryIdempotencyStore
         }
     }
 
-    /**
-     * Acquires each key in turn; in memory there is no round trip to save. The batch's records are read first, in
-     * one pass, so that their cache misses overlap instead of coming one at a time.
-     */
+    /** Acquires each key in turn; in memory there is no round trip to save. */
     @Override
     public List<AcquireResult> acquireAll(List<AcquireRequest> requests, Duration lease) {
         requireDistinct(requests, AcquireRequest::key, "acquireAll");
-        IdempotencyRecord[] read = readAll(requests, AcquireRequest::key);
         List<AcquireResult> results = new ArrayList<>(requests.size());
-        for (int i = 0; i < read.length; i++) {
-            AcquireRequest request = requests.get(i);
-            results.add(acquire(request.key(), request.requestHash(), lease, read[i]));
+        for (AcquireRequest request : requests) {
+            results.add(acquire(request.key(), request.requestHash(), lease));
         }
         return results;
     }
 
     @Override
     public boolean complete(String key, long fencingToken, StoredResult result, Duration retention) {
-        return replaceOwned(key, fencingToken, completing(key, fencingToken, result, retention), records.get(key));
-    }
-
-    private static Transition completing(String key, long fencingToken, StoredResult result, Duration retention) {
-        return (owned, now) -> IdempotencyRecord.completed(key, owned.requestHash(), fencingToken, result,
-                now.plus(retention));
+        return replaceOwned(key, fencingToken, (owned, now) -> IdempotencyRecord.completed(key,
+                owned.requestHash(), fencingToken, result, now.plus(retention)));
     }
 
     @Override
     public boolean fail(String key, long fencingToken, StoredFailure failure, Duration retention) {
         return replaceOwned(key, fencingToken, (owned, now) -> IdempotencyRecord.failed(key,
-                owned.requestHash(), fencingToken, failure, now.plus(retention)), records.get(key));
+                owned.requestHash(), fencingToken, failure, now.plus(retention)));
     }
 
     @Override
     public boolean release(String key, long fencingToken) {
-        return replaceOwned(key, fencingToken, (owned, now) -> null, records.get(key));
+        return replaceOwned(key, fencingToken, (owned, now) -> null);
     }
 
     @Override
     public boolean extend(String key, long fencingToken, Duration lease) {
-        return replaceOwned(key, fencingToken, extending(key, fencingToken, lease), records.get(key));
+        return replaceOwned(key, fencingToken, (owned, now) -> inProgress(key, owned.requestHash(), fencingToken,
+                now, lease));
     }
 
-    private static Transition extending(String key, long fencingToken, Duration lease) {
-        return (owned, now) -> inProgress(key, owned.requestHash(), fencingToken, now, lease);
-    }
-
-    /** Extends each lease in turn, the records read first (see {@link #acquireAll}). */
+    /** Extends each lease in turn; in memory there is no round trip to save. */
     @Override
     public List<Boolean> extendAll(List<OwnedKey> keys, Duration lease) {
         requireDistinct(keys, OwnedKey::key, "extendAll");
-        IdempotencyRecord[] read = readAll(keys, OwnedKey::key);
         List<Boolean> results = new ArrayList<>(keys.size());
-        for (int i = 0; i < read.length; i++) {
-            OwnedKey owned = keys.get(i);
-            results.add(replaceOwned(owned.key(), owned.fencingToken(),
-                    extending(owned.key(), owned.fencingToken(), lease), read[i]));
+        for (OwnedKey owned : keys) {
+            results.add(extend(owned.key(), owned.fencingToken(), lease));
         }
         return results;
     }
 
-    /** Completes each record in turn, the records read first (see {@link #acquireAll}). */
+    /** Completes each record in turn; in memory there is no round trip to save. */
     @Override
     public List<Boolean> completeAll(List<CompleteRequest> completions, Duration retention) {
         requireDistinct(completions, CompleteRequest::key, "completeAll");
-        IdempotencyRecord[] read = readAll(completions, CompleteRequest::key);
         List<Boolean> results = new ArrayList<>(completions.size());
-        for (int i = 0; i < read.length; i++) {
-            CompleteRequest completion = completions.get(i);
-            results.add(replaceOwned(completion.key(), completion.fencingToken(), completing(completion.key(),
-                    completion.fencingToken(), completion.result(), retention), read[i]));
+        for (CompleteRequest completion : completions) {
+            results.add(complete(completion.key(), completion.fencingToken(), completion.result(), retention));
         }
         return results;
-    }
-
-    /** The current record of each item's key ({@code null} where there is none), read in one tight pass. */
-    private <R> @Nullable IdempotencyRecord[] readAll(List<R> items, Function<R, String> key) {
-        IdempotencyRecord[] read = new IdempotencyRecord[items.size()];
-        for (int i = 0; i < read.length; i++) {
-            read[i] = records.get(key.apply(items.get(i)));
-        }
-        return read;
     }
 
     /** Removes the visible record of the key owned by the token, whatever its status; tokens keep increasing. */
@@ -264,13 +230,11 @@ public final class InMemoryIdempotencyStore
     }
 
     /**
-     * Applies a transition to the in-progress record owned by the token, starting from the key's record as read
-     * ({@code read}); false if not owned or not visible. The record is replaced only if it is still the one read
-     * (compare-and-set), else it is read again.
+     * Applies a transition to the in-progress record owned by the token; false if not owned or not visible. The
+     * record is replaced only if it is still the one read (compare-and-set), else it is read again.
      */
-    private boolean replaceOwned(String key, long fencingToken, Transition transition,
-            @Nullable IdempotencyRecord read) {
-        IdempotencyRecord existing = read;
+    private boolean replaceOwned(String key, long fencingToken, Transition transition) {
+        IdempotencyRecord existing = records.get(key);
         while (true) {
             Instant now = Instant.ofEpochMilli(clock.millis());
             if (existing == null

@@ -47,9 +47,10 @@ import org.slf4j.LoggerFactory;
  * than {@link Builder#maxExecutionTime} (default 1 h) is no longer renewed and is reported as leaked.
  *
  * <p>Listeners are called on the thread that produced the event: the caller's, or, for what renewal finds
- * (renewals, renewal failures, lost and leaked leases, and the lease-lost callbacks), the engine's reporting
- * thread, one event at a time: a slow listener or callback delays later reports, never a renewal. Whatever a
- * listener, a store or a callback throws in the background, errors included, is logged and survived.
+ * (renewals, renewal failures, lost and leaked leases), the engine's reporting thread, one event at a time: a
+ * slow listener delays later reports, never a renewal. Lease-lost callbacks run on a thread of their own, so no
+ * listener delays them. Whatever a listener, a store or a callback throws in the background, errors included,
+ * is logged and survived.
  *
  * <p>Thread-safe.
  */

@@ -236,7 +236,7 @@ public class KafkaConsumerBenchmark {
     }
 
     /** The system clock plus an offset that setup moves forward; read in milliseconds, as the store reads it. */
-    private static final class MovableClock implements InstantSource {
+    static final class MovableClock implements InstantSource {
         private volatile long offsetMillis;
 
         void advance(Duration by) {

@@ -4,8 +4,6 @@ import com.sun.management.ThreadMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -57,18 +55,7 @@ public final class KafkaLoopOverhead {
             partitions.add(new TopicPartition("bench", p));
         }
         List<ConsumerRecords<String, byte[]>> polls = polls(count, partitions);
-        long[] offsetMillis = new long[1];
-        InstantSource clock = new InstantSource() {
-            @Override
-            public long millis() {
-                return System.currentTimeMillis() + offsetMillis[0];
-            }
-
-            @Override
-            public Instant instant() {
-                return Instant.ofEpochMilli(millis());
-            }
-        };
+        KafkaConsumerBenchmark.MovableClock clock = new KafkaConsumerBenchmark.MovableClock();
         InMemoryIdempotencyStore store = InMemoryIdempotencyStore.withClock(clock);
         ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         long[] handled = new long[1];
@@ -101,7 +88,7 @@ public final class KafkaLoopOverhead {
                 if (round >= rounds / 3) {
                     measured.add(nanos);
                 }
-                offsetMillis[0] += Duration.ofDays(2).toMillis(); // the round's records expire and are purged
+                clock.advance(Duration.ofDays(2)); // the round's records expire and are purged
                 store.purgeExpired();
                 System.gc(); // each round starts from the same heap: without it, rounds differ by half
             }
